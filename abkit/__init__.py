@@ -1,0 +1,1 @@
+"""abkit: A/B-testing and KPI analysis over event logs."""

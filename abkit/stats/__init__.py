@@ -1,0 +1,1 @@
+"""Pure statistics over sufficient statistics: no IO, no pandas, no SQL."""
