@@ -1,0 +1,349 @@
+"""Experiment-as-code: pydantic models for exp.yaml and metrics.yaml.
+
+This is the only module that reads YAML. Every problem becomes a one-line
+`ConfigError` that names the file, the key and the fix, e.g.
+"exp.yaml: metrics[2] 'revnue' is not defined in metrics.yaml; did you mean 'revenue'?"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from abkit.errors import ConfigError
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
+MetricKind = Literal["mean", "proportion"]
+Direction = Literal["higher", "lower"]
+DisplayFormat = Literal["number", "count", "percent", "currency"]
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- metrics.yaml
+
+
+class Window(_Strict):
+    """Days after a unit's exposure in which its events count: [start_day, end_day)."""
+
+    start_day: int = Field(0, ge=0, description="first day counted (0 = exposure day)")
+    end_day: int | None = Field(
+        None, gt=0, description="first day no longer counted; None = until the data ends"
+    )
+
+
+class Metric(_Strict):
+    """A KPI computed per randomization unit from the event log.
+
+    `mean`: per-unit sum of `value` over matching events (a count when value is 1),
+    averaged over exposed units (units without events count as 0).
+    `proportion`: share of exposed units with at least one matching event.
+    """
+
+    name: Identifier = Field(description="filled in from the metrics.yaml key")
+    kind: MetricKind
+    events: tuple[str, ...] = Field(min_length=1, description="event names that count")
+    value: str = Field("1", description="SQL expression summed per unit (default: count)")
+    filter: str | None = Field(None, description="SQL boolean over event columns")
+    window: Window = Window()
+    direction: Direction = "higher"
+    format: DisplayFormat = "number"
+    description: str = ""
+
+
+class MetricsFile(_Strict):
+    """The shared metrics catalogue: metric definitions keyed by name."""
+
+    metrics: dict[Identifier, dict[str, Any]]
+
+
+# ---------------------------------------------------------------- exp.yaml
+
+
+class Source(_Strict):
+    """Where a table lives: a file (Parquet/CSV, glob allowed) or a table name."""
+
+    path: str | None = None
+    table: str | None = None
+
+    def model_post_init(self, __context: Any) -> None:
+        """Exactly one of path and table."""
+        if (self.path is None) == (self.table is None):
+            raise ValueError("give exactly one of 'path' or 'table'")
+
+
+class AssignmentsSource(Source):
+    """Assignment log: which unit saw which variant, and when."""
+
+    unit_id: str = "unit_id"
+    variant: str = "variant"
+    timestamp: str = "timestamp"
+
+
+class EventsSource(Source):
+    """Event log: one row per event of a unit."""
+
+    unit_id: str = "unit_id"
+    timestamp: str = "timestamp"
+    event: str = "event"
+    value: str | None = "value"
+    partner_id: str | None = None
+    extra_columns: tuple[Identifier, ...] = Field(
+        (), description="further event columns that metric expressions may use"
+    )
+
+
+class UnitsSource(Source):
+    """Unit attributes (platform, country, ...) for segments."""
+
+    unit_id: str = "unit_id"
+
+
+class DataSources(_Strict):
+    """The experiment's three tables and their column mapping."""
+
+    assignments: AssignmentsSource
+    events: EventsSource
+    units: UnitsSource | None = None
+
+
+class ExperimentFile(_Strict):
+    """exp.yaml as written by the analyst."""
+
+    name: Identifier
+    title: str = ""
+    owner: str = ""
+    hypothesis: str = ""
+    metrics_file: str = "metrics.yaml"
+    data: DataSources
+    variants: dict[str, float] = Field(min_length=2, description="variant -> planned share")
+    control: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    metrics: tuple[str, ...] = Field(min_length=1)
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+
+    @field_validator("variants")
+    @classmethod
+    def _positive_weights(cls, variants: dict[str, float]) -> dict[str, float]:
+        for name, weight in variants.items():
+            if not weight > 0:
+                raise ValueError(f"variant '{name}' has share {weight}; shares must be > 0")
+        return variants
+
+
+# ---------------------------------------------------------------- resolved
+
+
+class Experiment(_Strict):
+    """A validated experiment with its metrics resolved and paths made absolute."""
+
+    name: str
+    title: str
+    owner: str
+    hypothesis: str
+    path: Path | None
+    data: DataSources
+    variants: dict[str, float]
+    control: str
+    start: dt.date | None
+    end: dt.date | None
+    metrics: tuple[Metric, ...]
+    alpha: float
+    config_hash: str
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        """Every non-control variant, in file order."""
+        return tuple(v for v in self.variants if v != self.control)
+
+    def metric(self, name: str) -> Metric:
+        """A metric of this experiment by name."""
+        for metric in self.metrics:
+            if metric.name == name:
+                return metric
+        raise ConfigError(f"{self.name}: no metric '{name}'{_suggest(name, self.metric_names)}")
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """Names of the experiment's metrics in order."""
+        return tuple(m.name for m in self.metrics)
+
+    def with_end(self, end: dt.date | None) -> Experiment:
+        """The same experiment analysed only up to `end` (exclusive)."""
+        return self.model_copy(update={"end": end})
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read, validate and resolve exp.yaml and the metrics file it names.
+
+    Raises:
+        ConfigError: the file is missing or malformed, with the key and the fix.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    spec = _validate(ExperimentFile, raw, path.name)
+    metrics_path = (path.parent / spec.metrics_file).resolve()
+    catalogue = load_metrics(metrics_path)
+    metrics = tuple(_resolve_metric(name, i, catalogue, path.name, metrics_path.name)
+                    for i, name in enumerate(spec.metrics))  # fmt: skip
+    control = _resolve_control(spec, path.name)
+    digest = _config_hash(path.read_bytes(), metrics, spec)
+    return Experiment(
+        name=spec.name,
+        title=spec.title or spec.name,
+        owner=spec.owner,
+        hypothesis=spec.hypothesis,
+        path=path.resolve(),
+        data=_absolute_sources(spec.data, path.parent.resolve()),
+        variants=spec.variants,
+        control=control,
+        start=spec.start,
+        end=spec.end,
+        metrics=metrics,
+        alpha=spec.alpha,
+        config_hash=digest,
+    )
+
+
+def load_metrics(path: Path) -> dict[str, Metric]:
+    """Read and validate a metrics catalogue file."""
+    raw = _read_yaml(path)
+    catalogue = _validate(MetricsFile, raw, path.name)
+    return {
+        name: _validate(Metric, {"name": name, **body}, f"{path.name}: metrics.{name}")
+        for name, body in catalogue.metrics.items()
+    }
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found; check the path (relative paths are "
+                          "resolved from the current directory)")  # fmt: skip
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path.name}:{where}: malformed YAML ({problem}); fix the "
+                          "indentation or quoting there") from None  # fmt: skip
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: not UTF-8 text; save it as UTF-8") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of keys at the top level, "
+                          f"got {type(data).__name__}; see data/examples/{path.name}")  # fmt: skip
+    return data
+
+
+def _validate(model: type[M], data: Mapping[str, Any], where: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, model, where)) from None
+
+
+def _describe(error: ValidationError, model: type[BaseModel], where: str) -> str:
+    """The first pydantic error as one line: where, what, and the fix."""
+    first = error.errors()[0]
+    location = _location(first["loc"])
+    prefix = f"{where}: {location}" if location else where
+    if first["type"] == "extra_forbidden":
+        key = str(first["loc"][-1])
+        allowed = _allowed_keys(model, first["loc"][:-1])
+        hint = _suggest(key, allowed) or f"; allowed keys: {', '.join(sorted(allowed))}"
+        return f"{where}: unknown key '{location}'{hint}"
+    if first["type"] == "missing":
+        return f"{prefix}: required key is missing; add it"
+    message = first["msg"].removeprefix("Value error, ")
+    given = first.get("input")
+    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    return f"{prefix}: {message}{shown}"
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = current.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        current = _model_in(annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [k for k in current.model_fields if k != "name" or current is not Metric]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _suggest(word: str, candidates: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _resolve_metric(
+    name: str, index: int, catalogue: Mapping[str, Metric], exp_file: str, metrics_file: str
+) -> Metric:
+    if name not in catalogue:
+        hint = _suggest(name, list(catalogue)) or f"; define it in {metrics_file}"
+        raise ConfigError(f"{exp_file}: metrics[{index}] '{name}' is not defined in "
+                          f"{metrics_file}{hint}")  # fmt: skip
+    return catalogue[name]
+
+
+def _resolve_control(spec: ExperimentFile, exp_file: str) -> str:
+    names = list(spec.variants)
+    control = spec.control or names[0]
+    if control not in spec.variants:
+        hint = _suggest(control, names) or f"; variants are {', '.join(names)}"
+        raise ConfigError(f"{exp_file}: control '{control}' is not one of the variants{hint}")
+    return control
+
+
+def _absolute_sources(data: DataSources, base: Path) -> DataSources:
+    def fix(source: Source | None) -> Source | None:
+        if source is None or source.path is None or re.match(r"^\w+://", source.path):
+            return source
+        return source.model_copy(update={"path": str((base / source.path).resolve())})
+
+    return DataSources(
+        assignments=fix(data.assignments),  # type: ignore[arg-type]
+        events=fix(data.events),  # type: ignore[arg-type]
+        units=fix(data.units),  # type: ignore[arg-type]
+    )
+
+
+def _config_hash(exp_bytes: bytes, metrics: Sequence[Metric], spec: ExperimentFile) -> str:
+    """A short, stable hash of what defines the analysis (exp.yaml + used metrics)."""
+    digest = hashlib.sha256(exp_bytes)
+    for metric in metrics:
+        digest.update(metric.model_dump_json().encode())
+    digest.update(spec.model_dump_json().encode())
+    return digest.hexdigest()[:12]

@@ -1,0 +1,74 @@
+"""DuckDB engine: embedded, reads Parquet/CSV in place, the default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import duckdb
+import pandas as pd
+
+from abkit.config import Source
+from abkit.errors import DataError, EngineError
+from abkit.sql import relation_sql
+
+
+class DuckDBEngine:
+    """Run abkit SQL on DuckDB, on a private in-memory connection or the user's own.
+
+    Args:
+        connection: an existing connection (notebooks: tables the user registered);
+            None opens a private in-memory one.
+        threads: DuckDB worker threads for a private connection (default: all cores).
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self, connection: duckdb.DuckDBPyConnection | None = None, *, threads: int | None = None
+    ) -> None:
+        self._owned = connection is None
+        self.connection = connection if connection is not None else duckdb.connect(":memory:")
+        if self._owned and threads:
+            self.connection.execute(f"SET threads = {int(threads)}")
+
+    def lock_down(self, sources: Iterable[Source]) -> None:
+        """Forbid file and network access beyond the declared sources.
+
+        Only for a private connection: a user's own connection keeps its settings.
+        """
+        if not self._owned:
+            return
+        paths = sorted({os.path.abspath(s.path) for s in sources if s.path is not None})
+        directories = sorted({os.path.dirname(p) + os.sep for p in paths})
+        con = self.connection
+        con.execute("SET allowed_directories = ?", [directories])
+        con.execute("SET allowed_paths = ?", [paths])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+
+    def columns(self, source: Source) -> list[str]:
+        """Column names of a source, reading only its schema."""
+        relation = relation_sql(source)
+        try:
+            described = self.connection.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        except duckdb.Error as error:
+            where = source.path or source.table
+            fix = "check data: path in exp.yaml" if source.path else "check the table name"
+            message = str(error).splitlines()[0]
+            raise DataError(f"cannot read {where}: {message}; {fix}") from None
+        return [str(row[0]) for row in described]
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run one query and return the result as pandas."""
+        try:
+            return self.connection.execute(sql).fetch_df()
+        except duckdb.Error as error:
+            message = str(error).splitlines()[0]
+            raise EngineError(f"DuckDB failed on abkit's query: {message}; run `abkit sql` "
+                              "to inspect the SQL") from None  # fmt: skip
+
+    def close(self) -> None:
+        """Close the connection if abkit opened it."""
+        if self._owned:
+            self.connection.close()

@@ -1,0 +1,177 @@
+"""Render analysis results: terminal (rich), plain text, Markdown and JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from typing import Any, Literal
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from abkit.results import AnalysisResult, CheckStatus, MetricResult
+
+OutputFormat = Literal["table", "json", "markdown"]
+
+VERDICT_MARKS = {"better": "▲ better", "worse": "▼ worse", "no_change": "· no change",
+                 "invalid": "? n/a"}  # fmt: skip
+VERDICT_STYLES = {"better": "bold green", "worse": "bold red", "no_change": "dim",
+                  "invalid": "yellow"}  # fmt: skip
+STATUS_STYLES: dict[CheckStatus, str] = {"ok": "green", "warning": "yellow", "failed": "bold red"}
+
+
+def format_value(value: float, kind: str) -> str:
+    """A metric value in its display format (count, percent, currency, number)."""
+    if math.isnan(value):
+        return "–"
+    if kind == "percent":
+        return f"{value:.2%}"
+    if kind == "currency":
+        return f"${value:,.3f}"
+    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def format_difference(value: float, kind: str) -> str:
+    """A signed absolute difference in the metric's units."""
+    if math.isnan(value):
+        return "–"
+    if kind == "percent":
+        return f"{value * 100:+.2f} pp"
+    if kind == "currency":
+        return f"{value:+,.3f}"
+    return f"{value:+.4g}"
+
+
+def format_lift(value: float, lower: float, upper: float) -> str:
+    """Relative lift with its CI, e.g. '+5.1% [+3.2%, +7.0%]'."""
+    if math.isnan(value):
+        return "–"
+    if math.isnan(lower):
+        return f"{value:+.1%}"
+    return f"{value:+.1%} [{lower:+.1%}, {upper:+.1%}]"
+
+
+def format_pvalue(pvalue: float) -> str:
+    """p-value with sensible precision."""
+    if math.isnan(pvalue):
+        return "–"
+    return "<0.0001" if pvalue < 1e-4 else f"{pvalue:.4f}"
+
+
+def _row(result: MetricResult) -> list[str]:
+    effect, fmt = result.effect, result.format
+    diff_ci = (
+        f"{format_difference(effect.difference, fmt)} "
+        f"[{format_difference(effect.ci_lower, fmt)}, {format_difference(effect.ci_upper, fmt)}]"
+        if not math.isnan(effect.ci_lower)
+        else format_difference(effect.difference, fmt)
+    )
+    return [
+        result.metric,
+        format_value(effect.control.mean, fmt),
+        format_value(effect.treatment.mean, fmt),
+        diff_ci,
+        format_lift(effect.relative, effect.relative_ci_lower, effect.relative_ci_upper),
+        format_pvalue(effect.pvalue),
+        VERDICT_MARKS[result.verdict],
+    ]
+
+
+HEADERS = ["metric", "control", "treatment", "difference [CI]", "lift [CI]", "p-value", "verdict"]
+
+
+def scorecard_table(result: AnalysisResult, variant: str) -> Table:
+    """The rich scorecard of one treatment against control."""
+    level = f"{1 - result.alpha:.0%}"
+    table = Table(title=f"{variant} vs {result.control} ({level} CI)", title_justify="left")
+    for header in HEADERS:
+        table.add_column(header, justify="left" if header == "metric" else "right")
+    for metric in (m for m in result.metrics if m.variant == variant):
+        cells = _row(metric)
+        style = VERDICT_STYLES[metric.verdict]
+        table.add_row(*cells[:-1], Text(cells[-1], style=style))
+    return table
+
+
+def health_panel(result: AnalysisResult) -> Panel:
+    """Units per variant, SRM and the other health checks."""
+    lines = [Text("units: " + ", ".join(f"{v} {n:,}" for v, n in result.units.items()))]
+    for check in result.health:
+        lines.append(Text(f"[{check.status}] {check.name}: {check.message}",
+                          style=STATUS_STYLES[check.status]))  # fmt: skip
+    title = "health" if result.healthy else "health — FAILED, do not trust the metrics"
+    return Panel(Group(*lines), title=title, border_style="green" if result.healthy else "red")
+
+
+def renderables(result: AnalysisResult) -> list[Any]:
+    """Everything the terminal scorecard shows, in order."""
+    window = f"{_day(result.window_start)} → {_day(result.window_end)}"
+    header = Text(f"{result.title}  ·  data {window}  ·  config {result.config_hash}",
+                  style="bold")  # fmt: skip
+    tables = [scorecard_table(result, v) for v in result.variants if v != result.control]
+    return [header, *tables, health_panel(result)]
+
+
+def print_result(result: AnalysisResult, console: Console | None = None) -> None:
+    """Print the rich scorecard to a console (stdout by default)."""
+    console = console or Console()
+    for item in renderables(result):
+        console.print(item)
+
+
+def render_text(result: AnalysisResult, width: int = 140) -> str:
+    """The scorecard as plain text (for `str(result)` and logs)."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, no_color=True, force_terminal=False)
+    print_result(result, console)
+    return buffer.getvalue()
+
+
+def render_markdown(result: AnalysisResult) -> str:
+    """The scorecard as Markdown, for a pull request or wiki page."""
+    level = f"{1 - result.alpha:.0%}"
+    out = [f"## {result.title}", "",
+           f"Data window {_day(result.window_start)} → {_day(result.window_end)} · config "
+           f"`{result.config_hash}` · abkit {result.abkit_version}", ""]  # fmt: skip
+    for variant in (v for v in result.variants if v != result.control):
+        out += [f"### {variant} vs {result.control} ({level} CI)", ""]
+        out.append("| " + " | ".join(HEADERS) + " |")
+        out.append("|" + "---|" * len(HEADERS))
+        for metric in (m for m in result.metrics if m.variant == variant):
+            out.append("| " + " | ".join(_row(metric)) + " |")
+        out.append("")
+    out += ["### Health", ""]
+    out.append("- units: " + ", ".join(f"{v} {n:,}" for v, n in result.units.items()))
+    out += [f"- **{c.status}** {c.name}: {c.message}" for c in result.health]
+    return "\n".join(out) + "\n"
+
+
+def render_json(result: AnalysisResult) -> str:
+    """The results as JSON; NaN and infinity become null."""
+    return json.dumps(_json_safe(result.to_dict()), indent=2, allow_nan=False)
+
+
+def render(result: AnalysisResult, output_format: OutputFormat) -> str:
+    """Render in one of the CLI's formats."""
+    if output_format == "json":
+        return render_json(result)
+    if output_format == "markdown":
+        return render_markdown(result)
+    return render_text(result)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _day(value: Any) -> str:
+    return value.date().isoformat() if value is not None else "?"

@@ -1,0 +1,149 @@
+"""Result objects of an analysis: plain frozen dataclasses that print well."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from abkit.stats.srm import SrmResult
+from abkit.stats.welch import STATUS_MESSAGES, EffectResult
+
+Verdict = Literal["better", "worse", "no_change", "invalid"]
+CheckStatus = Literal["ok", "warning", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricResult:
+    """One metric, one treatment against the control."""
+
+    metric: str
+    kind: str
+    direction: Literal["higher", "lower"]
+    format: str
+    variant: str
+    effect: EffectResult
+    description: str = ""
+
+    @property
+    def verdict(self) -> Verdict:
+        """Better / worse (significant, in the metric's direction) or no change."""
+        effect = self.effect
+        if effect.status in ("too_few_units", "zero_variance") or math.isnan(effect.pvalue):
+            return "invalid"
+        if not effect.significant:
+            return "no_change"
+        improved = (effect.difference > 0) == (self.direction == "higher")
+        return "better" if improved else "worse"
+
+    @property
+    def message(self) -> str:
+        """Why a result is degenerate, in plain words ('' when fine)."""
+        return STATUS_MESSAGES[self.effect.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict: metric fields, then the effect's."""
+        head = {
+            "metric": self.metric,
+            "kind": self.kind,
+            "direction": self.direction,
+            "format": self.format,
+            "variant": self.variant,
+            "verdict": self.verdict,
+        }
+        return head | self.effect.to_dict() | {"message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """A data-quality check with a status and a plain-language message."""
+
+    name: str
+    status: CheckStatus
+    message: str
+    value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return {"name": self.name, "status": self.status, "message": self.message,
+                "value": self.value}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisResult:
+    """Everything `abkit.analyze` found for one experiment.
+
+    `to_frame()` gives the scorecard as a data frame, `to_dict()` the JSON payload,
+    and `str()` a readable scorecard.
+    """
+
+    experiment: str
+    title: str
+    control: str
+    variants: tuple[str, ...]
+    alpha: float
+    config_hash: str
+    window_start: dt.datetime | None
+    window_end: dt.datetime | None
+    units: dict[str, int]
+    excluded_units: int
+    srm: SrmResult
+    health: tuple[HealthCheck, ...]
+    metrics: tuple[MetricResult, ...]
+    engine: str
+    abkit_version: str
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    @property
+    def healthy(self) -> bool:
+        """No health check failed."""
+        return all(check.status != "failed" for check in self.health)
+
+    def metric(self, name: str, variant: str | None = None) -> MetricResult:
+        """The result of one metric (for the first treatment unless `variant`)."""
+        for result in self.metrics:
+            if result.metric == name and (variant is None or result.variant == variant):
+                return result
+        raise KeyError(f"no result for metric {name!r}" + (f" / {variant!r}" if variant else ""))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scorecard: one row per metric × treatment."""
+        return pd.DataFrame([r.to_dict() for r in self.metrics])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (schema documented in docs/json-schema.md)."""
+        return {
+            "schema_version": 1,
+            "experiment": self.experiment,
+            "title": self.title,
+            "control": self.control,
+            "variants": list(self.variants),
+            "alpha": self.alpha,
+            "config_hash": self.config_hash,
+            "window": {"start": _iso(self.window_start), "end": _iso(self.window_end)},
+            "units": dict(self.units),
+            "excluded_units": self.excluded_units,
+            "srm": self.srm.to_dict(),
+            "health": [check.to_dict() for check in self.health],
+            "metrics": [r.to_dict() for r in self.metrics],
+            "engine": self.engine,
+            "abkit_version": self.abkit_version,
+            "created_at": _iso(self.created_at),
+        }
+
+    def __str__(self) -> str:
+        from abkit.report import render_text
+
+        return render_text(self)
+
+    def _repr_markdown_(self) -> str:
+        from abkit.report import render_markdown
+
+        return render_markdown(self)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
