@@ -1,1 +1,59 @@
-"""abkit: A/B-testing and KPI analysis over event logs."""
+"""abkit: A/B-testing and KPI analysis over event logs.
+
+Three calls get a notebook user going::
+
+    import abkit
+    exp = abkit.load_experiment("data/examples/exp.yaml")
+    result = abkit.analyze(exp)            # print(result), result.to_frame()
+    sql = abkit.render_sql(exp, dialect="bigquery")
+
+Submodules:
+    config    pydantic models for exp.yaml / metrics.yaml (the only YAML reader)
+    sql       renders queries/*.sql, validates user expressions, transpiles dialects
+    engines   DuckDB (default): the only code that talks to a database
+    stats     pure statistics over sufficient statistics (moments, welch, delta, srm…)
+    analysis  orchestrates one experiment: queries, tests, health checks
+    results   result dataclasses; report renders them (terminal, Markdown, JSON)
+    demo      the seeded dating-app event log generator
+    cli       the `abkit` command line
+"""
+
+from __future__ import annotations
+
+from abkit.analysis import analyze as analyze
+from abkit.config import Experiment as Experiment
+from abkit.config import load_experiment as load_experiment
+from abkit.errors import AbkitError as AbkitError
+from abkit.errors import ConfigError as ConfigError
+from abkit.errors import DataError as DataError
+from abkit.errors import EngineError as EngineError
+from abkit.errors import QueryError as QueryError
+from abkit.errors import StoreError as StoreError
+from abkit.results import AnalysisResult as AnalysisResult
+from abkit.results import HealthCheck as HealthCheck
+from abkit.results import MetricResult as MetricResult
+from abkit.sql import Dialect, render_analysis_sql, transpile
+
+
+def render_sql(experiment: Experiment | str, dialect: Dialect = "duckdb") -> str:
+    """The experiment's fused analysis SQL in a warehouse dialect, pretty-printed."""
+    if not isinstance(experiment, Experiment):
+        experiment = load_experiment(experiment)
+    return transpile(render_analysis_sql(experiment), dialect)
+
+
+__all__ = [
+    "AbkitError",
+    "AnalysisResult",
+    "ConfigError",
+    "DataError",
+    "EngineError",
+    "Experiment",
+    "HealthCheck",
+    "MetricResult",
+    "QueryError",
+    "StoreError",
+    "analyze",
+    "load_experiment",
+    "render_sql",
+]

@@ -146,7 +146,7 @@ def metric_context(metric: Metric, known_columns: Iterable[str]) -> dict[str, An
     """A metric's template parameters, with its expressions validated and re-rendered."""
     columns = tuple(known_columns)
     return {
-        "name": quote_identifier(metric.name),
+        "name": metric.name,  # an identifier by config validation; quoted in templates
         "kind": metric.kind,
         "events": [quote_literal(e) for e in metric.events],
         "value": safe_expression(metric.value, columns, f"metric '{metric.name}' value"),

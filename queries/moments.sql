@@ -12,8 +12,8 @@ SELECT
     x.variant,
     COUNT(*) AS n_units
     {%- for m in metrics %},
-    SUM(CAST(COALESCE(u.{{ m.name }}, 0) AS DOUBLE)) AS {{ m.name }}__sum,
-    SUM(CAST(COALESCE(u.{{ m.name }}, 0) AS DOUBLE) * CAST(COALESCE(u.{{ m.name }}, 0) AS DOUBLE)) AS {{ m.name }}__sum_sq
+    SUM(CAST(COALESCE(u."{{ m.name }}", 0) AS DOUBLE)) AS "{{ m.name }}__sum",
+    SUM(CAST(COALESCE(u."{{ m.name }}", 0) AS DOUBLE) * CAST(COALESCE(u."{{ m.name }}", 0) AS DOUBLE)) AS "{{ m.name }}__sum_sq"
     {%- endfor %}
 FROM exposures AS x
 LEFT JOIN unit_metrics AS u

@@ -18,9 +18,9 @@
             {%- if m.filter %} AND ({{ m.filter }}){% endif %}
         {%- endset %}
         {%- if m.kind == "proportion" %}
-        CASE WHEN COUNT(*) FILTER (WHERE {{ condition }}) > 0 THEN 1 ELSE 0 END AS {{ m.name }}
+        CASE WHEN COUNT(*) FILTER (WHERE {{ condition }}) > 0 THEN 1 ELSE 0 END AS "{{ m.name }}"
         {%- else %}
-        SUM(CAST({{ m.value }} AS DOUBLE)) FILTER (WHERE {{ condition }}) AS {{ m.name }}
+        SUM(CAST({{ m.value }} AS DOUBLE)) FILTER (WHERE {{ condition }}) AS "{{ m.name }}"
         {%- endif %}
         {%- endfor %}
     FROM events AS e

@@ -1,0 +1,161 @@
+"""The CLI through typer's runner: exit codes, one-line errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats as scipy_stats
+from typer.testing import CliRunner
+
+from abkit.cli import app
+from tests.conftest import tiny_exp_dict, write_tiny
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert message.startswith("error:")
+    assert "\n" not in message, message
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_analyze_prints_scorecard(tiny_exp):
+    result = run("analyze", str(tiny_exp))
+    assert result.exit_code == 0, result.output
+    for text in ("messages", "revenue", "payer", "treatment vs control", "srm"):
+        assert text in result.stdout
+
+
+def test_json_output_matches_scipy_on_unit_values(tiny_exp, tmp_path):
+    out = tmp_path / "result.json"
+    result = run("analyze", str(tiny_exp), "--format", "json", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    messages = next(m for m in payload["metrics"] if m["metric"] == "messages")
+    control, treatment = _unit_messages(tiny_exp.parent)
+    reference = scipy_stats.ttest_ind(treatment, control, equal_var=False)
+    assert messages["pvalue"] == pytest.approx(reference.pvalue, rel=1e-9)
+    assert messages["ci_lower"] == pytest.approx(reference.confidence_interval().low, rel=1e-9)
+    assert payload["units"] == {"control": control.size, "treatment": treatment.size}
+    assert payload["excluded_units"] == 1
+
+
+def _unit_messages(directory: Path) -> tuple[np.ndarray, np.ndarray]:
+    assignments = pd.read_parquet(directory / "assignments.parquet")
+    events = pd.read_parquet(directory / "events.parquet")
+    first = assignments.groupby("uid").agg(n=("arm", "nunique"), arm=("arm", "min"),
+                                           at=("seen_at", "min"))  # fmt: skip
+    first = first[first["n"] == 1]
+    joined = events[events["name"] == "message"].merge(first, left_on="uid", right_index=True)
+    offset = joined["at_x"] - joined["at_y"]
+    counted = joined[(offset >= pd.Timedelta(0)) & (offset < pd.Timedelta(days=7))]
+    per_unit = counted.groupby("uid").size().reindex(first.index, fill_value=0)
+    arms = first["arm"]
+    return (per_unit[arms == "control"].to_numpy(float),
+            per_unit[arms == "treatment"].to_numpy(float))  # fmt: skip
+
+
+def test_markdown_output(tiny_exp):
+    result = run("analyze", str(tiny_exp), "--format", "markdown")
+    assert result.exit_code == 0
+    assert "| metric | control | treatment |" in result.stdout
+
+
+def test_missing_file(tmp_path):
+    assert_one_line_error(run("analyze", str(tmp_path / "missing.yaml")), "file not found")
+
+
+def test_malformed_yaml(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("name: [unclosed\n")
+    assert_one_line_error(run("analyze", str(path)), "malformed YAML")
+
+
+def test_unknown_key(tmp_path):
+    path = write_tiny(tmp_path / "e", tiny_exp_dict() | {"alpah": 0.1})
+    assert_one_line_error(run("analyze", str(path)), "unknown key 'alpah'", "did you mean 'alpha'")
+
+
+def test_unknown_metric(tmp_path):
+    path = write_tiny(tmp_path / "e", tiny_exp_dict() | {"metrics": ["mesages"]})
+    assert_one_line_error(run("analyze", str(path)), "did you mean 'messages'")
+
+
+def test_unknown_variant(tmp_path):
+    path = write_tiny(tmp_path / "e", tiny_exp_dict() | {"control": "baseline"})
+    assert_one_line_error(run("analyze", str(path)), "control 'baseline' is not one of")
+
+
+def test_mapped_column_missing_from_data(tmp_path):
+    exp = tiny_exp_dict()
+    exp["data"]["events"]["value"] = "amont"  # type: ignore[index]
+    path = write_tiny(tmp_path / "e", exp)
+    assert_one_line_error(run("analyze", str(path)), "data.events.value", "'amont'",
+                          "did you mean 'amount'")  # fmt: skip
+
+
+def test_empty_variant(tmp_path):
+    exp = tiny_exp_dict() | {"variants": {"control": 0.5, "treatmnt": 0.5}}
+    path = write_tiny(tmp_path / "e", exp)
+    assert_one_line_error(run("analyze", str(path)), "variant 'treatmnt' has no exposed units",
+                          "did you mean 'treatment'")  # fmt: skip
+
+
+def test_missing_data_file(tmp_path):
+    path = write_tiny(tmp_path / "e")
+    (path.parent / "events.parquet").unlink()
+    assert_one_line_error(run("analyze", str(path)), "cannot read", "events.parquet")
+
+
+def test_injection_in_metric_expression_is_refused(tmp_path):
+    path = write_tiny(tmp_path / "e")
+    metrics = yaml.safe_load((path.parent / "metrics.yaml").read_text())
+    metrics["metrics"]["revenue"]["value"] = "(SELECT count(*) FROM read_csv('/etc/passwd'))"
+    (path.parent / "metrics.yaml").write_text(yaml.safe_dump(metrics))
+    assert_one_line_error(run("analyze", str(path)), "metric 'revenue' value", "not allowed")
+
+
+def test_bad_format_option(tiny_exp):
+    assert_one_line_error(run("analyze", str(tiny_exp), "--format", "xml"), "--format 'xml'")
+
+
+def test_bad_as_of(tiny_exp):
+    assert_one_line_error(run("analyze", str(tiny_exp), "--as-of", "yesterday"), "YYYY-MM-DD")
+
+
+def test_sql_command_prints_dialect(tiny_exp):
+    result = run("sql", str(tiny_exp), "--dialect", "spark")
+    assert result.exit_code == 0
+    assert "`messages__sum`" in result.stdout
+
+
+def test_installed_executable(tiny_exp):
+    executable = shutil.which("abkit") or str(Path(sys.executable).parent / "abkit")
+    done = subprocess.run([executable, "analyze", str(tiny_exp), "--format", "json"],
+                          capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert {m["metric"] for m in payload["metrics"]} == {"messages", "revenue", "payer"}
+    assert all(m["pvalue"] is None or 0 <= m["pvalue"] <= 1 for m in payload["metrics"])
+    bad = subprocess.run([executable, "analyze", "missing.yaml"], capture_output=True,
+                         text=True, check=False, timeout=120)  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1
+    assert not math.isnan(payload["srm"]["pvalue"])
