@@ -19,7 +19,7 @@ import pandas as pd
 from abkit.config import Experiment, Metric, Source, load_experiment
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
-from abkit.results import AnalysisResult, HealthCheck, MetricResult
+from abkit.results import AnalysisResult, CheckStatus, HealthCheck, MetricResult
 from abkit.sql import render_analysis_sql, render_health_sql
 from abkit.stats.moments import Moments
 from abkit.stats.srm import SrmResult, srm_test
@@ -67,7 +67,9 @@ def analyze(
         engine.close()
     moments = variant_moments(moment_rows, experiment, health_rows)
     units = {v: moments[v][experiment.metrics[0].name].n for v in experiment.variants}
-    srm = srm_test(list(units.values()), list(experiment.variants.values()), SRM_THRESHOLD)
+    srm = srm_test(
+        list(units.values()), list(experiment.variants.values()), SRM_THRESHOLD
+    )
     return AnalysisResult(
         experiment=experiment.name,
         title=experiment.title,
@@ -97,7 +99,10 @@ def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
     data = experiment.data
     roles: dict[str, tuple[Source | None, tuple[str, ...]]] = {
         "assignments": (data.assignments, ("unit_id", "variant", "timestamp")),
-        "events": (data.events, ("unit_id", "timestamp", "event", "value", "partner_id")),
+        "events": (
+            data.events,
+            ("unit_id", "timestamp", "event", "value", "partner_id"),
+        ),
         "units": (data.units, ("unit_id",)),
     }
     for table, (source, keys) in roles.items():
@@ -109,9 +114,15 @@ def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
         for key, column in [*wanted, *((f"extra_columns[{c}]", c) for c in extra)]:
             if column not in present:
                 close = difflib.get_close_matches(column, present, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(present)}"
-                raise DataError(f"exp.yaml: data.{table}.{key} maps to column '{column}', "
-                                f"which {source.path or source.table} does not have; {hint}")  # fmt: skip
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else f"columns are: {', '.join(present)}"
+                )
+                raise DataError(
+                    f"exp.yaml: data.{table}.{key} maps to column '{column}', "
+                    f"which {source.path or source.table} does not have; {hint}"
+                )
 
 
 def variant_moments(
@@ -125,20 +136,29 @@ def variant_moments(
         if row is None or int(row["n_units"]) == 0:
             raise DataError(_empty_variant_message(variant, health_rows))
         moments[variant] = {
-            m.name: Moments(int(row["n_units"]), float(row[f"{m.name}__sum"]),
-                            float(row[f"{m.name}__sum_sq"]))
+            m.name: Moments(
+                int(row["n_units"]),
+                float(row[f"{m.name}__sum"]),
+                float(row[f"{m.name}__sum_sq"]),
+            )
             for m in experiment.metrics
-        }  # fmt: skip
+        }
     return moments
 
 
 def _empty_variant_message(variant: str, health_rows: pd.DataFrame) -> str:
     found = sorted(str(v) for v in health_rows["variant"].dropna().unique())
     close = difflib.get_close_matches(variant, found, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else "check the spelling and the date window"
+    hint = (
+        f"did you mean '{close[0]}'?"
+        if close
+        else "check the spelling and the date window"
+    )
     shown = ", ".join(f"'{v}'" for v in found) or "none"
-    return (f"variant '{variant}' has no exposed units (variants in the data: {shown}); "
-            f"fix variants: in exp.yaml, {hint}")  # fmt: skip
+    return (
+        f"variant '{variant}' has no exposed units (variants in the data: {shown}); "
+        f"fix variants: in exp.yaml, {hint}"
+    )
 
 
 def metric_results(
@@ -149,19 +169,32 @@ def metric_results(
     for metric in experiment.metrics:
         control = moments[experiment.control][metric.name]
         for variant in experiment.treatments:
-            effect = compare(metric, control, moments[variant][metric.name], experiment.alpha)
-            results.append(MetricResult(
-                metric.name, metric.kind, metric.direction, metric.format, variant,
-                effect, metric.description,
-            ))  # fmt: skip
+            effect = compare(
+                metric, control, moments[variant][metric.name], experiment.alpha
+            )
+            results.append(
+                MetricResult(
+                    metric.name,
+                    metric.kind,
+                    metric.direction,
+                    metric.format,
+                    variant,
+                    effect,
+                    metric.description,
+                )
+            )
     return tuple(results)
 
 
-def compare(metric: Metric, control: Moments, treatment: Moments, alpha: float) -> EffectResult:
+def compare(
+    metric: Metric, control: Moments, treatment: Moments, alpha: float
+) -> EffectResult:
     """The test suited to the metric kind (STATS.md §1)."""
     if metric.kind == "proportion":
         return proportion_ztest(control, treatment, alpha)
-    return welch_test(ArmEstimate.from_moments(control), ArmEstimate.from_moments(treatment), alpha)
+    return welch_test(
+        ArmEstimate.from_moments(control), ArmEstimate.from_moments(treatment), alpha
+    )
 
 
 def health_checks(
@@ -172,35 +205,56 @@ def health_checks(
     total = int(rows["n_units"].sum())
     multi = _multi_variant_units(rows)
     share = multi / total if total else 0.0
-    status = "ok" if multi == 0 else ("warning" if share < 0.01 else "failed")
-    checks.append(HealthCheck(
-        "multiple_variants", status,
-        f"{multi:,} units ({share:.2%}) were exposed to more than one variant and are "
-        "excluded" if multi else "no unit was exposed to more than one variant",
-        float(multi),
-    ))  # fmt: skip
+    status: CheckStatus = (
+        "ok" if multi == 0 else ("warning" if share < 0.01 else "failed")
+    )
+    checks.append(
+        HealthCheck(
+            "multiple_variants",
+            status,
+            f"{multi:,} units ({share:.2%}) were exposed to more than one variant "
+            "and are "
+            "excluded"
+            if multi
+            else "no unit was exposed to more than one variant",
+            float(multi),
+        )
+    )
     single = rows[~rows["multiple_variants"].astype(bool)]
     unknown = single[~single["variant"].isin(list(experiment.variants))]
     n_unknown = int(unknown["n_units"].sum())
     names = ", ".join(f"'{v}'" for v in unknown["variant"])
-    checks.append(HealthCheck(
-        "unknown_variants", "warning" if n_unknown else "ok",
-        f"{n_unknown:,} units are in variants not in exp.yaml ({names}) and are ignored"
-        if n_unknown else "every exposed unit is in a configured variant",
-        float(n_unknown),
-    ))  # fmt: skip
+    checks.append(
+        HealthCheck(
+            "unknown_variants",
+            "warning" if n_unknown else "ok",
+            f"{n_unknown:,} units are in variants not in exp.yaml ({names}) "
+            "and are ignored"
+            if n_unknown
+            else "every exposed unit is in a configured variant",
+            float(n_unknown),
+        )
+    )
     return tuple(checks)
 
 
 def _srm_check(srm: SrmResult) -> HealthCheck:
     if srm.status != "ok":
-        return HealthCheck("srm", "warning", f"SRM test not possible: {srm.status}", None)
+        return HealthCheck(
+            "srm", "warning", f"SRM test not possible: {srm.status}", None
+        )
     if srm.flagged:
-        return HealthCheck("srm", "failed",
-                           f"sample ratio mismatch: p = {srm.pvalue:.2g} < {SRM_THRESHOLD}; "
-                           "the split differs from the plan, so results may be biased — "
-                           "find the cause before trusting any metric", srm.pvalue)  # fmt: skip
-    return HealthCheck("srm", "ok", f"split matches the plan (p = {srm.pvalue:.3g})", srm.pvalue)
+        return HealthCheck(
+            "srm",
+            "failed",
+            f"sample ratio mismatch: p = {srm.pvalue:.2g} < {SRM_THRESHOLD}; "
+            "the split differs from the plan, so results may be biased — "
+            "find the cause before trusting any metric",
+            srm.pvalue,
+        )
+    return HealthCheck(
+        "srm", "ok", f"split matches the plan (p = {srm.pvalue:.3g})", srm.pvalue
+    )
 
 
 def _multi_variant_units(rows: pd.DataFrame) -> int:
@@ -222,6 +276,7 @@ def _window_end(experiment: Experiment, rows: pd.DataFrame) -> dt.datetime | Non
 
 
 def _timestamp(value: object) -> dt.datetime | None:
-    if value is None or pd.isna(value):  # type: ignore[call-overload]
+    if value is None or value is pd.NaT or not isinstance(value, dt.datetime):
         return None
-    return pd.Timestamp(value).to_pydatetime()  # type: ignore[arg-type]
+    converted: dt.datetime = pd.Timestamp(value).to_pydatetime()
+    return converted

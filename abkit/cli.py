@@ -21,11 +21,11 @@ from abkit.analysis import analyze
 from abkit.config import load_experiment
 from abkit.errors import AbkitError
 from abkit.report import OutputFormat, print_result, render
-from abkit.sql import DIALECTS, Dialect, render_analysis_sql, transpile
+from abkit.sql import DIALECTS, render_analysis_sql, transpile
 
 app = typer.Typer(
     name="abkit",
-    help="A/B-test analysis: experiments as code, SQL over DuckDB, trustworthy statistics.",
+    help="A/B-test analysis: experiments as code, SQL over DuckDB, sound statistics.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -39,7 +39,8 @@ FormatOption = Annotated[
     str, typer.Option("--format", "-f", help="table, json or markdown.")
 ]
 OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file instead of stdout."),
 ]
 
 
@@ -59,7 +60,9 @@ def user_errors(command: F) -> F:
 
 def _output_format(value: str) -> OutputFormat:
     if value not in ("table", "json", "markdown"):
-        raise AbkitError(f"--format '{value}' is not known; use table, json or markdown")
+        raise AbkitError(
+            f"--format '{value}' is not known; use table, json or markdown"
+        )
     return value  # type: ignore[return-value]
 
 
@@ -80,7 +83,8 @@ def analyze_command(
     output_format: FormatOption = "table",
     output: OutputOption = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Analyse data before this date (YYYY-MM-DD).")
+        str | None,
+        typer.Option("--as-of", help="Analyse data before this date (YYYY-MM-DD)."),
     ] = None,
 ) -> None:
     """Analyse an experiment and print its scorecard and health checks."""
@@ -93,20 +97,25 @@ def analyze_command(
 @user_errors
 def sql_command(
     exp_yaml: ExpPath,
-    dialect: Annotated[str, typer.Option(help=f"One of {', '.join(DIALECTS)}.")] = "duckdb",
+    dialect: Annotated[
+        str, typer.Option(help=f"One of {', '.join(DIALECTS)}.")
+    ] = "duckdb",
 ) -> None:
     """Print the experiment's fused analysis SQL in a warehouse dialect."""
     if dialect not in DIALECTS:
-        raise AbkitError(f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}")
+        raise AbkitError(
+            f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}"
+        )
     experiment = load_experiment(exp_yaml)
-    typer.echo(transpile(render_analysis_sql(experiment), dialect))  # type: ignore[arg-type]
+    typer.echo(transpile(render_analysis_sql(experiment), dialect))
 
 
 @app.command("demo")
 @user_errors
 def demo_command(
     directory: Annotated[
-        Path, typer.Option("--dir", help="Folder for demo/ (data) and examples/ (YAML).")
+        Path,
+        typer.Option("--dir", help="Folder for demo/ (data) and examples/ (YAML)."),
     ] = Path("data"),
     users: Annotated[int, typer.Option(help="Number of simulated members.")] = 40_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 20261005,
@@ -137,7 +146,11 @@ def _ensure_examples(target: Path) -> Path:
 
 def _packaged_examples() -> Path:
     packaged = Path(__file__).parent / "examples"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "data" / "examples"
+    return (
+        packaged
+        if packaged.is_dir()
+        else Path(__file__).resolve().parents[1] / "data" / "examples"
+    )
 
 
 def _parse_date(text: str | None) -> dt.date | None:
@@ -146,8 +159,9 @@ def _parse_date(text: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise AbkitError(f"--as-of '{text}' is not a date; write it as YYYY-MM-DD") from None
-
+        raise AbkitError(
+            f"--as-of '{text}' is not a date; write it as YYYY-MM-DD"
+        ) from None
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ class Window(_Strict):
 
     start_day: int = Field(0, ge=0, description="first day counted (0 = exposure day)")
     end_day: int | None = Field(
-        None, gt=0, description="first day no longer counted; None = until the data ends"
+        None,
+        gt=0,
+        description="first day no longer counted; None = until the data ends",
     )
 
 
@@ -55,7 +57,9 @@ class Metric(_Strict):
     name: Identifier = Field(description="filled in from the metrics.yaml key")
     kind: MetricKind
     events: tuple[str, ...] = Field(min_length=1, description="event names that count")
-    value: str = Field("1", description="SQL expression summed per unit (default: count)")
+    value: str = Field(
+        "1", description="SQL expression summed per unit (default: count)"
+    )
     filter: str | None = Field(None, description="SQL boolean over event columns")
     window: Window = Window()
     direction: Direction = "higher"
@@ -128,7 +132,9 @@ class ExperimentFile(_Strict):
     hypothesis: str = ""
     metrics_file: str = "metrics.yaml"
     data: DataSources
-    variants: dict[str, float] = Field(min_length=2, description="variant -> planned share")
+    variants: dict[str, float] = Field(
+        min_length=2, description="variant -> planned share"
+    )
     control: str | None = None
     start: dt.date | None = None
     end: dt.date | None = None
@@ -140,7 +146,9 @@ class ExperimentFile(_Strict):
     def _positive_weights(cls, variants: dict[str, float]) -> dict[str, float]:
         for name, weight in variants.items():
             if not weight > 0:
-                raise ValueError(f"variant '{name}' has share {weight}; shares must be > 0")
+                raise ValueError(
+                    f"variant '{name}' has share {weight}; shares must be > 0"
+                )
         return variants
 
 
@@ -174,7 +182,9 @@ class Experiment(_Strict):
         for metric in self.metrics:
             if metric.name == name:
                 return metric
-        raise ConfigError(f"{self.name}: no metric '{name}'{_suggest(name, self.metric_names)}")
+        raise ConfigError(
+            f"{self.name}: no metric '{name}'{_suggest(name, self.metric_names)}"
+        )
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -197,8 +207,10 @@ def load_experiment(path: str | Path) -> Experiment:
     spec = _validate(ExperimentFile, raw, path.name)
     metrics_path = (path.parent / spec.metrics_file).resolve()
     catalogue = load_metrics(metrics_path)
-    metrics = tuple(_resolve_metric(name, i, catalogue, path.name, metrics_path.name)
-                    for i, name in enumerate(spec.metrics))  # fmt: skip
+    metrics = tuple(
+        _resolve_metric(name, i, catalogue, path.name, metrics_path.name)
+        for i, name in enumerate(spec.metrics)
+    )
     control = _resolve_control(spec, path.name)
     digest = _config_hash(path.read_bytes(), metrics, spec)
     return Experiment(
@@ -230,21 +242,27 @@ def load_metrics(path: Path) -> dict[str, Metric]:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"{path}: file not found; check the path (relative paths are "
-                          "resolved from the current directory)")  # fmt: skip
+        raise ConfigError(
+            f"{path}: file not found; check the path (relative paths are "
+            "resolved from the current directory)"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path.name}:{where}: malformed YAML ({problem}); fix the "
-                          "indentation or quoting there") from None  # fmt: skip
+        raise ConfigError(
+            f"{path.name}:{where}: malformed YAML ({problem}); fix the "
+            "indentation or quoting there"
+        ) from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path.name}: not UTF-8 text; save it as UTF-8") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path.name}: expected a mapping of keys at the top level, "
-                          f"got {type(data).__name__}; see data/examples/{path.name}")  # fmt: skip
+        raise ConfigError(
+            f"{path.name}: expected a mapping of keys at the top level, "
+            f"got {type(data).__name__}; see data/examples/{path.name}"
+        )
     return data
 
 
@@ -269,21 +287,29 @@ def _describe(error: ValidationError, model: type[BaseModel], where: str) -> str
         return f"{prefix}: required key is missing; add it"
     message = first["msg"].removeprefix("Value error, ")
     given = first.get("input")
-    shown = f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    shown = (
+        f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+    )
     return f"{prefix}: {message}{shown}"
 
 
 def _location(loc: Sequence[int | str]) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        text += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else (f".{part}" if text else str(part))
+        )
     return text
 
 
 def _allowed_keys(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
             continue
         field = current.model_fields.get(str(part))
         annotation = field.annotation if field else None
@@ -309,12 +335,18 @@ def _suggest(word: str, candidates: Sequence[str]) -> str:
 
 
 def _resolve_metric(
-    name: str, index: int, catalogue: Mapping[str, Metric], exp_file: str, metrics_file: str
+    name: str,
+    index: int,
+    catalogue: Mapping[str, Metric],
+    exp_file: str,
+    metrics_file: str,
 ) -> Metric:
     if name not in catalogue:
         hint = _suggest(name, list(catalogue)) or f"; define it in {metrics_file}"
-        raise ConfigError(f"{exp_file}: metrics[{index}] '{name}' is not defined in "
-                          f"{metrics_file}{hint}")  # fmt: skip
+        raise ConfigError(
+            f"{exp_file}: metrics[{index}] '{name}' is not defined in "
+            f"{metrics_file}{hint}"
+        )
     return catalogue[name]
 
 
@@ -323,7 +355,9 @@ def _resolve_control(spec: ExperimentFile, exp_file: str) -> str:
     control = spec.control or names[0]
     if control not in spec.variants:
         hint = _suggest(control, names) or f"; variants are {', '.join(names)}"
-        raise ConfigError(f"{exp_file}: control '{control}' is not one of the variants{hint}")
+        raise ConfigError(
+            f"{exp_file}: control '{control}' is not one of the variants{hint}"
+        )
     return control
 
 
@@ -334,13 +368,15 @@ def _absolute_sources(data: DataSources, base: Path) -> DataSources:
         return source.model_copy(update={"path": str((base / source.path).resolve())})
 
     return DataSources(
-        assignments=fix(data.assignments),  # type: ignore[arg-type]
-        events=fix(data.events),  # type: ignore[arg-type]
-        units=fix(data.units),  # type: ignore[arg-type]
+        assignments=fix(data.assignments),
+        events=fix(data.events),
+        units=fix(data.units),
     )
 
 
-def _config_hash(exp_bytes: bytes, metrics: Sequence[Metric], spec: ExperimentFile) -> str:
+def _config_hash(
+    exp_bytes: bytes, metrics: Sequence[Metric], spec: ExperimentFile
+) -> str:
     """A short, stable hash of what defines the analysis (exp.yaml + used metrics)."""
     digest = hashlib.sha256(exp_bytes)
     for metric in metrics:

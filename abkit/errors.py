@@ -23,7 +23,9 @@ class QueryError(AbkitError, ValueError):
         expression: the offending expression text, if any.
     """
 
-    def __init__(self, message: str, *, template: str = "", expression: str = "") -> None:
+    def __init__(
+        self, message: str, *, template: str = "", expression: str = ""
+    ) -> None:
         super().__init__(message)
         self.template = template
         self.expression = expression

@@ -16,11 +16,23 @@ from abkit.results import AnalysisResult, CheckStatus, MetricResult
 
 OutputFormat = Literal["table", "json", "markdown"]
 
-VERDICT_MARKS = {"better": "▲ better", "worse": "▼ worse", "no_change": "· no change",
-                 "invalid": "? n/a"}  # fmt: skip
-VERDICT_STYLES = {"better": "bold green", "worse": "bold red", "no_change": "dim",
-                  "invalid": "yellow"}  # fmt: skip
-STATUS_STYLES: dict[CheckStatus, str] = {"ok": "green", "warning": "yellow", "failed": "bold red"}
+VERDICT_MARKS = {
+    "better": "▲ better",
+    "worse": "▼ worse",
+    "no_change": "· no change",
+    "invalid": "? n/a",
+}
+VERDICT_STYLES = {
+    "better": "bold green",
+    "worse": "bold red",
+    "no_change": "dim",
+    "invalid": "yellow",
+}
+STATUS_STYLES: dict[CheckStatus, str] = {
+    "ok": "green",
+    "warning": "yellow",
+    "failed": "bold red",
+}
 
 
 def format_value(value: float, kind: str) -> str:
@@ -65,7 +77,8 @@ def _row(result: MetricResult) -> list[str]:
     effect, fmt = result.effect, result.format
     diff_ci = (
         f"{format_difference(effect.difference, fmt)} "
-        f"[{format_difference(effect.ci_lower, fmt)}, {format_difference(effect.ci_upper, fmt)}]"
+        f"[{format_difference(effect.ci_lower, fmt)}, "
+        f"{format_difference(effect.ci_upper, fmt)}]"
         if not math.isnan(effect.ci_lower)
         else format_difference(effect.difference, fmt)
     )
@@ -74,19 +87,31 @@ def _row(result: MetricResult) -> list[str]:
         format_value(effect.control.mean, fmt),
         format_value(effect.treatment.mean, fmt),
         diff_ci,
-        format_lift(effect.relative, effect.relative_ci_lower, effect.relative_ci_upper),
+        format_lift(
+            effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
+        ),
         format_pvalue(effect.pvalue),
         VERDICT_MARKS[result.verdict],
     ]
 
 
-HEADERS = ["metric", "control", "treatment", "difference [CI]", "lift [CI]", "p-value", "verdict"]
+HEADERS = [
+    "metric",
+    "control",
+    "treatment",
+    "difference [CI]",
+    "lift [CI]",
+    "p-value",
+    "verdict",
+]
 
 
 def scorecard_table(result: AnalysisResult, variant: str) -> Table:
     """The rich scorecard of one treatment against control."""
     level = f"{1 - result.alpha:.0%}"
-    table = Table(title=f"{variant} vs {result.control} ({level} CI)", title_justify="left")
+    table = Table(
+        title=f"{variant} vs {result.control} ({level} CI)", title_justify="left"
+    )
     for header in HEADERS:
         table.add_column(header, justify="left" if header == "metric" else "right")
     for metric in (m for m in result.metrics if m.variant == variant):
@@ -100,18 +125,28 @@ def health_panel(result: AnalysisResult) -> Panel:
     """Units per variant, SRM and the other health checks."""
     lines = [Text("units: " + ", ".join(f"{v} {n:,}" for v, n in result.units.items()))]
     for check in result.health:
-        lines.append(Text(f"[{check.status}] {check.name}: {check.message}",
-                          style=STATUS_STYLES[check.status]))  # fmt: skip
+        lines.append(
+            Text(
+                f"[{check.status}] {check.name}: {check.message}",
+                style=STATUS_STYLES[check.status],
+            )
+        )
     title = "health" if result.healthy else "health — FAILED, do not trust the metrics"
-    return Panel(Group(*lines), title=title, border_style="green" if result.healthy else "red")
+    return Panel(
+        Group(*lines), title=title, border_style="green" if result.healthy else "red"
+    )
 
 
 def renderables(result: AnalysisResult) -> list[Any]:
     """Everything the terminal scorecard shows, in order."""
     window = f"{_day(result.window_start)} → {_day(result.window_end)}"
-    header = Text(f"{result.title}  ·  data {window}  ·  config {result.config_hash}",
-                  style="bold")  # fmt: skip
-    tables = [scorecard_table(result, v) for v in result.variants if v != result.control]
+    header = Text(
+        f"{result.title}  ·  data {window}  ·  config {result.config_hash}",
+        style="bold",
+    )
+    tables = [
+        scorecard_table(result, v) for v in result.variants if v != result.control
+    ]
     return [header, *tables, health_panel(result)]
 
 
@@ -133,9 +168,13 @@ def render_text(result: AnalysisResult, width: int = 140) -> str:
 def render_markdown(result: AnalysisResult) -> str:
     """The scorecard as Markdown, for a pull request or wiki page."""
     level = f"{1 - result.alpha:.0%}"
-    out = [f"## {result.title}", "",
-           f"Data window {_day(result.window_start)} → {_day(result.window_end)} · config "
-           f"`{result.config_hash}` · abkit {result.abkit_version}", ""]  # fmt: skip
+    out = [
+        f"## {result.title}",
+        "",
+        f"Data window {_day(result.window_start)} → {_day(result.window_end)} · config "
+        f"`{result.config_hash}` · abkit {result.abkit_version}",
+        "",
+    ]
     for variant in (v for v in result.variants if v != result.control):
         out += [f"### {variant} vs {result.control} ({level} CI)", ""]
         out.append("| " + " | ".join(HEADERS) + " |")

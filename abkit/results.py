@@ -32,7 +32,9 @@ class MetricResult:
     def verdict(self) -> Verdict:
         """Better / worse (significant, in the metric's direction) or no change."""
         effect = self.effect
-        if effect.status in ("too_few_units", "zero_variance") or math.isnan(effect.pvalue):
+        if effect.status in ("too_few_units", "zero_variance") or math.isnan(
+            effect.pvalue
+        ):
             return "invalid"
         if not effect.significant:
             return "no_change"
@@ -68,8 +70,12 @@ class HealthCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
-        return {"name": self.name, "status": self.status, "message": self.message,
-                "value": self.value}  # fmt: skip
+        return {
+            "name": self.name,
+            "status": self.status,
+            "message": self.message,
+            "value": self.value,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +101,9 @@ class AnalysisResult:
     metrics: tuple[MetricResult, ...]
     engine: str
     abkit_version: str
-    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    created_at: dt.datetime = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc)
+    )
 
     @property
     def healthy(self) -> bool:
@@ -107,11 +115,14 @@ class AnalysisResult:
         for result in self.metrics:
             if result.metric == name and (variant is None or result.variant == variant):
                 return result
-        raise KeyError(f"no result for metric {name!r}" + (f" / {variant!r}" if variant else ""))
+        raise KeyError(
+            f"no result for metric {name!r}" + (f" / {variant!r}" if variant else "")
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The scorecard: one row per metric × treatment."""
-        return pd.DataFrame([r.to_dict() for r in self.metrics])
+        frame: pd.DataFrame = pd.DataFrame([r.to_dict() for r in self.metrics])
+        return frame
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (schema documented in docs/json-schema.md)."""

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import jinja2
 import sqlglot
@@ -24,27 +24,99 @@ from abkit.config import EventsSource, Experiment, Metric, Source
 from abkit.errors import QueryError
 
 Dialect = Literal["duckdb", "spark", "bigquery", "snowflake", "trino", "postgres"]
-DIALECTS: tuple[Dialect, ...] = ("duckdb", "spark", "bigquery", "snowflake", "trino", "postgres")
+DIALECTS: tuple[Dialect, ...] = (
+    "duckdb",
+    "spark",
+    "bigquery",
+    "snowflake",
+    "trino",
+    "postgres",
+)
 
 EVENT_COLUMNS = ("unit_id", "ts", "event", "value", "partner_id")
 """Canonical event columns every metric expression may use (see sources.sql)."""
 
-ALLOWED_FUNCTIONS = frozenset({
-    "abs", "ceil", "ceiling", "floor", "round", "sign", "sqrt", "exp", "ln", "log",
-    "log10", "log2", "power", "pow", "least", "greatest", "coalesce", "nullif",
-    "lower", "upper", "length", "trim", "substring", "substr", "concat", "strpos",
-    "starts_with", "ends_with", "contains", "regexp_matches", "date_part", "extract",
-    "date_trunc", "dayofweek", "hour", "if", "iff",
-})  # fmt: skip
+ALLOWED_FUNCTIONS = frozenset(
+    {
+        "abs",
+        "ceil",
+        "ceiling",
+        "floor",
+        "round",
+        "sign",
+        "sqrt",
+        "exp",
+        "ln",
+        "log",
+        "log10",
+        "log2",
+        "power",
+        "pow",
+        "least",
+        "greatest",
+        "coalesce",
+        "nullif",
+        "lower",
+        "upper",
+        "length",
+        "trim",
+        "substring",
+        "substr",
+        "concat",
+        "strpos",
+        "starts_with",
+        "ends_with",
+        "contains",
+        "regexp_matches",
+        "date_part",
+        "extract",
+        "date_trunc",
+        "dayofweek",
+        "hour",
+        "if",
+        "iff",
+    }
+)
 """Scalar functions allowed in metric expressions; anything else is refused."""
 
 _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
-    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren,
-    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Neg,
-    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
-    exp.Like, exp.ILike, exp.And, exp.Or, exp.Not, exp.Case, exp.If, exp.Cast,
-    exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Interval, exp.Var, exp.Tuple,
-)  # fmt: skip
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.Paren,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.IntDiv,
+    exp.Mod,
+    exp.Neg,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Like,
+    exp.ILike,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Case,
+    exp.If,
+    exp.Cast,
+    exp.TryCast,
+    exp.DataType,
+    exp.DataTypeParam,
+    exp.Interval,
+    exp.Var,
+    exp.Tuple,
+)
 
 
 @functools.cache
@@ -64,7 +136,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,  # SQL, not HTML: every value is quoted by this module  # noqa: S701
+        autoescape=False,  # SQL, not HTML: every value is quoted by this module
     )
 
 
@@ -73,8 +145,10 @@ def render_template(name: str, context: Mapping[str, Any]) -> str:
     try:
         return _environment().get_template(name).render(**context)
     except jinja2.TemplateNotFound:
-        raise QueryError(f"queries/{name}: template not found; reinstall abkit or "
-                         "restore the file", template=name) from None  # fmt: skip
+        raise QueryError(
+            f"queries/{name}: template not found; reinstall abkit or restore the file",
+            template=name,
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +176,23 @@ def timestamp_literal(day: dt.date) -> str:
 
 
 def relation_sql(source: Source) -> str:
-    """`read_parquet('…')` / `read_csv_auto('…')` for files, the quoted table otherwise."""
+    """`read_parquet('…')` or `read_csv_auto('…')` for files, else the table."""
     if source.path is not None:
-        reader = "read_csv_auto" if source.path.lower().endswith((".csv", ".csv.gz")) else "read_parquet"
+        reader = (
+            "read_csv_auto"
+            if source.path.lower().endswith((".csv", ".csv.gz"))
+            else "read_parquet"
+        )
         return f"{reader}({quote_literal(source.path)})"
     assert source.table is not None
     try:
         table = exp.to_table(source.table, dialect="duckdb")
     except (ParseError, ValueError):
-        raise QueryError(f"data table '{source.table}' is not a valid table name; write "
-                         "it as name or schema.name", expression=source.table) from None  # fmt: skip
+        raise QueryError(
+            f"data table '{source.table}' is not a valid table name; write "
+            "it as name or schema.name",
+            expression=source.table,
+        ) from None
     return table.sql(dialect="duckdb")
 
 
@@ -121,18 +202,24 @@ def _render_source(source: Source, roles: Iterable[str]) -> RenderedSource:
         column = getattr(source, role)
         columns[role] = quote_identifier(column) if column else "NULL"
     extra = source.extra_columns if isinstance(source, EventsSource) else ()
-    return RenderedSource(relation_sql(source), columns, tuple(map(quote_identifier, extra)))
+    return RenderedSource(
+        relation_sql(source), columns, tuple(map(quote_identifier, extra))
+    )
 
 
 def source_context(experiment: Experiment) -> dict[str, Any]:
     """The template parameters of sources.sql."""
     data = experiment.data
     return {
-        "assignments": _render_source(data.assignments, ("unit_id", "variant", "timestamp")),
+        "assignments": _render_source(
+            data.assignments, ("unit_id", "variant", "timestamp")
+        ),
         "events": _render_source(
             data.events, ("unit_id", "timestamp", "event", "value", "partner_id")
         ),
-        "window_start": timestamp_literal(experiment.start) if experiment.start else None,
+        "window_start": timestamp_literal(experiment.start)
+        if experiment.start
+        else None,
         "window_end": timestamp_literal(experiment.end) if experiment.end else None,
     }
 
@@ -143,13 +230,15 @@ def known_event_columns(experiment: Experiment) -> tuple[str, ...]:
 
 
 def metric_context(metric: Metric, known_columns: Iterable[str]) -> dict[str, Any]:
-    """A metric's template parameters, with its expressions validated and re-rendered."""
+    """A metric's template parameters, its expressions validated and re-rendered."""
     columns = tuple(known_columns)
     return {
         "name": metric.name,  # an identifier by config validation; quoted in templates
         "kind": metric.kind,
         "events": [quote_literal(e) for e in metric.events],
-        "value": safe_expression(metric.value, columns, f"metric '{metric.name}' value"),
+        "value": safe_expression(
+            metric.value, columns, f"metric '{metric.name}' value"
+        ),
         "filter": (
             safe_expression(metric.filter, columns, f"metric '{metric.name}' filter")
             if metric.filter
@@ -165,7 +254,7 @@ def render_analysis_sql(experiment: Experiment) -> str:
     columns = known_event_columns(experiment)
     metrics = [metric_context(m, columns) for m in experiment.metrics]
     ends = [m.window.end_day for m in experiment.metrics]
-    horizon = max(e for e in ends if e is not None) if None not in ends else None  # type: ignore[type-var]
+    horizon = max(e for e in ends if e is not None) if None not in ends else None
     context = source_context(experiment) | {
         "metrics": metrics,
         "horizon_days": horizon,
@@ -193,14 +282,20 @@ def safe_expression(text: str, known_columns: Iterable[str], where: str) -> str:
     try:
         parsed = sqlglot.parse(text, dialect="duckdb")
     except (ParseError, sqlglot.errors.TokenError) as error:
-        raise QueryError(f"{where}: cannot parse {text!r} ({_first_line(error)}); write "
-                         "one SQL scalar expression", expression=text) from None  # fmt: skip
+        raise QueryError(
+            f"{where}: cannot parse {text!r} ({_first_line(error)}); write "
+            "one SQL scalar expression",
+            expression=text,
+        ) from None
     if len(parsed) != 1 or parsed[0] is None:
-        raise QueryError(f"{where}: {text!r} holds {len(parsed)} statements; write one "
-                         "scalar expression without ';'", expression=text)  # fmt: skip
+        raise QueryError(
+            f"{where}: {text!r} holds {len(parsed)} statements; write one "
+            "scalar expression without ';'",
+            expression=text,
+        )
     expression = parsed[0]
     for node in expression.walk():
-        _check_node(node, known, where, text)
+        _check_node(cast(exp.Expression, node), known, where, text)
     return expression.sql(dialect="duckdb")
 
 
@@ -208,22 +303,34 @@ def _check_node(node: exp.Expression, known: set[str], where: str, text: str) ->
     if isinstance(node, exp.Column):
         if node.table or node.name not in known:
             allowed = ", ".join(sorted(known))
-            raise QueryError(f"{where}: unknown column '{node.sql()}' in {text!r}; use one "
-                             f"of {allowed} (or list it in data.events.extra_columns)",
-                             expression=text)  # fmt: skip
+            raise QueryError(
+                f"{where}: unknown column '{node.sql()}' in {text!r}; use one "
+                f"of {allowed} (or list it in data.events.extra_columns)",
+                expression=text,
+            )
         return
     if isinstance(node, exp.Func) and not isinstance(node, _ALLOWED_NODES):
-        name = node.sql_name().lower() if not isinstance(node, exp.Anonymous) else node.name.lower()
+        name = (
+            node.sql_name().lower()
+            if not isinstance(node, exp.Anonymous)
+            else node.name.lower()
+        )
         if name not in ALLOWED_FUNCTIONS or isinstance(node, exp.AggFunc):
-            raise QueryError(f"{where}: function '{name}' is not allowed in {text!r}; "
-                             "metric expressions may use only scalar functions such as "
-                             "abs, least, coalesce, ln", expression=text)  # fmt: skip
+            raise QueryError(
+                f"{where}: function '{name}' is not allowed in {text!r}; "
+                "metric expressions may use only scalar functions such as "
+                "abs, least, coalesce, ln",
+                expression=text,
+            )
         return
     if not isinstance(node, _ALLOWED_NODES):
         shown = node.sql(dialect="duckdb")[:60] or type(node).__name__
-        raise QueryError(f"{where}: '{shown}' is not allowed in {text!r}; write a scalar "
-                         "expression over event columns (no statements, subqueries or "
-                         "table functions)", expression=text)  # fmt: skip
+        raise QueryError(
+            f"{where}: '{shown}' is not allowed in {text!r}; write a scalar "
+            "expression over event columns (no statements, subqueries or "
+            "table functions)",
+            expression=text,
+        )
 
 
 def _first_line(error: Exception) -> str:
@@ -233,6 +340,8 @@ def _first_line(error: Exception) -> str:
 def transpile(sql: str, dialect: Dialect, *, pretty: bool = True) -> str:
     """Transpile DuckDB SQL to another dialect with sqlglot."""
     if dialect not in DIALECTS:
-        raise QueryError(f"unknown dialect '{dialect}'; choose one of {', '.join(DIALECTS)}")
+        raise QueryError(
+            f"unknown dialect '{dialect}'; choose one of {', '.join(DIALECTS)}"
+        )
     statements = sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=pretty)
     return ";\n\n".join(statements)

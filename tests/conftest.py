@@ -18,36 +18,61 @@ START = dt.datetime(2026, 3, 2)
 TINY_METRICS = {
     "metrics": {
         "messages": {"kind": "mean", "events": ["message"], "window": {"end_day": 7}},
-        "revenue": {"kind": "mean", "events": ["purchase"], "value": "value",
-                    "window": {"end_day": 7}, "format": "currency"},
-        "payer": {"kind": "proportion", "events": ["purchase"], "window": {"end_day": 7},
-                  "format": "percent"},
+        "revenue": {
+            "kind": "mean",
+            "events": ["purchase"],
+            "value": "value",
+            "window": {"end_day": 7},
+            "format": "currency",
+        },
+        "payer": {
+            "kind": "proportion",
+            "events": ["purchase"],
+            "window": {"end_day": 7},
+            "format": "percent",
+        },
     }
 }
 
 
 def tiny_tables(seed: int = 1, n_units: int = 600) -> dict[str, pd.DataFrame]:
-    """A small event log with known structure: pre-exposure, late and in-window events."""
+    """A small event log: pre-exposure, late and in-window events."""
     rng = np.random.default_rng(seed)
     user = np.arange(1, n_units + 1)
     variant = np.where(rng.random(n_units) < 0.5, "control", "treatment")
     exposed = START + pd.to_timedelta(rng.integers(0, 5 * 24 * 60, n_units), unit="min")
     assignments = pd.DataFrame({"uid": user, "arm": variant, "seen_at": exposed})
-    # unit 1 also appears in the other arm (excluded); unit 2 re-exposed later (first counts)
+    # unit 1 also in the other arm (excluded); unit 2 re-exposed later
     other = "treatment" if variant[0] == "control" else "control"
-    assignments = pd.concat([assignments, pd.DataFrame({
-        "uid": [1, 2], "arm": [other, variant[1]], "seen_at": [exposed[0], exposed[1] + pd.Timedelta(days=3)],
-    })], ignore_index=True)  # fmt: skip
+    assignments = pd.concat(
+        [
+            assignments,
+            pd.DataFrame(
+                {
+                    "uid": [1, 2],
+                    "arm": [other, variant[1]],
+                    "seen_at": [exposed[0], exposed[1] + pd.Timedelta(days=3)],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     rows = []
     for i in range(n_units):
         n_events = rng.poisson(6)
-        offsets = rng.uniform(-5, 12, n_events)  # days from exposure; some before, some late
+        offsets = rng.uniform(
+            -5, 12, n_events
+        )  # days from exposure; some before, some late
         names = rng.choice(["message", "purchase", "like"], n_events, p=[0.6, 0.1, 0.3])
         values = np.where(names == "purchase", rng.lognormal(2, 1, n_events), 1.0)
         for offset, name, value in zip(offsets, names, values, strict=True):
-            rows.append((user[i], exposed[i] + pd.Timedelta(days=float(offset)), name, value))
+            rows.append(
+                (user[i], exposed[i] + pd.Timedelta(days=float(offset)), name, value)
+            )
     events = pd.DataFrame(rows, columns=["uid", "at", "name", "amount"])
-    units = pd.DataFrame({"uid": user, "platform": rng.choice(["ios", "android"], n_units)})
+    units = pd.DataFrame(
+        {"uid": user, "platform": rng.choice(["ios", "android"], n_units)}
+    )
     return {"assignments": assignments, "events": events, "units": units}
 
 
@@ -55,15 +80,24 @@ def tiny_exp_dict() -> dict[str, object]:
     return {
         "name": "tiny",
         "data": {
-            "assignments": {"path": "assignments.parquet", "unit_id": "uid", "variant": "arm",
-                            "timestamp": "seen_at"},
-            "events": {"path": "events.parquet", "unit_id": "uid", "timestamp": "at",
-                       "event": "name", "value": "amount"},
+            "assignments": {
+                "path": "assignments.parquet",
+                "unit_id": "uid",
+                "variant": "arm",
+                "timestamp": "seen_at",
+            },
+            "events": {
+                "path": "events.parquet",
+                "unit_id": "uid",
+                "timestamp": "at",
+                "event": "name",
+                "value": "amount",
+            },
             "units": {"path": "units.parquet", "unit_id": "uid"},
         },
         "variants": {"control": 0.5, "treatment": 0.5},
         "metrics": ["messages", "revenue", "payer"],
-    }  # fmt: skip
+    }
 
 
 def write_tiny(directory: Path, exp: dict[str, object] | None = None) -> Path:

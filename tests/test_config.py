@@ -40,7 +40,9 @@ def test_missing_file(tmp_path):
 def test_malformed_yaml(tmp_path):
     path = tmp_path / "exp.yaml"
     path.write_text("name: x\nvariants:\n  control: 0.5\n   treatment: [\n")
-    with pytest.raises(ConfigError, match=r"exp.yaml: line \d+, column \d+: malformed YAML"):
+    with pytest.raises(
+        ConfigError, match=r"exp.yaml: line \d+, column \d+: malformed YAML"
+    ):
         load_experiment(path)
 
 
@@ -52,26 +54,35 @@ def test_top_level_not_a_mapping(tmp_path):
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key 'metrcs'; did you mean 'metrics'"):
+    with pytest.raises(
+        ConfigError, match="unknown key 'metrcs'; did you mean 'metrics'"
+    ):
         load_experiment(write_exp(tmp_path, metrcs=["messages"]))
 
 
 def test_unknown_nested_key(tmp_path):
     exp = tiny_exp_dict()
     exp["data"]["events"]["timestmp"] = "at"  # type: ignore[index]
-    with pytest.raises(ConfigError, match=r"data.events.timestmp'; did you mean 'timestamp'"):
+    with pytest.raises(
+        ConfigError, match=r"data.events.timestmp'; did you mean 'timestamp'"
+    ):
         load_experiment(write_tiny(tmp_path / "e", exp))
 
 
 def test_unknown_metric_suggests(tmp_path):
-    with pytest.raises(ConfigError, match=r"metrics\[1\] 'revnue' is not defined in "
-                       r"metrics.yaml; did you mean 'revenue'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"metrics\[1\] 'revnue' is not defined in "
+        r"metrics.yaml; did you mean 'revenue'",
+    ):
         load_experiment(write_exp(tmp_path, metrics=["messages", "revnue"]))
 
 
 def test_unknown_control_variant(tmp_path):
-    with pytest.raises(ConfigError, match="control 'contrl' is not one of the variants; "
-                       "did you mean 'control'"):
+    with pytest.raises(
+        ConfigError,
+        match="control 'contrl' is not one of the variants; did you mean 'control'",
+    ):
         load_experiment(write_exp(tmp_path, control="contrl"))
 
 
@@ -84,10 +95,14 @@ def test_missing_required_key(tmp_path):
 
 def test_bad_metric_definition_names_the_metric(tmp_path):
     path = write_exp(tmp_path)
-    (path.parent / "metrics.yaml").write_text(yaml.safe_dump(
-        {"metrics": {"messages": {"kind": "average", "events": ["message"]}}}
-    ))
-    with pytest.raises(ConfigError, match=r"metrics.yaml: metrics.messages: kind: .*'mean'"):
+    (path.parent / "metrics.yaml").write_text(
+        yaml.safe_dump(
+            {"metrics": {"messages": {"kind": "average", "events": ["message"]}}}
+        )
+    )
+    with pytest.raises(
+        ConfigError, match=r"metrics.yaml: metrics.messages: kind: .*'mean'"
+    ):
         load_experiment(path)
 
 

@@ -25,10 +25,15 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(
-        self, connection: duckdb.DuckDBPyConnection | None = None, *, threads: int | None = None
+        self,
+        connection: duckdb.DuckDBPyConnection | None = None,
+        *,
+        threads: int | None = None,
     ) -> None:
         self._owned = connection is None
-        self.connection = connection if connection is not None else duckdb.connect(":memory:")
+        self.connection = (
+            connection if connection is not None else duckdb.connect(":memory:")
+        )
         if self._owned and threads:
             self.connection.execute(f"SET threads = {int(threads)}")
 
@@ -51,10 +56,16 @@ class DuckDBEngine:
         """Column names of a source, reading only its schema."""
         relation = relation_sql(source)
         try:
-            described = self.connection.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+            described = self.connection.execute(
+                f"DESCRIBE SELECT * FROM {relation}"
+            ).fetchall()
         except duckdb.Error as error:
             where = source.path or source.table
-            fix = "check data: path in exp.yaml" if source.path else "check the table name"
+            fix = (
+                "check data: path in exp.yaml"
+                if source.path
+                else "check the table name"
+            )
             message = str(error).splitlines()[0]
             raise DataError(f"cannot read {where}: {message}; {fix}") from None
         return [str(row[0]) for row in described]
@@ -65,8 +76,10 @@ class DuckDBEngine:
             return self.connection.execute(sql).fetch_df()
         except duckdb.Error as error:
             message = str(error).splitlines()[0]
-            raise EngineError(f"DuckDB failed on abkit's query: {message}; run `abkit sql` "
-                              "to inspect the SQL") from None  # fmt: skip
+            raise EngineError(
+                f"DuckDB failed on abkit's query: {message}; run `abkit sql` "
+                "to inspect the SQL"
+            ) from None
 
     def close(self) -> None:
         """Close the connection if abkit opened it."""

@@ -30,7 +30,7 @@ class RelativeLift:
 def relative_lift(
     control: ArmEstimate, treatment: ArmEstimate, quantile: float
 ) -> RelativeLift:
-    """Relative lift L = ȳ_T/ȳ_C − 1 with Var ≈ v_T/ȳ_C² + ȳ_T² v_C/ȳ_C⁴ (STATS.md §1.3).
+    """Relative lift L = ȳ_T/ȳ_C − 1, Var ≈ v_T/ȳ_C² + ȳ_T² v_C/ȳ_C⁴ (STATS.md §1.3).
 
     Arms are independent, so the covariance term is zero. Undefined (NaN) when the
     control estimate is 0.
@@ -49,7 +49,9 @@ def relative_lift(
         + mean_t**2 * control.mean_variance / mean_c**4
     )
     se = math.sqrt(variance)
-    return RelativeLift(estimate, se, estimate - quantile * se, estimate + quantile * se)
+    return RelativeLift(
+        estimate, se, estimate - quantile * se, estimate + quantile * se
+    )
 
 
 def ratio_variance(moments: JointMoments, numerator: str, denominator: str) -> float:
@@ -65,7 +67,9 @@ def ratio_variance(moments: JointMoments, numerator: str, denominator: str) -> f
     return max(var_m - 2 * ratio * cov_md + ratio**2 * var_d, 0.0) / mean_d**2
 
 
-def ratio_estimate(moments: JointMoments, numerator: str, denominator: str) -> ArmEstimate:
+def ratio_estimate(
+    moments: JointMoments, numerator: str, denominator: str
+) -> ArmEstimate:
     """An arm's ratio Σm/Σd and the delta-method variance of that ratio.
 
     The randomization unit (the user) is the unit of the sums, so likes that share

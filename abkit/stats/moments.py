@@ -34,12 +34,16 @@ class Moments:
     @classmethod
     def from_values(cls, values: Iterable[float]) -> Moments:
         """Moments of an in-memory sample (tests and notebooks)."""
-        array = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)
+        array = np.asarray(
+            list(values) if not isinstance(values, np.ndarray) else values
+        )
         array = array.astype(np.float64)
         return cls(int(array.size), float(array.sum()), float((array * array).sum()))
 
     def __add__(self, other: Moments) -> Moments:
-        return Moments(self.n + other.n, self.sum + other.sum, self.sum_sq + other.sum_sq)
+        return Moments(
+            self.n + other.n, self.sum + other.sum, self.sum_sq + other.sum_sq
+        )
 
     @property
     def mean(self) -> float:
@@ -88,14 +92,22 @@ class JointMoments:
 
     def __post_init__(self) -> None:
         k = len(self.names)
-        if len(self.sums) != k or len(self.cross) != k or any(len(r) != k for r in self.cross):
+        if (
+            len(self.sums) != k
+            or len(self.cross) != k
+            or any(len(r) != k for r in self.cross)
+        ):
             raise ValueError(f"JointMoments needs {k} sums and a {k}x{k} cross matrix")
 
     @classmethod
-    def from_columns(cls, columns: Mapping[str, Sequence[float] | FloatArray]) -> JointMoments:
+    def from_columns(
+        cls, columns: Mapping[str, Sequence[float] | FloatArray]
+    ) -> JointMoments:
         """Joint moments of in-memory columns of equal length (tests and notebooks)."""
         names = tuple(columns)
-        matrix = np.column_stack([np.asarray(columns[k], dtype=np.float64) for k in names])
+        matrix = np.column_stack(
+            [np.asarray(columns[k], dtype=np.float64) for k in names]
+        )
         return cls.from_matrix(names, matrix)
 
     @classmethod

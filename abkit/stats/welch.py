@@ -119,7 +119,9 @@ def welch_test(
     return _compare(control, treatment, alpha, "welch", df)
 
 
-def z_test(control: ArmEstimate, treatment: ArmEstimate, alpha: float = 0.05) -> EffectResult:
+def z_test(
+    control: ArmEstimate, treatment: ArmEstimate, alpha: float = 0.05
+) -> EffectResult:
     """Normal-theory test of treatment − control (ratio metrics, sequential looks)."""
     degenerate = _degenerate(control, treatment, alpha, "z")
     if degenerate is not None:
@@ -202,12 +204,26 @@ def _degenerate(
     difference = treatment.mean - control.mean
     relative = difference / control.mean if control.mean not in (0, nan) else nan
     return EffectResult(
-        control, treatment, difference, nan, nan, relative, nan, nan,
-        nan, nan, nan, alpha, test, status,
-    )  # fmt: skip
+        control,
+        treatment,
+        difference,
+        nan,
+        nan,
+        relative,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        alpha,
+        test,
+        status,
+    )
 
 
-def _replace_test(result: EffectResult, statistic: float, pvalue: float) -> EffectResult:
+def _replace_test(
+    result: EffectResult, statistic: float, pvalue: float
+) -> EffectResult:
     values = {f: getattr(result, f) for f in result.__dataclass_fields__}
     values |= {"statistic": statistic, "pvalue": float(pvalue)}
     return EffectResult(**values)

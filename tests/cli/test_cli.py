@@ -52,7 +52,9 @@ def test_json_output_matches_scipy_on_unit_values(tiny_exp, tmp_path):
     control, treatment = _unit_messages(tiny_exp.parent)
     reference = scipy_stats.ttest_ind(treatment, control, equal_var=False)
     assert messages["pvalue"] == pytest.approx(reference.pvalue, rel=1e-9)
-    assert messages["ci_lower"] == pytest.approx(reference.confidence_interval().low, rel=1e-9)
+    assert messages["ci_lower"] == pytest.approx(
+        reference.confidence_interval().low, rel=1e-9
+    )
     assert payload["units"] == {"control": control.size, "treatment": treatment.size}
     assert payload["excluded_units"] == 1
 
@@ -60,16 +62,21 @@ def test_json_output_matches_scipy_on_unit_values(tiny_exp, tmp_path):
 def _unit_messages(directory: Path) -> tuple[np.ndarray, np.ndarray]:
     assignments = pd.read_parquet(directory / "assignments.parquet")
     events = pd.read_parquet(directory / "events.parquet")
-    first = assignments.groupby("uid").agg(n=("arm", "nunique"), arm=("arm", "min"),
-                                           at=("seen_at", "min"))  # fmt: skip
+    first = assignments.groupby("uid").agg(
+        n=("arm", "nunique"), arm=("arm", "min"), at=("seen_at", "min")
+    )
     first = first[first["n"] == 1]
-    joined = events[events["name"] == "message"].merge(first, left_on="uid", right_index=True)
+    joined = events[events["name"] == "message"].merge(
+        first, left_on="uid", right_index=True
+    )
     offset = joined["at_x"] - joined["at_y"]
     counted = joined[(offset >= pd.Timedelta(0)) & (offset < pd.Timedelta(days=7))]
     per_unit = counted.groupby("uid").size().reindex(first.index, fill_value=0)
     arms = first["arm"]
-    return (per_unit[arms == "control"].to_numpy(float),
-            per_unit[arms == "treatment"].to_numpy(float))  # fmt: skip
+    return (
+        per_unit[arms == "control"].to_numpy(float),
+        per_unit[arms == "treatment"].to_numpy(float),
+    )
 
 
 def test_markdown_output(tiny_exp):
@@ -79,7 +86,9 @@ def test_markdown_output(tiny_exp):
 
 
 def test_missing_file(tmp_path):
-    assert_one_line_error(run("analyze", str(tmp_path / "missing.yaml")), "file not found")
+    assert_one_line_error(
+        run("analyze", str(tmp_path / "missing.yaml")), "file not found"
+    )
 
 
 def test_malformed_yaml(tmp_path):
@@ -90,7 +99,9 @@ def test_malformed_yaml(tmp_path):
 
 def test_unknown_key(tmp_path):
     path = write_tiny(tmp_path / "e", tiny_exp_dict() | {"alpah": 0.1})
-    assert_one_line_error(run("analyze", str(path)), "unknown key 'alpah'", "did you mean 'alpha'")
+    assert_one_line_error(
+        run("analyze", str(path)), "unknown key 'alpah'", "did you mean 'alpha'"
+    )
 
 
 def test_unknown_metric(tmp_path):
@@ -107,15 +118,22 @@ def test_mapped_column_missing_from_data(tmp_path):
     exp = tiny_exp_dict()
     exp["data"]["events"]["value"] = "amont"  # type: ignore[index]
     path = write_tiny(tmp_path / "e", exp)
-    assert_one_line_error(run("analyze", str(path)), "data.events.value", "'amont'",
-                          "did you mean 'amount'")  # fmt: skip
+    assert_one_line_error(
+        run("analyze", str(path)),
+        "data.events.value",
+        "'amont'",
+        "did you mean 'amount'",
+    )
 
 
 def test_empty_variant(tmp_path):
     exp = tiny_exp_dict() | {"variants": {"control": 0.5, "treatmnt": 0.5}}
     path = write_tiny(tmp_path / "e", exp)
-    assert_one_line_error(run("analyze", str(path)), "variant 'treatmnt' has no exposed units",
-                          "did you mean 'treatment'")  # fmt: skip
+    assert_one_line_error(
+        run("analyze", str(path)),
+        "variant 'treatmnt' has no exposed units",
+        "did you mean 'treatment'",
+    )
 
 
 def test_missing_data_file(tmp_path):
@@ -127,17 +145,25 @@ def test_missing_data_file(tmp_path):
 def test_injection_in_metric_expression_is_refused(tmp_path):
     path = write_tiny(tmp_path / "e")
     metrics = yaml.safe_load((path.parent / "metrics.yaml").read_text())
-    metrics["metrics"]["revenue"]["value"] = "(SELECT count(*) FROM read_csv('/etc/passwd'))"
+    metrics["metrics"]["revenue"]["value"] = (
+        "(SELECT count(*) FROM read_csv('/etc/passwd'))"
+    )
     (path.parent / "metrics.yaml").write_text(yaml.safe_dump(metrics))
-    assert_one_line_error(run("analyze", str(path)), "metric 'revenue' value", "not allowed")
+    assert_one_line_error(
+        run("analyze", str(path)), "metric 'revenue' value", "not allowed"
+    )
 
 
 def test_bad_format_option(tiny_exp):
-    assert_one_line_error(run("analyze", str(tiny_exp), "--format", "xml"), "--format 'xml'")
+    assert_one_line_error(
+        run("analyze", str(tiny_exp), "--format", "xml"), "--format 'xml'"
+    )
 
 
 def test_bad_as_of(tiny_exp):
-    assert_one_line_error(run("analyze", str(tiny_exp), "--as-of", "yesterday"), "YYYY-MM-DD")
+    assert_one_line_error(
+        run("analyze", str(tiny_exp), "--as-of", "yesterday"), "YYYY-MM-DD"
+    )
 
 
 def test_sql_command_prints_dialect(tiny_exp):
@@ -148,14 +174,24 @@ def test_sql_command_prints_dialect(tiny_exp):
 
 def test_installed_executable(tiny_exp):
     executable = shutil.which("abkit") or str(Path(sys.executable).parent / "abkit")
-    done = subprocess.run([executable, "analyze", str(tiny_exp), "--format", "json"],
-                          capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [executable, "analyze", str(tiny_exp), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert {m["metric"] for m in payload["metrics"]} == {"messages", "revenue", "payer"}
     assert all(m["pvalue"] is None or 0 <= m["pvalue"] <= 1 for m in payload["metrics"])
-    bad = subprocess.run([executable, "analyze", "missing.yaml"], capture_output=True,
-                         text=True, check=False, timeout=120)  # fmt: skip
+    bad = subprocess.run(
+        [executable, "analyze", "missing.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1
     assert not math.isnan(payload["srm"]["pvalue"])

@@ -1,4 +1,4 @@
-"""Two roads to the same answer: moments from queries/*.sql equal pandas on the same data."""
+"""Moments from queries/*.sql equal pandas on the same data (two roads, one answer)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,30 @@ from abkit.sql import render_analysis_sql, render_health_sql
 from tests.conftest import tiny_tables
 
 
-def pandas_moments(tables: dict[str, pd.DataFrame], window_days: int = 7) -> pd.DataFrame:
+def pandas_moments(
+    tables: dict[str, pd.DataFrame], window_days: int = 7
+) -> pd.DataFrame:
     assignments, events = tables["assignments"], tables["events"]
     per_unit = assignments.groupby("uid").agg(
-        n_variants=("arm", "nunique"), variant=("arm", "min"), exposed_at=("seen_at", "min")
+        n_variants=("arm", "nunique"),
+        variant=("arm", "min"),
+        exposed_at=("seen_at", "min"),
     )
     exposures = per_unit[per_unit["n_variants"] == 1].reset_index()
     joined = events.merge(exposures, on="uid")
     offset = joined["at"] - joined["exposed_at"]
-    in_window = joined[(offset >= pd.Timedelta(0)) & (offset < pd.Timedelta(days=window_days))]
+    in_window = joined[
+        (offset >= pd.Timedelta(0)) & (offset < pd.Timedelta(days=window_days))
+    ]
     messages = in_window[in_window["name"] == "message"].groupby("uid").size()
     purchases = in_window[in_window["name"] == "purchase"]
     revenue = purchases.groupby("uid")["amount"].sum()
     payer = (purchases.groupby("uid").size() > 0).astype(float)
-    values = exposures.set_index("uid")[["variant"]].assign(
-        messages=messages, revenue=revenue, payer=payer
-    ).fillna(0.0)
+    values = (
+        exposures.set_index("uid")[["variant"]]
+        .assign(messages=messages, revenue=revenue, payer=payer)
+        .fillna(0.0)
+    )
     rows = []
     for variant, group in values.groupby("variant"):
         row: dict[str, object] = {"variant": variant, "n_units": len(group)}
@@ -35,7 +43,8 @@ def pandas_moments(tables: dict[str, pd.DataFrame], window_days: int = 7) -> pd.
             row[f"{metric}__sum"] = group[metric].sum()
             row[f"{metric}__sum_sq"] = (group[metric] ** 2).sum()
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame: pd.DataFrame = pd.DataFrame(rows)
+    return frame
 
 
 def test_sql_moments_equal_pandas(tiny_exp):
@@ -63,13 +72,19 @@ def test_as_of_drops_later_events(tiny_exp):
     got = duckdb.connect().execute(render_analysis_sql(cut)).fetch_df()
     tables = tiny_tables()
     tables["events"] = tables["events"][tables["events"]["at"] < end]
-    tables["assignments"] = tables["assignments"][tables["assignments"]["seen_at"] < end]
+    tables["assignments"] = tables["assignments"][
+        tables["assignments"]["seen_at"] < end
+    ]
     expected = pandas_moments(tables)
     np.testing.assert_array_equal(got["n_units"], expected["n_units"])
-    np.testing.assert_allclose(got["messages__sum"], expected["messages__sum"], rtol=1e-12)
+    np.testing.assert_allclose(
+        got["messages__sum"], expected["messages__sum"], rtol=1e-12
+    )
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "spark", "bigquery", "snowflake", "trino", "postgres"])
+@pytest.mark.parametrize(
+    "dialect", ["duckdb", "spark", "bigquery", "snowflake", "trino", "postgres"]
+)
 def test_analysis_sql_transpiles_and_parses(tiny_exp, dialect):
     import sqlglot
 

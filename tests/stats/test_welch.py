@@ -49,15 +49,21 @@ def test_relative_lift_matches_delta_method_by_hand(revenue_arms):
     se = math.sqrt(var_t / mean_c**2 + mean_t**2 * var_c / mean_c**4)
     q = scipy_stats.t.ppf(0.975, result.df)
     assert result.relative == pytest.approx(mean_t / mean_c - 1, rel=1e-12)
-    assert result.relative_ci_lower == pytest.approx(mean_t / mean_c - 1 - q * se, rel=1e-9)
-    assert result.relative_ci_upper == pytest.approx(mean_t / mean_c - 1 + q * se, rel=1e-9)
+    assert result.relative_ci_lower == pytest.approx(
+        mean_t / mean_c - 1 - q * se, rel=1e-9
+    )
+    assert result.relative_ci_upper == pytest.approx(
+        mean_t / mean_c - 1 + q * se, rel=1e-9
+    )
 
 
 def test_proportion_ztest_matches_statsmodels():
     rng = np.random.default_rng(3)
     control = (rng.random(5000) < 0.10).astype(float)
     treatment = (rng.random(5200) < 0.115).astype(float)
-    result = proportion_ztest(Moments.from_values(control), Moments.from_values(treatment))
+    result = proportion_ztest(
+        Moments.from_values(control), Moments.from_values(treatment)
+    )
     count = np.array([treatment.sum(), control.sum()])
     nobs = np.array([treatment.size, control.size])
     statistic, pvalue = proportions_ztest(count, nobs)
@@ -74,11 +80,15 @@ def test_ratio_estimate_matches_numpy_delta_method():
     rng = np.random.default_rng(11)
     likes = rng.poisson(rng.gamma(1.0, 20.0, 3000)).astype(float)
     matches = rng.binomial(likes.astype(int), 0.08).astype(float)
-    arm = ratio_estimate(JointMoments.from_columns({"m": matches, "d": likes}), "m", "d")
+    arm = ratio_estimate(
+        JointMoments.from_columns({"m": matches, "d": likes}), "m", "d"
+    )
     ratio = matches.sum() / likes.sum()
     linearized = (matches - ratio * likes) / likes.mean()
     assert arm.mean == pytest.approx(ratio, rel=1e-12)
-    assert arm.mean_variance == pytest.approx(linearized.var(ddof=1) / likes.size, rel=1e-9)
+    assert arm.mean_variance == pytest.approx(
+        linearized.var(ddof=1) / likes.size, rel=1e-9
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,7 +101,9 @@ def test_ratio_estimate_matches_numpy_delta_method():
     ],
 )
 def test_degenerate_inputs_give_status_not_crash(control, treatment, status):
-    result = welch_test(ArmEstimate.from_moments(control), ArmEstimate.from_moments(treatment))
+    result = welch_test(
+        ArmEstimate.from_moments(control), ArmEstimate.from_moments(treatment)
+    )
     assert result.status == status
     assert not result.significant or status == "zero_control_mean"
 
