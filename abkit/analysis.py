@@ -1,32 +1,56 @@
 """Orchestration of one experiment: validate, query, test, check health.
 
-Reads like a recipe: the SQL layer reduces the event log to per-variant moments,
-the statistics layer turns those into effects, and the health checks say whether
-the numbers can be trusted.
+Reads like a recipe: the SQL layer reduces the event log to per-variant (and
+per-segment) moments, the statistics layer turns those into effects, and the
+health checks say whether the numbers can be trusted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
+from abkit import health
 from abkit.config import Experiment, Metric, Source, load_experiment
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
-from abkit.results import AnalysisResult, CheckStatus, HealthCheck, MetricResult
-from abkit.sql import render_analysis_sql, render_health_sql
-from abkit.stats.moments import Moments
-from abkit.stats.srm import SrmResult, srm_test
+from abkit.results import AnalysisResult, HealthCheck, MetricResult, SegmentSrm
+from abkit.sql import (
+    render_analysis_sql,
+    render_contamination_sql,
+    render_daily_exposures_sql,
+    render_health_sql,
+    segment_column,
+)
+from abkit.stats.delta import ratio_estimate
+from abkit.stats.moments import JointMoments
+from abkit.stats.srm import srm_test
 from abkit.stats.welch import ArmEstimate, EffectResult, proportion_ztest, welch_test
+from abkit.variables import MetricVariables, experiment_variables
 
-SRM_THRESHOLD = 0.001
-"""SRM is flagged below this p-value (GrowthBook's default; STATS.md §5)."""
+GroupKey = tuple[str, str] | None
+"""(segment, value) of a group of moments rows; None for the overall rows."""
+VariantMoments = dict[str, dict[str, JointMoments]]
+"""variant -> metric -> joint moments of the metric's variables."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResults:
+    """The small frames the SQL layer returns for one analysis."""
+
+    moments: pd.DataFrame
+    exposure_health: pd.DataFrame
+    daily_exposures: pd.DataFrame
+    contamination: pd.DataFrame | None
 
 
 def abkit_version() -> str:
@@ -57,18 +81,56 @@ def analyze(
         experiment = load_experiment(experiment)
     if as_of is not None:
         experiment = experiment.with_end(as_of)
+    return build_result(experiment, run_queries(experiment, connection))
+
+
+def run_queries(
+    experiment: Experiment, connection: duckdb.DuckDBPyConnection | None = None
+) -> QueryResults:
+    """Check the sources, lock the engine down and run the analysis queries."""
     engine = DuckDBEngine(connection)
     try:
         check_columns(engine, experiment)
         engine.lock_down(_sources(experiment))
-        health_rows = engine.query(render_health_sql(experiment))
-        moment_rows = engine.query(render_analysis_sql(experiment))
+        contamination_sql = render_contamination_sql(experiment)
+        return QueryResults(
+            moments=engine.query(render_analysis_sql(experiment)),
+            exposure_health=engine.query(render_health_sql(experiment)),
+            daily_exposures=engine.query(render_daily_exposures_sql(experiment)),
+            contamination=engine.query(contamination_sql) if contamination_sql else None,
+        )
     finally:
         engine.close()
-    moments = variant_moments(moment_rows, experiment, health_rows)
-    units = {v: moments[v][experiment.metrics[0].name].n for v in experiment.variants}
-    srm = srm_test(
-        list(units.values()), list(experiment.variants.values()), SRM_THRESHOLD
+
+
+def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult:
+    """Turn the query results into tested metrics and health checks (no IO)."""
+    plans = experiment_variables(experiment)
+    groups = read_moments(frames.moments, plans, experiment.segments)
+    overall = groups.pop(None, {})
+    _require_units(overall, experiment, frames.exposure_health)
+    units = {v: _n_units(frames.moments, v) for v in experiment.variants}
+    weights = list(experiment.variants.values())
+    srm = srm_test(list(units.values()), weights, health.SRM_THRESHOLD)
+    segment_srm = _segment_srm(frames.moments, groups, experiment)
+    totals = frames.moments[_overall_rows(frames.moments, experiment.segments)].sum(
+        numeric_only=True
+    )
+    checks = (
+        health.srm_check(srm),
+        health.daily_srm_check(frames.daily_exposures, experiment),
+        health.segment_srm_check(segment_srm),
+        health.multiple_variants_check(frames.exposure_health),
+        health.unknown_variants_check(frames.exposure_health, experiment),
+        *health.activity_checks(totals.to_dict()),
+        health.pre_period_balance_check(overall, experiment),
+        health.contamination_check(frames.contamination, experiment),
+    )
+    segment_results = tuple(
+        result
+        for key, moments in groups.items()
+        if key is not None
+        for result in metric_results(experiment, moments, key)
     )
     return AnalysisResult(
         experiment=experiment.name,
@@ -77,15 +139,17 @@ def analyze(
         variants=tuple(experiment.variants),
         alpha=experiment.alpha,
         config_hash=experiment.config_hash,
-        window_start=_window_start(experiment, health_rows),
-        window_end=_window_end(experiment, health_rows),
+        window_start=_window_start(experiment, frames.exposure_health),
+        window_end=_window_end(experiment, frames.exposure_health),
         units=units,
-        excluded_units=_multi_variant_units(health_rows),
+        excluded_units=health.multi_variant_units(frames.exposure_health),
         srm=srm,
-        health=health_checks(health_rows, experiment, srm),
-        metrics=metric_results(experiment, moments),
-        engine=engine.name,
+        health=checks,
+        metrics=metric_results(experiment, overall),
+        engine="duckdb",
         abkit_version=abkit_version(),
+        segment_results=segment_results,
+        segment_srm=segment_srm,
     )
 
 
@@ -99,61 +163,105 @@ def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
     data = experiment.data
     roles: dict[str, tuple[Source | None, tuple[str, ...]]] = {
         "assignments": (data.assignments, ("unit_id", "variant", "timestamp")),
-        "events": (
-            data.events,
-            ("unit_id", "timestamp", "event", "value", "partner_id"),
-        ),
+        "events": (data.events, ("unit_id", "timestamp", "event", "value", "partner_id")),
         "units": (data.units, ("unit_id",)),
     }
     for table, (source, keys) in roles.items():
         if source is None:
             continue
         present = engine.columns(source)
-        wanted = [(k, getattr(source, k)) for k in keys if getattr(source, k)]
+        wanted = [(f"data.{table}.{k}", getattr(source, k)) for k in keys]
         extra = getattr(source, "extra_columns", ())
-        for key, column in [*wanted, *((f"extra_columns[{c}]", c) for c in extra)]:
-            if column not in present:
-                close = difflib.get_close_matches(column, present, n=1)
-                hint = (
-                    f"did you mean '{close[0]}'?"
-                    if close
-                    else f"columns are: {', '.join(present)}"
-                )
-                raise DataError(
-                    f"exp.yaml: data.{table}.{key} maps to column '{column}', "
-                    f"which {source.path or source.table} does not have; {hint}"
-                )
+        wanted += [(f"data.{table}.extra_columns", c) for c in extra]
+        if table == "units":
+            wanted += [("segments", s) for s in experiment.segments]
+        for key, column in wanted:
+            if column and column not in present:
+                raise DataError(_missing_column(key, column, present, source))
 
 
-def variant_moments(
-    rows: pd.DataFrame, experiment: Experiment, health_rows: pd.DataFrame
-) -> dict[str, dict[str, Moments]]:
-    """Per variant, per metric moments from the moments.sql result."""
-    by_variant = {str(r["variant"]): r for r in rows.to_dict("records")}
-    moments: dict[str, dict[str, Moments]] = {}
-    for variant in experiment.variants:
-        row = by_variant.get(variant)
-        if row is None or int(row["n_units"]) == 0:
-            raise DataError(_empty_variant_message(variant, health_rows))
-        moments[variant] = {
-            m.name: Moments(
-                int(row["n_units"]),
-                float(row[f"{m.name}__sum"]),
-                float(row[f"{m.name}__sum_sq"]),
-            )
-            for m in experiment.metrics
+def _missing_column(key: str, column: str, present: Sequence[str], source: Source) -> str:
+    close = difflib.get_close_matches(column, list(present), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(present)}"
+    where = source.path or source.table
+    return f"exp.yaml: {key} names column '{column}', which {where} does not have; {hint}"
+
+
+def read_moments(
+    rows: pd.DataFrame, plans: Sequence[MetricVariables], segments: Sequence[str]
+) -> dict[GroupKey, VariantMoments]:
+    """Group the moments.sql rows into (segment, value) -> variant -> metric moments."""
+    groups: dict[GroupKey, VariantMoments] = {}
+    for row in rows.to_dict("records"):
+        key = _group_key(row, segments)
+        groups.setdefault(key, {})[str(row["variant"])] = {
+            plan.metric.name: joint_moments(row, plan) for plan in plans
         }
-    return moments
+    return groups
 
 
-def _empty_variant_message(variant: str, health_rows: pd.DataFrame) -> str:
-    found = sorted(str(v) for v in health_rows["variant"].dropna().unique())
-    close = difflib.get_close_matches(variant, found, n=1)
-    hint = (
-        f"did you mean '{close[0]}'?"
-        if close
-        else "check the spelling and the date window"
+def joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
+    """One metric's JointMoments from its columns in a moments.sql row."""
+    variables = plan.variables
+    index = {v.column: i for i, v in enumerate(variables)}
+    sums = [_number(row[f"{v.column}__sum"]) for v in variables]
+    cross = [[0.0] * len(variables) for _ in variables]
+    for i, v in enumerate(variables):
+        cross[i][i] = _number(row[f"{v.column}__sum_sq"])
+    for left, right, column in plan.pairs():
+        i, j = index[left.column], index[right.column]
+        cross[i][j] = cross[j][i] = _number(row[column])
+    return JointMoments(
+        int(row[plan.n_column]),
+        plan.roles,
+        tuple(sums),
+        tuple(tuple(r) for r in cross),
     )
+
+
+def _number(value: Any) -> float:
+    """SQL SUM over no rows is NULL: read it as 0."""
+    return 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _group_key(row: Mapping[str, Any], segments: Sequence[str]) -> GroupKey:
+    for segment in segments:
+        value = row.get(segment_column(segment))
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            return (segment, str(value))
+    return None
+
+
+def _overall_rows(rows: pd.DataFrame, segments: Sequence[str]) -> pd.Series[bool]:
+    mask = pd.Series(True, index=rows.index)
+    for segment in segments:
+        mask &= rows[segment_column(segment)].isna()
+    return mask
+
+
+def _n_units(rows: pd.DataFrame, variant: str, key: GroupKey = None) -> int:
+    selected = rows[rows["variant"] == variant]
+    segment_columns = [c for c in rows.columns if c.startswith("segment__")]
+    for column in segment_columns:
+        wanted = key is not None and column == segment_column(key[0])
+        selected = selected[
+            (selected[column] == key[1]) if wanted and key else selected[column].isna()
+        ]
+    return int(selected["n_units"].sum())
+
+
+def _require_units(
+    overall: VariantMoments, experiment: Experiment, exposure_health: pd.DataFrame
+) -> None:
+    for variant in experiment.variants:
+        if variant not in overall:
+            raise DataError(_empty_variant_message(variant, exposure_health))
+
+
+def _empty_variant_message(variant: str, exposure_health: pd.DataFrame) -> str:
+    found = sorted(str(v) for v in exposure_health["variant"].dropna().unique())
+    close = difflib.get_close_matches(variant, found, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "check the spelling and the dates"
     shown = ", ".join(f"'{v}'" for v in found) or "none"
     return (
         f"variant '{variant}' has no exposed units (variants in the data: {shown}); "
@@ -161,17 +269,30 @@ def _empty_variant_message(variant: str, health_rows: pd.DataFrame) -> str:
     )
 
 
+def _segment_srm(
+    rows: pd.DataFrame, groups: Mapping[GroupKey, VariantMoments], experiment: Experiment
+) -> tuple[SegmentSrm, ...]:
+    keys = [k for k in groups if k is not None]
+    threshold = health.segment_srm_threshold(len(keys))
+    weights = list(experiment.variants.values())
+    return tuple(
+        SegmentSrm(key[0], key[1], srm_test(
+            [_n_units(rows, v, key) for v in experiment.variants], weights, threshold
+        ))
+        for key in keys
+    )  # fmt: skip
+
+
 def metric_results(
-    experiment: Experiment, moments: Mapping[str, Mapping[str, Moments]]
+    experiment: Experiment, moments: VariantMoments, key: GroupKey = None
 ) -> tuple[MetricResult, ...]:
     """Every metric × treatment compared with the control."""
+    empty = _empty_moments(experiment)
     results = []
     for metric in experiment.metrics:
-        control = moments[experiment.control][metric.name]
+        control = moments.get(experiment.control, empty)[metric.name]
         for variant in experiment.treatments:
-            effect = compare(
-                metric, control, moments[variant][metric.name], experiment.alpha
-            )
+            treated = moments.get(variant, empty)[metric.name]
             results.append(
                 MetricResult(
                     metric.name,
@@ -179,86 +300,42 @@ def metric_results(
                     metric.direction,
                     metric.format,
                     variant,
-                    effect,
+                    compare(metric, control, treated, experiment.alpha),
                     metric.description,
+                    key[0] if key else None,
+                    key[1] if key else None,
                 )
             )
     return tuple(results)
 
 
+def _empty_moments(experiment: Experiment) -> dict[str, JointMoments]:
+    plans = experiment_variables(experiment)
+    return {
+        p.metric.name: JointMoments(
+            0, p.roles, (0.0,) * len(p.roles), ((0.0,) * len(p.roles),) * len(p.roles)
+        )
+        for p in plans
+    }
+
+
 def compare(
-    metric: Metric, control: Moments, treatment: Moments, alpha: float
+    metric: Metric, control: JointMoments, treatment: JointMoments, alpha: float
 ) -> EffectResult:
-    """The test suited to the metric kind (STATS.md §1)."""
-    if metric.kind == "proportion":
-        return proportion_ztest(control, treatment, alpha)
+    """The test suited to the metric kind (STATS.md §1, §2)."""
+    if metric.kind == "ratio":
+        return welch_test(
+            ratio_estimate(control, "value", "den"),
+            ratio_estimate(treatment, "value", "den"),
+            alpha,
+        )
+    if metric.is_binary:
+        return proportion_ztest(control.marginal("value"), treatment.marginal("value"), alpha)
     return welch_test(
-        ArmEstimate.from_moments(control), ArmEstimate.from_moments(treatment), alpha
+        ArmEstimate.from_moments(control.marginal("value")),
+        ArmEstimate.from_moments(treatment.marginal("value")),
+        alpha,
     )
-
-
-def health_checks(
-    rows: pd.DataFrame, experiment: Experiment, srm: SrmResult
-) -> tuple[HealthCheck, ...]:
-    """SRM, units in several variants, units in unconfigured variants."""
-    checks = [_srm_check(srm)]
-    total = int(rows["n_units"].sum())
-    multi = _multi_variant_units(rows)
-    share = multi / total if total else 0.0
-    status: CheckStatus = (
-        "ok" if multi == 0 else ("warning" if share < 0.01 else "failed")
-    )
-    checks.append(
-        HealthCheck(
-            "multiple_variants",
-            status,
-            f"{multi:,} units ({share:.2%}) were exposed to more than one variant "
-            "and are "
-            "excluded"
-            if multi
-            else "no unit was exposed to more than one variant",
-            float(multi),
-        )
-    )
-    single = rows[~rows["multiple_variants"].astype(bool)]
-    unknown = single[~single["variant"].isin(list(experiment.variants))]
-    n_unknown = int(unknown["n_units"].sum())
-    names = ", ".join(f"'{v}'" for v in unknown["variant"])
-    checks.append(
-        HealthCheck(
-            "unknown_variants",
-            "warning" if n_unknown else "ok",
-            f"{n_unknown:,} units are in variants not in exp.yaml ({names}) "
-            "and are ignored"
-            if n_unknown
-            else "every exposed unit is in a configured variant",
-            float(n_unknown),
-        )
-    )
-    return tuple(checks)
-
-
-def _srm_check(srm: SrmResult) -> HealthCheck:
-    if srm.status != "ok":
-        return HealthCheck(
-            "srm", "warning", f"SRM test not possible: {srm.status}", None
-        )
-    if srm.flagged:
-        return HealthCheck(
-            "srm",
-            "failed",
-            f"sample ratio mismatch: p = {srm.pvalue:.2g} < {SRM_THRESHOLD}; "
-            "the split differs from the plan, so results may be biased — "
-            "find the cause before trusting any metric",
-            srm.pvalue,
-        )
-    return HealthCheck(
-        "srm", "ok", f"split matches the plan (p = {srm.pvalue:.3g})", srm.pvalue
-    )
-
-
-def _multi_variant_units(rows: pd.DataFrame) -> int:
-    return int(rows.loc[rows["multiple_variants"].astype(bool), "n_units"].sum())
 
 
 def _window_start(experiment: Experiment, rows: pd.DataFrame) -> dt.datetime | None:
@@ -280,3 +357,6 @@ def _timestamp(value: object) -> dt.datetime | None:
         return None
     converted: dt.datetime = pd.Timestamp(value).to_pydatetime()
     return converted
+
+
+HealthChecks = tuple[HealthCheck, ...]

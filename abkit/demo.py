@@ -82,8 +82,10 @@ _TARGET_GENDER = np.array([[0.08, 0.88, 0.04], [0.90, 0.07, 0.03], [0.35, 0.35, 
 
 # Behaviour calibration (per user-day rates; about 45 events per user over 49 days).
 _ACTIVITY_MEAN, _ACTIVITY_SIGMA = 0.2, 1.1  # sessions per day, lognormal
-_DRIFT_SIGMA = 0.6  # per-user log-trend over the whole period
+_ACTIVITY_CAP = 8.0
+_DRIFT_SIGMA = 0.8  # per-user log-trend over the whole period
 _DAY_SHAPE = 3.0  # gamma day-to-day mood: variance 1/shape
+_WEEK_SHAPE = 3.0  # gamma week-to-week phases (holidays, a new relationship)
 _CHURN_SHARE, _CHURN_FACTOR = 0.15, 0.05
 _GLOBAL_DECAY = 0.003  # per day
 _NEW_USER_SHARE, _NEW_USER_BOOST, _NEW_USER_DAYS = 0.06, 1.0, 21.0
@@ -93,7 +95,10 @@ _HOURS = np.array(
 )
 _HOURS_CDF = np.cumsum(_HOURS) / _HOURS.sum()
 _EXPOSURE_HAZARD = 1.0  # exposure triggers per expected session
-_SWIPES_DISPERSION, _MESSAGES_DISPERSION = 2.0, 0.8
+_SWIPES_DISPERSION, _MESSAGES_DISPERSION = 2.0, 2.0
+_CHAT_MEAN, _CHAT_SIGMA = 2.5, 0.8  # messages per match, lognormal over users
+_CHAT_CAP = 20.0
+_SLOW_REPLY_DAYS = 1.0  # median delay of the slow half of the messages
 _LIKE_CAP = 0.8  # like propensity = cap × Beta: leaves room for a +25 % effect
 _PURCHASE_CAP = 0.3  # purchase probability per session of a payer = cap × Beta
 _REPORT_RATE, _BLOCK_RATE = 0.003, 0.006  # per session
@@ -267,8 +272,9 @@ class _Effects:
     """Per-arm rate multipliers applied to events at or after exposure."""
 
     sessions: FloatArray
+    likes: FloatArray
     like_probability: FloatArray
-    messages_per_match: FloatArray
+    messages: FloatArray
     purchase_probability: FloatArray
 
     @classmethod
@@ -278,7 +284,7 @@ class _Effects:
         likes = np.array([1 + lift["likes"] for lift in lifts])
         messages = np.array([1 + lift["messages"] for lift in lifts])
         revenue = np.array([1 + lift["revenue"] for lift in lifts])
-        return cls(sessions, likes / sessions, messages / likes, revenue / sessions)
+        return cls(sessions, likes, likes / sessions, messages, revenue / sessions)
 
 
 # ---------------------------------------------------------------- time and population
@@ -344,8 +350,8 @@ class _Population:
         # Women are pickier on this kind of app: lower like-back probability.
         like_back = np.select(
             [gender == 0, gender == 1],
-            [rng.beta(2.5, 5.0, n_users), rng.beta(1.2, 8.0, n_users)],
-            rng.beta(2.0, 6.0, n_users),
+            [rng.beta(3.0, 4.0, n_users), rng.beta(1.5, 6.0, n_users)],
+            rng.beta(2.0, 4.0, n_users),
         )
         pools, weights = [], []
         for code in range(3):  # three gender pools, not a loop over users
@@ -372,3 +378,591 @@ class _Population:
         clash = partner == chooser  # rare: hand the interaction to the next user
         partner[clash] = (partner[clash] + 1) % self.gender.size
         return partner
+
+
+# ---------------------------------------------------------------- one chunk of users
+
+
+@dataclass(frozen=True, slots=True)
+class _Units:
+    """Attributes of one chunk of users (codes index the label tuples above)."""
+
+    index: IntArray  # global user index: user_id − 1
+    platform: IntArray
+    country: IntArray
+    gender: IntArray
+    age: IntArray
+    prior_payer: BoolArray
+    signup_day: IntArray  # day offset from the first day of the log
+
+    @classmethod
+    def draw(
+        cls,
+        rng: np.random.Generator,
+        index: IntArray,
+        population: _Population,
+        timeline: _Timeline,
+    ) -> _Units:
+        size = index.size
+        tenure = np.minimum(rng.exponential(400.0, size), 5 * 365).astype(np.int64)
+        newcomer = rng.random(size) < _NEW_USER_SHARE
+        signup = np.where(
+            newcomer, rng.integers(0, timeline.pre_days, size), -1 - tenure
+        )
+        platform = rng.choice(3, size, p=_PLATFORMS[1])
+        age = rng.choice(4, size, p=_AGES[1])
+        payer_odds = np.where(age >= 1, 0.10, 0.05) * np.where(platform == 0, 1.4, 0.8)
+        return cls(
+            index=index,
+            platform=platform,
+            country=rng.choice(len(_COUNTRIES[0]), size, p=_COUNTRIES[1]),
+            gender=population.gender[index].astype(np.int64),
+            age=age,
+            prior_payer=(rng.random(size) < payer_odds) & ~newcomer,
+            signup_day=signup,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Traits:
+    """Latent behaviour of one chunk of users, fixed over the whole log."""
+
+    activity: FloatArray  # expected sessions per day
+    drift: FloatArray  # log-trend of activity over the log
+    churn_day: FloatArray  # day from which activity collapses (inf: never)
+    swipes: FloatArray  # mean swipes per session
+    like_propensity: FloatArray  # probability that a swipe is a like
+    chattiness: FloatArray  # mean messages per match
+    purchase_probability: FloatArray  # per session; 0 for non-payers
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, units: _Units, n_days: int) -> _Traits:
+        size = units.index.size
+        female, young = units.gender == 1, units.age == 0
+        mu = math.log(_ACTIVITY_MEAN) - _ACTIVITY_SIGMA**2 / 2
+        platform_factor = np.array([1.05, 1.0, 0.6])[units.platform]
+        churns = rng.random(size) < _CHURN_SHARE
+        propensity = np.select(
+            [units.gender == 0, female],
+            [rng.beta(2.5, 3.5, size), rng.beta(1.2, 5.0, size)],
+            rng.beta(2.0, 4.0, size),
+        )
+        payer = rng.random(size) < 0.025 + 0.3 * units.prior_payer
+        return cls(
+            activity=np.minimum(rng.lognormal(mu, _ACTIVITY_SIGMA, size), _ACTIVITY_CAP)
+            * platform_factor,
+            drift=rng.normal(0.0, _DRIFT_SIGMA, size),
+            churn_day=np.where(churns, rng.uniform(0, n_days, size), np.inf),
+            swipes=rng.lognormal(math.log(3.0) - 0.125, 0.5, size)
+            * np.where(female, 0.8, 1.1)
+            * np.where(young, 1.2, 1.0),
+            like_propensity=_LIKE_CAP * propensity,
+            chattiness=np.minimum(rng.lognormal(math.log(_CHAT_MEAN) - _CHAT_SIGMA**2 / 2, _CHAT_SIGMA, size), _CHAT_CAP)
+            * np.where(female, 1.3, 1.0),
+            purchase_probability=payer * _PURCHASE_CAP * rng.beta(1.5, 5.0, size),
+        )
+
+
+def _daily_rates(
+    rng: np.random.Generator, units: _Units, traits: _Traits, timeline: _Timeline
+) -> FloatArray:
+    """Expected sessions per user (rows) and day (columns) before any effect."""
+    day = np.arange(timeline.n_days, dtype=np.float64)
+    n_weeks = (timeline.n_days + 6) // 7
+    tenure = day[None, :] - units.signup_day[:, None]
+    seasonal = _WEEKDAY[timeline.weekday] * np.exp(-_GLOBAL_DECAY * day)
+    trend = (day - timeline.pre_days) / timeline.n_days
+    rates = traits.activity[:, None] * seasonal[None, :]
+    rates *= np.exp(traits.drift[:, None] * trend[None, :])
+    rates *= 1 + _NEW_USER_BOOST * np.exp(-np.maximum(tenure, 0) / _NEW_USER_DAYS)
+    rates *= np.where(day[None, :] >= traits.churn_day[:, None], _CHURN_FACTOR, 1.0)
+    rates *= rng.gamma(_DAY_SHAPE, 1 / _DAY_SHAPE, rates.shape)
+    weeks = rng.gamma(_WEEK_SHAPE, 1 / _WEEK_SHAPE, (rates.shape[0], n_weeks))
+    rates *= weeks[:, np.arange(timeline.n_days) // 7]
+    rates[tenure < 0] = 0.0
+    return rates
+
+
+def _time_of_day(rng: np.random.Generator, size: int) -> IntArray:
+    """Microseconds after midnight, following the app's daily rhythm."""
+    hour = np.searchsorted(_HOURS_CDF, rng.random(size), "right")
+    return hour.astype(np.int64) * _HOUR_US + rng.integers(0, _HOUR_US, size)
+
+
+def _draw_exposures(
+    rng: np.random.Generator, rates: FloatArray, timeline: _Timeline
+) -> IntArray:
+    """Exposure time (µs) at the first trigger in the window; _NEVER if none.
+
+    Triggers arrive at a rate proportional to the user's activity, so active users
+    are exposed early, dormant ones late or never, and weekdays show through.
+    """
+    window = slice(timeline.pre_days, timeline.pre_days + timeline.exposure_days)
+    hazard = np.cumsum(rates[:, window] * _EXPOSURE_HAZARD, axis=1)
+    threshold = rng.exponential(1.0, rates.shape[0])
+    day = timeline.pre_days + (hazard < threshold[:, None]).sum(axis=1)
+    exposure = timeline.day0_us + day * _DAY_US + _time_of_day(rng, day.size)
+    return np.where(threshold < hazard[:, -1], exposure, _NEVER)
+
+
+def _assignment_rows(
+    rng: np.random.Generator,
+    arm: IntArray,
+    exposure: IntArray,
+    spec: DemoSpec,
+    timeline: _Timeline,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Logged exposures (user, arm, µs) with duplicates, conflicts and SRM loss."""
+    exposed = np.flatnonzero(exposure != _NEVER)
+    fault = rng.random(exposed.size)
+    conflict = exposed[fault < _CONFLICT_SHARE]
+    again = exposed[(fault >= _CONFLICT_SHARE) & (fault < _REEXPOSURE_SHARE)]
+    n_arms = len(spec.variants)
+    other_arm = (arm[conflict] + rng.integers(1, n_arms, conflict.size)) % n_arms
+    later = rng.exponential(2 * _DAY_US, conflict.size + again.size).astype(np.int64)
+    users = np.concatenate([exposed, conflict, again])
+    arms = np.concatenate([arm[exposed], other_arm, arm[again]])
+    times = np.concatenate([exposure[exposed], exposure[conflict], exposure[again]])
+    times[exposed.size :] = np.minimum(
+        times[exposed.size :] + later, timeline.end_us - 1
+    )
+    # Drawn whatever `srm` is, so that srm changes nothing but the dropped rows.
+    lost = (rng.random(users.size) < spec.srm) & (arms == n_arms - 1)
+    return users[~lost], arms[~lost], times[~lost]
+
+
+@dataclass(frozen=True, slots=True)
+class _Events:
+    """A block of event rows; `user` is the chunk-local user position."""
+
+    user: npt.NDArray[np.intp]
+    ts: IntArray
+    event: int
+    value: FloatArray
+    partner: IntArray  # global user index, -1 when none
+
+    @classmethod
+    def of(
+        cls,
+        event: str,
+        user: npt.NDArray[np.intp],
+        ts: IntArray,
+        value: FloatArray | None = None,
+        partner: IntArray | None = None,
+    ) -> _Events:
+        return cls(
+            user,
+            ts,
+            EVENTS.index(event),
+            np.ones(user.size) if value is None else value,
+            np.full(user.size, -1, np.int64) if partner is None else partner,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """Everything generated for one chunk of users, before conversion to Arrow."""
+
+    units: _Units
+    traits: _Traits
+    arm: IntArray
+    exposure: IntArray  # µs, _NEVER when not exposed
+    effects: _Effects
+
+    def boost(self, name: str, user: npt.NDArray[np.intp], ts: IntArray) -> FloatArray:
+        """Effect multiplier of `name` for events of `user` at `ts` (1 before exposure)."""
+        factor: FloatArray = getattr(self.effects, name)[self.arm[user]]
+        return np.where(ts >= self.exposure[user], factor, 1.0)
+
+
+def _draw_sessions(
+    rng: np.random.Generator, chunk: _Chunk, rates: FloatArray, timeline: _Timeline
+) -> _Events:
+    """Session starts: Poisson per user-day, thinned so effects start at exposure."""
+    ceiling = np.maximum(chunk.effects.sessions, 1.0)[chunk.arm]
+    counts = rng.poisson(rates * ceiling[:, None]).ravel()
+    cell = np.repeat(np.arange(counts.size), counts)
+    user, day = np.divmod(cell, timeline.n_days)
+    start = timeline.day0_us + day * _DAY_US + _time_of_day(rng, cell.size)
+    keep = rng.random(cell.size) * ceiling[user] < chunk.boost("sessions", user, start)
+    user, start = user[keep], start[keep]
+    minutes = np.round(np.clip(rng.lognormal(1.6, 0.8, user.size), 0.2, 120.0), 1)
+    return _Events.of("session", user, start, value=minutes)
+
+
+def _draw_swipes(
+    rng: np.random.Generator, chunk: _Chunk, sessions: _Events
+) -> tuple[_Events, _Events]:
+    """Swipes within sessions, and the likes among them."""
+    mean = chunk.traits.swipes[sessions.user]
+    counts = rng.negative_binomial(
+        _SWIPES_DISPERSION, _SWIPES_DISPERSION / (_SWIPES_DISPERSION + mean)
+    )
+    session = np.repeat(np.arange(sessions.user.size), counts)
+    user = sessions.user[session]
+    offset = rng.random(session.size) * sessions.value[session] * 60e6
+    ts = sessions.ts[session] + offset.astype(np.int64)
+    chance = chunk.traits.like_propensity[user] * chunk.boost(
+        "like_probability", user, ts
+    )
+    liked = rng.random(user.size) < chance
+    return _Events.of("swipe", user, ts), _Events.of("like", user[liked], ts[liked])
+
+
+def _draw_matches(
+    rng: np.random.Generator,
+    chunk: _Chunk,
+    likes: _Events,
+    population: _Population,
+) -> tuple[_Events, _Events]:
+    """Partners of likes; a like is a match with the partner's like-back probability."""
+    partner = population.draw_partners(rng, chunk.units.index[likes.user])
+    likes = _Events.of("like", likes.user, likes.ts, partner=partner)
+    matched = rng.random(partner.size) < population.like_back[partner]
+    matches = _Events.of(
+        "match", likes.user[matched], likes.ts[matched], partner=partner[matched]
+    )
+    return likes, matches
+
+
+def _draw_messages(
+    rng: np.random.Generator, chunk: _Chunk, matches: _Events
+) -> _Events:
+    """Messages of each match's conversation, spread over minutes to days.
+
+    Every message at or after exposure is as likely as the messages lift says: a
+    match made after exposure already carries the likes lift, so its messages get
+    the rest. Candidates are drawn at the highest rate and thinned per message.
+    """
+    effects, arm = chunk.effects, chunk.arm[matches.user]
+    after_match = effects.messages / effects.likes
+    ceiling = np.maximum(np.maximum(effects.messages, after_match), 1.0)[arm]
+    mean = chunk.traits.chattiness[matches.user] * ceiling
+    counts = rng.negative_binomial(
+        _MESSAGES_DISPERSION, _MESSAGES_DISPERSION / (_MESSAGES_DISPERSION + mean)
+    )
+    match = np.repeat(np.arange(matches.user.size), counts)
+    user, exposure = matches.user[match], chunk.exposure[matches.user[match]]
+    ts = matches.ts[match] + _conversation_delays(rng, match.size)
+    factor = np.where(
+        matches.ts[match] >= exposure, after_match[arm[match]], effects.messages[arm[match]]
+    )
+    chance = np.where(ts >= exposure, factor, 1.0) / ceiling[match]
+    kept = rng.random(match.size) < chance
+    return _Events.of(
+        "message", user[kept], ts[kept], partner=matches.partner[match][kept]
+    )
+
+
+def _conversation_delays(rng: np.random.Generator, size: int) -> IntArray:
+    """Delay (µs) of a message after its match: half at once, half over days."""
+    quick = rng.exponential(3 * 60e6, size)
+    slow = rng.lognormal(math.log(_DAY_US * _SLOW_REPLY_DAYS), 1.2, size)
+    return np.where(rng.random(size) < 0.5, quick, slow).astype(np.int64) + 1
+
+
+def _draw_session_extras(
+    rng: np.random.Generator,
+    chunk: _Chunk,
+    sessions: _Events,
+    population: _Population,
+) -> list[_Events]:
+    """Purchases (payers only, lognormal .99 prices), reports and blocks."""
+    offset = (rng.random(sessions.user.size) * sessions.value * 60e6).astype(np.int64)
+    ts = sessions.ts + offset
+    chance = chunk.traits.purchase_probability[sessions.user] * chunk.boost(
+        "purchase_probability", sessions.user, ts
+    )
+    bought = rng.random(ts.size) < chance
+    price = np.maximum(np.round(rng.lognormal(2.2, 0.7, bought.sum())), 1.0) - 0.01
+    extras = [_Events.of("purchase", sessions.user[bought], ts[bought], value=price)]
+    draw = rng.random(ts.size)
+    for event, low, high in (
+        ("report", 0.0, _REPORT_RATE),
+        ("block", _REPORT_RATE, _REPORT_RATE + _BLOCK_RATE),
+    ):
+        hit = (draw >= low) & (draw < high)
+        chooser = chunk.units.index[sessions.user[hit]]
+        partner = population.draw_partners(rng, chooser)
+        extras.append(_Events.of(event, sessions.user[hit], ts[hit], partner=partner))
+    return extras
+
+
+def _draw_events(
+    rng: np.random.Generator,
+    chunk: _Chunk,
+    rates: FloatArray,
+    timeline: _Timeline,
+    population: _Population,
+) -> list[_Events]:
+    """Every event of one chunk, in funnel order (the order ties keep when sorted)."""
+    sessions = _draw_sessions(rng, chunk, rates, timeline)
+    swipes, likes = _draw_swipes(rng, chunk, sessions)
+    likes, matches = _draw_matches(rng, chunk, likes, population)
+    messages = _draw_messages(rng, chunk, matches)
+    extras = _draw_session_extras(rng, chunk, sessions, population)
+    return [sessions, swipes, likes, matches, messages, *extras]
+
+
+# ---------------------------------------------------------------- Arrow tables
+
+UNITS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.int64()),
+        ("signup_date", pa.date32()),
+        ("platform", pa.string()),
+        ("country", pa.string()),
+        ("gender", pa.string()),
+        ("age_bucket", pa.string()),
+        ("prior_payer", pa.bool_()),
+    ]
+)
+ASSIGNMENTS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.int64()),
+        ("variant", pa.string()),
+        ("exposed_at", pa.timestamp("us")),
+    ]
+)
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.int64()),
+        ("ts", pa.timestamp("us")),
+        ("event", pa.string()),
+        ("value", pa.float64()),
+        ("partner_id", pa.int64()),
+    ]
+)
+
+
+def _labels(codes: npt.NDArray[Any], labels: tuple[str, ...]) -> pa.Array:
+    """String column from integer codes, built in Arrow (no Python strings per row)."""
+    indices = pa.array(codes.astype(np.int32))
+    return pa.DictionaryArray.from_arrays(indices, pa.array(labels)).cast(pa.string())
+
+
+def _timestamps(us: IntArray) -> pa.Array:
+    return pa.array(us.view("datetime64[us]"), type=pa.timestamp("us"))
+
+
+def _units_table(units: _Units, timeline: _Timeline) -> pa.Table:
+    first_day = (timeline.first_day - datetime.date(1970, 1, 1)).days
+    signup = (first_day + units.signup_day).astype("datetime64[D]")
+    columns = [
+        pa.array(units.index + 1),
+        pa.array(signup, type=pa.date32()),
+        _labels(units.platform, _PLATFORMS[0]),
+        _labels(units.country, _COUNTRIES[0]),
+        _labels(units.gender, _GENDERS[0]),
+        _labels(units.age, _AGES[0]),
+        pa.array(units.prior_payer),
+    ]
+    return pa.Table.from_arrays(columns, schema=UNITS_SCHEMA)
+
+
+def _assignments_table(
+    rows: tuple[IntArray, IntArray, IntArray], units: _Units, variants: tuple[str, ...]
+) -> pa.Table:
+    user, arm, ts = rows
+    order = np.lexsort((ts, user))
+    columns = [
+        pa.array(units.index[user[order]] + 1),
+        _labels(arm[order], variants),
+        _timestamps(ts[order]),
+    ]
+    return pa.Table.from_arrays(columns, schema=ASSIGNMENTS_SCHEMA)
+
+
+def _events_table(
+    blocks: list[_Events], units: _Units, timeline: _Timeline
+) -> pa.Table:
+    """Events of one chunk, inside the log's time range, sorted by user and time."""
+    user = np.concatenate([block.user for block in blocks])
+    ts = np.concatenate([block.ts for block in blocks])
+    event = np.concatenate([np.full(b.user.size, b.event, np.int8) for b in blocks])
+    value = np.concatenate([block.value for block in blocks])
+    partner = np.concatenate([block.partner for block in blocks])
+    inside = np.flatnonzero(ts < timeline.end_us)
+    order = inside[np.lexsort((ts[inside], user[inside]))]  # stable: funnel order
+    columns = [
+        pa.array(units.index[user[order]] + 1),
+        _timestamps(ts[order]),
+        _labels(event[order], EVENTS),
+        pa.array(value[order]),
+        pa.array(partner[order] + 1, mask=partner[order] < 0),
+    ]
+    return pa.Table.from_arrays(columns, schema=EVENTS_SCHEMA)
+
+
+def _generate_chunk(
+    rng: np.random.Generator,
+    index: IntArray,
+    spec: DemoSpec,
+    population: _Population,
+) -> dict[str, pa.Table]:
+    """The three tables for users `index` (global positions) of the population."""
+    timeline = _Timeline.from_spec(spec)
+    units = _Units.draw(rng, index, population, timeline)
+    traits = _Traits.draw(rng, units, timeline.n_days)
+    rates = _daily_rates(rng, units, traits, timeline)
+    split = np.asarray(spec.split) / sum(spec.split)
+    arm = rng.choice(len(spec.variants), index.size, p=split)
+    exposure = _draw_exposures(rng, rates, timeline)
+    rows = _assignment_rows(rng, arm, exposure, spec, timeline)
+    chunk = _Chunk(units, traits, arm, exposure, _Effects.from_spec(spec))
+    blocks = _draw_events(rng, chunk, rates, timeline, population)
+    return {
+        "units": _units_table(units, timeline),
+        "assignments": _assignments_table(rows, units, spec.variants),
+        "events": _events_table(blocks, units, timeline),
+    }
+
+
+# ---------------------------------------------------------------- files
+
+_SCHEMAS = {
+    "units": UNITS_SCHEMA,
+    "assignments": ASSIGNMENTS_SCHEMA,
+    "events": EVENTS_SCHEMA,
+}
+MANIFEST = "manifest.json"
+
+
+class _TableWriters:
+    """One Parquet writer per table, writing to temporary names until `commit`."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self._paths = {name: out_dir / f"{name}.parquet" for name in TABLES}
+        self._writers = {
+            name: pq.ParquetWriter(_temporary(path), _SCHEMAS[name])
+            for name, path in self._paths.items()
+        }
+        self.row_counts = dict.fromkeys(TABLES, 0)
+
+    def write(self, tables: Mapping[str, pa.Table]) -> None:
+        """Append one chunk's tables."""
+        for name, table in tables.items():
+            self._writers[name].write_table(table)
+            self.row_counts[name] += table.num_rows
+
+    def commit(self) -> None:
+        """Close the files and move them to their final names."""
+        for name, path in self._paths.items():
+            self._writers[name].close()
+            os.replace(_temporary(path), path)
+
+    def abort(self) -> None:
+        """Close and delete the temporary files."""
+        for path in self._paths.values():
+            with contextlib.suppress(Exception):
+                self._writers[path.stem].close()
+            _temporary(path).unlink(missing_ok=True)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+def _write_json_atomically(path: Path, payload: Mapping[str, Any]) -> None:
+    temporary = _temporary(path)
+    temporary.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _manifest(
+    spec: DemoSpec, row_counts: Mapping[str, int], event_counts: Mapping[str, int]
+) -> dict[str, Any]:
+    return {
+        "generator": "abkit.demo",
+        "generator_version": GENERATOR_VERSION,
+        "spec": spec_to_dict(spec),
+        "true_lifts": true_lifts(spec),
+        "dates": _Timeline.from_spec(spec).date_ranges(),
+        "files": {name: f"{name}.parquet" for name in TABLES},
+        "row_counts": dict(row_counts),
+        "event_counts": dict(event_counts),
+        "notes": {
+            "dates": "start inclusive, end exclusive; timestamps are naive UTC",
+            "value": "session: minutes; purchase: USD amount; other events: 1.0",
+            "partner_id": "set for like, match, message, report and block",
+            "true_lifts": "ratio of expected per-user values after exposure, minus 1",
+            "kpis": "sessions, swipes, likes, matches, messages, purchases: event "
+            "counts; revenue: sum of purchase value",
+        },
+    }
+
+
+def generate_demo(
+    out_dir: Path,
+    spec: DemoSpec = DEFAULT_SPEC,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Write the demo event log (three Parquet files and manifest.json) to `out_dir`.
+
+    Args:
+        out_dir: directory to write into (created if missing; files overwritten).
+        spec: what to generate.
+        progress: called with (users done, users total) after every chunk.
+
+    Returns:
+        The manifest, as written to ``manifest.json``.
+
+    Raises:
+        ConfigError: when the spec is invalid.
+    """
+    validate_spec(spec)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MANIFEST).unlink(missing_ok=True)  # incomplete until written again
+    starts = range(0, spec.n_users, _CHUNK_USERS)
+    seeds = np.random.SeedSequence(spec.seed).spawn(1 + len(starts))
+    population = _Population.draw(np.random.default_rng(seeds[0]), spec.n_users)
+    event_counts = np.zeros(len(EVENTS), np.int64)
+    writers = _TableWriters(out_dir)
+    try:
+        for seed, first in zip(seeds[1:], starts, strict=True):
+            index = np.arange(first, min(first + _CHUNK_USERS, spec.n_users))
+            tables = _generate_chunk(np.random.default_rng(seed), index, spec, population)
+            writers.write(tables)
+            event_counts += _count_events(tables["events"])
+            if progress is not None:
+                progress(int(index[-1]) + 1, spec.n_users)
+    except BaseException:
+        writers.abort()
+        raise
+    writers.commit()
+    counts = dict(zip(EVENTS, event_counts.tolist(), strict=True))
+    manifest = _manifest(spec, writers.row_counts, counts)
+    _write_json_atomically(out_dir / MANIFEST, manifest)
+    return manifest
+
+
+def _count_events(events: pa.Table) -> IntArray:
+    codes = pa.compute.index_in(events["event"], value_set=pa.array(EVENTS))
+    return np.bincount(codes.to_numpy(), minlength=len(EVENTS))
+
+
+def demo_is_current(out_dir: Path, spec: DemoSpec) -> bool:
+    """True when `out_dir` holds a complete demo generated with exactly this spec.
+
+    Args:
+        out_dir: a directory written by `generate_demo`.
+        spec: the spec the caller wants.
+
+    Returns:
+        Whether the manifest matches the spec and this generator version, and every
+        Parquet file is present with the row count the manifest records.
+    """
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("generator_version") != GENERATOR_VERSION:
+            return False
+        if manifest.get("spec") != spec_to_dict(spec):
+            return False
+        return all(
+            pq.ParquetFile(out_dir / f"{name}.parquet").metadata.num_rows
+            == manifest["row_counts"][name]
+            for name in TABLES
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, pa.ArrowException):
+        return False

@@ -27,6 +27,8 @@ class MetricResult:
     variant: str
     effect: EffectResult
     description: str = ""
+    segment: str | None = None
+    segment_value: str | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -50,6 +52,8 @@ class MetricResult:
         """Flat dict: metric fields, then the effect's."""
         head = {
             "metric": self.metric,
+            "segment": self.segment,
+            "segment_value": self.segment_value,
             "kind": self.kind,
             "direction": self.direction,
             "format": self.format,
@@ -79,6 +83,19 @@ class HealthCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentSrm:
+    """The sample-ratio test within one segment value."""
+
+    segment: str
+    value: str
+    srm: SrmResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return {"segment": self.segment, "value": self.value} | self.srm.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
 class AnalysisResult:
     """Everything `abkit.analyze` found for one experiment.
 
@@ -101,6 +118,8 @@ class AnalysisResult:
     metrics: tuple[MetricResult, ...]
     engine: str
     abkit_version: str
+    segment_results: tuple[MetricResult, ...] = ()
+    segment_srm: tuple[SegmentSrm, ...] = ()
     created_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc)
     )
@@ -119,9 +138,10 @@ class AnalysisResult:
             f"no result for metric {name!r}" + (f" / {variant!r}" if variant else "")
         )
 
-    def to_frame(self) -> pd.DataFrame:
-        """The scorecard: one row per metric × treatment."""
-        frame: pd.DataFrame = pd.DataFrame([r.to_dict() for r in self.metrics])
+    def to_frame(self, *, segments: bool = False) -> pd.DataFrame:
+        """The scorecard: one row per metric × treatment (× segment value if asked)."""
+        rows = self.segment_results if segments else self.metrics
+        frame: pd.DataFrame = pd.DataFrame([r.to_dict() for r in rows])
         return frame
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,6 +160,8 @@ class AnalysisResult:
             "srm": self.srm.to_dict(),
             "health": [check.to_dict() for check in self.health],
             "metrics": [r.to_dict() for r in self.metrics],
+            "segments": [r.to_dict() for r in self.segment_results],
+            "segment_srm": [s.to_dict() for s in self.segment_srm],
             "engine": self.engine,
             "abkit_version": self.abkit_version,
             "created_at": _iso(self.created_at),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -20,8 +20,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from abkit.config import EventsSource, Experiment, Metric, Source
+from abkit.config import EventsSource, Experiment, Source
 from abkit.errors import QueryError
+from abkit.variables import UnitAggregate, experiment_variables
 
 Dialect = Literal["duckdb", "spark", "bigquery", "snowflake", "trino", "postgres"]
 DIALECTS: tuple[Dialect, ...] = (
@@ -133,7 +134,7 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(queries_dir()),
         undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
+        trim_blocks=False,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,  # SQL, not HTML: every value is quoted by this module
@@ -210,6 +211,7 @@ def _render_source(source: Source, roles: Iterable[str]) -> RenderedSource:
 def source_context(experiment: Experiment) -> dict[str, Any]:
     """The template parameters of sources.sql."""
     data = experiment.data
+    units = data.units
     return {
         "assignments": _render_source(
             data.assignments, ("unit_id", "variant", "timestamp")
@@ -217,11 +219,19 @@ def source_context(experiment: Experiment) -> dict[str, Any]:
         "events": _render_source(
             data.events, ("unit_id", "timestamp", "event", "value", "partner_id")
         ),
-        "window_start": timestamp_literal(experiment.start)
-        if experiment.start
-        else None,
+        "units": _render_source(units, ("unit_id",)) if units is not None else None,
+        "segments": [
+            {"column": quote_identifier(name), "alias": segment_column(name)}
+            for name in experiment.segments
+        ],
+        "window_start": timestamp_literal(experiment.start) if experiment.start else None,
         "window_end": timestamp_literal(experiment.end) if experiment.end else None,
     }
+
+
+def segment_column(segment: str) -> str:
+    """Output column of a segment attribute in moments.sql."""
+    return f"segment__{segment}"
 
 
 def known_event_columns(experiment: Experiment) -> tuple[str, ...]:
@@ -229,43 +239,82 @@ def known_event_columns(experiment: Experiment) -> tuple[str, ...]:
     return EVENT_COLUMNS + experiment.data.events.extra_columns
 
 
-def metric_context(metric: Metric, known_columns: Iterable[str]) -> dict[str, Any]:
-    """A metric's template parameters, its expressions validated and re-rendered."""
-    columns = tuple(known_columns)
+def _measure_context(
+    aggregate: UnitAggregate, metric: str, columns: tuple[str, ...]
+) -> dict[str, Any]:
+    measure = aggregate.measure
+    where = f"metric '{metric}'"
     return {
-        "name": metric.name,  # an identifier by config validation; quoted in templates
-        "kind": metric.kind,
-        "events": [quote_literal(e) for e in metric.events],
-        "value": safe_expression(
-            metric.value, columns, f"metric '{metric.name}' value"
-        ),
+        "column": aggregate.column,
+        "events": [quote_literal(e) for e in measure.events],
+        "value": safe_expression(measure.value, columns, f"{where} value"),
         "filter": (
-            safe_expression(metric.filter, columns, f"metric '{metric.name}' filter")
-            if metric.filter
+            safe_expression(measure.filter, columns, f"{where} filter")
+            if measure.filter
             else None
         ),
-        "start_day": metric.window.start_day,
-        "end_day": metric.window.end_day,
+        "aggregate": measure.aggregate,
+        "lower": aggregate.lower,
+        "upper": aggregate.upper,
+    }
+
+
+def analysis_context(experiment: Experiment) -> dict[str, Any]:
+    """Every parameter of analysis.sql, user expressions validated."""
+    columns = known_event_columns(experiment)
+    plans = experiment_variables(experiment)
+    aggregates = [
+        _measure_context(a, p.metric.name, columns) for p in plans for a in p.aggregates
+    ]
+    uppers = [a["upper"] for a in aggregates]
+    return source_context(experiment) | {
+        "columns": aggregates,
+        "scan_lower": min(a["lower"] for a in aggregates),
+        "scan_upper": None if None in uppers else max(uppers),
+        "caps": [asdict(c) for p in plans for c in p.caps],
+        "variables": [asdict(v) for p in plans for v in p.variables],
+        "metrics": [
+            {
+                "name": p.metric.name,
+                "variables": [asdict(v) for v in p.variables],
+                "pairs": [
+                    {"left": a.column, "right": b.column, "column": column}
+                    for a, b, column in p.pairs()
+                ],
+            }
+            for p in plans
+        ],
+        "variants": [quote_literal(v) for v in experiment.variants],
     }
 
 
 def render_analysis_sql(experiment: Experiment) -> str:
-    """The fused per-variant moments query of an experiment, in DuckDB SQL."""
-    columns = known_event_columns(experiment)
-    metrics = [metric_context(m, columns) for m in experiment.metrics]
-    ends = [m.window.end_day for m in experiment.metrics]
-    horizon = max(e for e in ends if e is not None) if None not in ends else None
-    context = source_context(experiment) | {
-        "metrics": metrics,
-        "horizon_days": horizon,
-        "variants": [quote_literal(v) for v in experiment.variants],
-    }
-    return render_template("analysis.sql", context)
+    """The fused moments query of an experiment, in DuckDB SQL."""
+    return render_template("analysis.sql", analysis_context(experiment))
 
 
 def render_health_sql(experiment: Experiment) -> str:
     """The exposure health query of an experiment, in DuckDB SQL."""
     return render_template("exposure_health.sql", source_context(experiment))
+
+
+def render_daily_exposures_sql(experiment: Experiment) -> str:
+    """New exposures per variant and day, in DuckDB SQL."""
+    variants = [quote_literal(v) for v in experiment.variants]
+    return render_template(
+        "daily_exposures.sql", source_context(experiment) | {"variants": variants}
+    )
+
+
+def render_contamination_sql(experiment: Experiment) -> str | None:
+    """Cross-arm interaction counts, or None without a mapped partner column."""
+    if not experiment.data.events.partner_id or not experiment.interaction_events:
+        return None
+    context = source_context(experiment) | {
+        "variants": [quote_literal(v) for v in experiment.variants],
+        "interaction_events": [quote_literal(e) for e in experiment.interaction_events],
+    }
+    return render_template("contamination.sql", context)
 
 
 def safe_expression(text: str, known_columns: Iterable[str], where: str) -> str:

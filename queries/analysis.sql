@@ -2,17 +2,27 @@
   analysis.sql: the fused query of one experiment.
 
   Purpose     every metric of the experiment in one scan of the event log:
-              sources -> exposures -> per-unit metric values -> per-variant moments.
+              sources -> exposures -> raw per-unit aggregates -> caps -> per-unit
+              values (zeros, caps, censoring) -> per-variant (and segment) moments.
   Parameters  everything the included templates take (see each file).
-  Output      one row per variant, columns as in moments.sql.
-  Grain       variant.
+  Output      as moments.sql.
+  Grain       variant, and variant x segment value when segments are set.
 #}
 WITH
 {% include "sources.sql" %},
 exposures AS (
 {% include "exposures.sql" %}
 ),
-unit_metrics AS (
-{% include "unit_metrics.sql" %}
+data_end AS (
+{% include "data_end.sql" %}
+),
+unit_aggregates AS (
+{% include "unit_aggregates.sql" %}
+),
+caps AS (
+{% include "caps.sql" %}
+),
+unit_values AS (
+{% include "unit_values.sql" %}
 )
 {% include "moments.sql" %}

@@ -1,23 +1,45 @@
 {#
-  moments.sql: per-variant sufficient statistics, the only rows Python receives.
+  moments.sql: sufficient statistics, the only rows Python receives.
 
-  Purpose     reduce per-unit values to n, Σy and Σy² per variant. Exposed units
-              without any event count as zeros (LEFT JOIN + COALESCE).
-  Parameters  metrics: list of {name}; variants: quoted literals of the configured
-              variants (other variants are reported by exposure_health.sql).
-  Output      variant, n_units, <metric>__sum, <metric>__sum_sq for every metric.
-  Grain       variant.
+  Purpose     reduce per-unit values to counts, sums, sums of squares and the
+              cross-products each metric needs (ratio: numerator x denominator;
+              pre-period covariates: x outcome), overall and per segment in one
+              GROUPING SETS pass.
+  Parameters  metrics: list of {name, variables: [{column}], pairs: [{left, right,
+              column}]}; segments: list of {alias}.
+  Output      variant, one column per segment (NULL on the overall rows), n_units,
+              units_without_events (none after exposure), units_with_events_before
+              (events after the experiment began but before their own exposure),
+              and per metric: <metric>__n, <variable>__sum, <variable>__sum_sq,
+              <metric>__<a>__<b>__sum_prod.
+  Grain       variant (overall) and variant x value of each segment.
 #}
 SELECT
-    x.variant,
-    COUNT(*) AS n_units
+    variant
+    {%- for s in segments %},
+    "{{ s.alias }}"
+    {%- endfor %},
+    COUNT(*) AS n_units,
+    COUNT(*) FILTER (WHERE events_after_exposure = 0) AS units_without_events,
+    COUNT(*) FILTER (WHERE events_before_exposure > 0) AS units_with_events_before
     {%- for m in metrics %},
-    SUM(CAST(COALESCE(u."{{ m.name }}", 0) AS DOUBLE)) AS "{{ m.name }}__sum",
-    SUM(CAST(COALESCE(u."{{ m.name }}", 0) AS DOUBLE) * CAST(COALESCE(u."{{ m.name }}", 0) AS DOUBLE)) AS "{{ m.name }}__sum_sq"
+    COUNT("{{ m.name }}") AS "{{ m.name }}__n"
+    {%- for v in m.variables %},
+    SUM(CAST("{{ v.column }}" AS DOUBLE)) AS "{{ v.column }}__sum",
+    SUM(CAST("{{ v.column }}" AS DOUBLE) * CAST("{{ v.column }}" AS DOUBLE)) AS "{{ v.column }}__sum_sq"
     {%- endfor %}
-FROM exposures AS x
-LEFT JOIN unit_metrics AS u
-    ON x.unit_id = u.unit_id
-WHERE x.variant IN ({{ variants | join(", ") }})
-GROUP BY x.variant
-ORDER BY x.variant
+    {%- for p in m.pairs %},
+    SUM(CAST("{{ p.left }}" AS DOUBLE) * CAST("{{ p.right }}" AS DOUBLE)) AS "{{ p.column }}"
+    {%- endfor %}
+    {%- endfor %}
+FROM unit_values
+{%- if segments %}
+GROUP BY GROUPING SETS (
+    (variant)
+    {%- for s in segments %},
+    (variant, "{{ s.alias }}")
+    {%- endfor %}
+)
+{%- else %}
+GROUP BY variant
+{%- endif %}

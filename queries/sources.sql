@@ -4,9 +4,11 @@
   Purpose     one CTE per source, so every other template reads the same names
               whatever the warehouse calls them (mapping comes from exp.yaml `data:`).
   Parameters  assignments, events: {relation, columns: {canonical: quoted source column}}
+              units: {relation, columns} or None; segments: [{column, alias}].
               window_start, window_end: optional timestamp literals bounding the data.
   Output      assignments(unit_id, variant, exposed_at)
               events(unit_id, ts, event, value, partner_id, <extra columns>)
+              units(unit_id, <one column per segment>), one row per unit.
   Grain       as the source tables.
 #}
 assignments AS (
@@ -38,3 +40,14 @@ events AS (
     WHERE CAST({{ events.columns.timestamp }} AS TIMESTAMP) < {{ window_end }}
     {%- endif %}
 )
+{%- if segments %},
+units AS (
+    SELECT
+        {{ units.columns.unit_id }} AS unit_id
+        {%- for s in segments %},
+        MIN(CAST({{ s.column }} AS VARCHAR)) AS "{{ s.alias }}"
+        {%- endfor %}
+    FROM {{ units.relation }}
+    GROUP BY {{ units.columns.unit_id }}
+)
+{%- endif %}

@@ -95,7 +95,9 @@ def correct_pvalues(
     adjusted = adjust_pvalues(pvalues, method, weights=weights)
     rejected = tuple(bool(a <= alpha) for a in adjusted)  # NaN compares False
     levels = _levels(pvalues, method, alpha, weights, rejected)
-    return CorrectionResult(method, alpha, tuple(map(float, pvalues)), adjusted, rejected, levels)
+    return CorrectionResult(
+        method, alpha, tuple(map(float, pvalues)), adjusted, rejected, levels
+    )
 
 
 def adjust_pvalues(
@@ -119,8 +121,9 @@ def adjust_pvalues(
     These equal statsmodels' `multipletests` (methods "bonferroni", "holm",
     "simes-hochberg", "fdr_bh") on the non-NaN entries.
 
-    Weighted Bonferroni and Holm (Holm 1979, §4): weights wⱼ > 0 summing to the
-    family size m split α unevenly, H_j being tested at wⱼ·α/m instead of α/m.
+    Weighted Bonferroni and Holm (Holm 1979 gives the weighted version): weights
+    wⱼ > 0 summing to the family size m split α unevenly, H_j being tested at
+    wⱼ·α/m instead of α/m.
     For example `weights=(2, 0.5, 0.5)` gives the primary metric of three half
     the family's α. Weighted Bonferroni is min(1, m·pⱼ/wⱼ); weighted Holm orders
     by pⱼ/wⱼ and at step i divides by the weight still in play,
@@ -172,7 +175,11 @@ def adjust_pvalues(
         for step in range(m - 1, -1, -1):
             i = order[step]
             rank = step + 1
-            raw = (m - rank + 1) * values[i] if method == "hochberg" else m * values[i] / rank
+            raw = (
+                (m - rank + 1) * values[i]
+                if method == "hochberg"
+                else m * values[i] / rank
+            )
             running = min(running, raw)
             adjusted[i] = running
         return tuple(adjusted)
@@ -199,9 +206,9 @@ def adjusted_alpha_levels(
       i-th rejected one at w₍ᵢ₎·α/W_i, and every non-rejected one at
       wⱼ·α/W_{R+1}, the level of the step where the procedure stopped. For the
       non-rejected hypotheses this is the Strassburger & Bretz (2008, Stat. Med.)
-      Holm-compatible interval; for the rejected ones it is decision-consistent
-      but not a simultaneous-coverage guarantee (that would need the
-      uninformative one-sided interval at the null).
+      Holm-compatible interval (citation from memory); for the rejected ones it
+      is decision-consistent but not a simultaneous-coverage guarantee (that
+      would need the uninformative one-sided interval at the null).
     - hochberg: α/(m − R + 1) for the rejected hypotheses and α/(m − R) for the
       others (α/m when nothing is rejected): the coarsest levels consistent with
       the step-up decisions. No simultaneous-coverage claim.
@@ -289,7 +296,9 @@ def _order(values: list[float], valid: list[int], scaled: list[float]) -> list[i
 
 def _remaining_weights(order: list[int], scaled: list[float]) -> list[float]:
     """W_i = weight of the hypotheses at step i and after (W₁ = m); W_{m+1} = 0."""
-    return [math.fsum(scaled[i] for i in order[step:]) for step in range(len(order) + 1)]
+    return [
+        math.fsum(scaled[i] for i in order[step:]) for step in range(len(order) + 1)
+    ]
 
 
 def _check_pvalues(pvalues: Sequence[float]) -> list[float]:

@@ -1,4 +1,4 @@
-"""Power, sample size and minimum detectable effect for fixed-horizon tests (STATS.md §7).
+"""Power, sample size and minimum detectable effect, fixed horizon (STATS.md §7).
 
 Everything reduces to one normal-theory relation for the difference of arm
 means: Var(Δ̂) = (1 − r)·(σ²_C/n_C + σ²_T/n_T), with r the CUPED variance
@@ -55,7 +55,11 @@ class MetricModel:
 
     @classmethod
     def mean(
-        cls, std: float, *, baseline: float = math.nan, std_treatment: float | None = None
+        cls,
+        std: float,
+        *,
+        baseline: float = math.nan,
+        std_treatment: float | None = None,
     ) -> MetricModel:
         """A per-unit mean metric with standard deviation σ (per arm or common).
 
@@ -132,8 +136,9 @@ class Design:
             covariate, R² for several, or an observed 1 − Var_adj/Var
             (STATS.md §3.1); both arm variances are multiplied by 1 − r.
         inflation: sequential sample-size inflation factor (≥ 1) from
-            `abkit.stats.sequential` (e.g. ≈1.04 for LD O'Brien–Fleming with 5
-            looks, ≈1.91 for an asymptotic CS read once at N*; STATS.md §7).
+            `abkit.stats.sequential` (e.g. 1.025–1.038 for LD O'Brien–Fleming-like
+            spending with 5 looks, ≈1.91 for an asymptotic CS read once at N*;
+            STATS.md §7).
     """
 
     alpha: float = 0.05
@@ -149,10 +154,13 @@ class Design:
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha == {self.alpha}; must be in (0, 1)")
         if self.sides not in ("two-sided", "one-sided"):
-            raise ValueError(f"sides == {self.sides!r}; must be 'two-sided' or 'one-sided'")
+            raise ValueError(
+                f"sides == {self.sides!r}; must be 'two-sided' or 'one-sided'"
+            )
         _check_positive("ratio", self.ratio)
         if self.weights is not None and (
-            len(self.weights) < 2 or not all(math.isfinite(w) and w > 0 for w in self.weights)
+            len(self.weights) < 2
+            or not all(math.isfinite(w) and w > 0 for w in self.weights)
         ):
             raise ValueError(
                 f"weights == {self.weights}; need a control and at least one treatment "
@@ -166,7 +174,9 @@ class Design:
                 "(pass rho**2, not rho)"
             )
         if not (math.isfinite(self.inflation) and self.inflation >= 1):
-            raise ValueError(f"inflation == {self.inflation}; must be a finite number ≥ 1")
+            raise ValueError(
+                f"inflation == {self.inflation}; must be a finite number ≥ 1"
+            )
         if not self.alpha_per_comparison < self.power < 1:
             raise ValueError(
                 f"power == {self.power}; must be in (alpha/m, 1) = "
@@ -237,7 +247,8 @@ class PowerResult:
         return (
             f"{self.metric.kind} metric: MDE {self.mde:.4g} ({self.mde_type}) at "
             f"alpha={self.design.alpha:g} (per comparison "
-            f"{self.design.alpha_per_comparison:.3g}), power={self.achieved_power:.3f}: "
+            f"{self.design.alpha_per_comparison:.3g}), "
+            f"power={self.achieved_power:.3f}: "
             f"n per arm [{arms}], total {self.n_total:,}"
         )
 
@@ -288,7 +299,15 @@ def sample_size(
     n_control *= plan.inflation
     n_exact = tuple(n_control * w / weights[0] for w in weights)
     n_per_arm = tuple(math.ceil(n - _ROUNDING_SLACK * n) for n in n_exact)
-    return _result(metric, plan, mde, mde_type, delta, n_exact, n_per_arm)
+    return _result(
+        metric,
+        plan,
+        mde=mde,
+        mde_type=mde_type,
+        delta=delta,
+        n_exact=n_exact,
+        n_per_arm=n_per_arm,
+    )
 
 
 def minimum_detectable_effect(
@@ -298,7 +317,7 @@ def minimum_detectable_effect(
     mde_type: MdeType = "absolute",
     design: Design | None = None,
 ) -> PowerResult:
-    """The smallest effect detected with the design's power at a given size (STATS.md §7).
+    """The smallest effect detected with the design's power at a size (STATS.md §7).
 
     Means and ratios: δ = λ·SE with SE from the sizes (GB's MDE = σ_Δ(z_α + z_β)
     up to the far tail). Proportions: the positive root of
@@ -322,11 +341,21 @@ def minimum_detectable_effect(
     weights = plan.arm_weights
     lam = _required_noncentrality(plan)
     effective = n_control / plan.inflation
-    delta = max(_arm_mde(metric, effective, weights[0] / w, lam, plan) for w in weights[1:])
+    delta = max(
+        _arm_mde(metric, effective, weights[0] / w, lam, plan) for w in weights[1:]
+    )
     mde = delta if mde_type == "absolute" else delta / abs(_baseline(metric))
     n_exact = tuple(n_control * w / weights[0] for w in weights)
     n_per_arm = tuple(math.floor(n + _ROUNDING_SLACK * n) for n in n_exact)
-    return _result(metric, plan, mde, mde_type, delta, n_exact, n_per_arm)
+    return _result(
+        metric,
+        plan,
+        mde=mde,
+        mde_type=mde_type,
+        delta=delta,
+        n_exact=n_exact,
+        n_per_arm=n_per_arm,
+    )
 
 
 def power_at(
@@ -433,22 +462,37 @@ def _unit_variance(
     metric: MetricModel, delta: float, control_per_treatment: float, design: Design
 ) -> float:
     """n_C·Var(Δ̂) = (1 − r)(σ²_C + σ²_T·n_C/n_T)."""
-    total = metric.variance_control + metric.treatment_variance(delta) * control_per_treatment
+    total = (
+        metric.variance_control
+        + metric.treatment_variance(delta) * control_per_treatment
+    )
     return (1 - design.variance_reduction) * total
 
 
 def _arm_mde(
-    metric: MetricModel, n_control: float, control_per_treatment: float, lam: float, design: Design
+    metric: MetricModel,
+    n_control: float,
+    control_per_treatment: float,
+    lam: float,
+    design: Design,
 ) -> float:
     a = lam**2 * (1 - design.variance_reduction) / n_control
     if metric.variance_treatment is not None:
-        return math.sqrt(a * (metric.variance_control + metric.variance_treatment * control_per_treatment))
+        return math.sqrt(
+            a
+            * (
+                metric.variance_control
+                + metric.variance_treatment * control_per_treatment
+            )
+        )
     # proportions: δ² = a(σ²_C + c(p + δ)(1 − p − δ)), c = n_C/n_T, a quadratic in δ
     p, c = metric.baseline, control_per_treatment
     quadratic = 1 + a * c
     linear = -a * c * (1 - 2 * p)
     constant = -a * (metric.variance_control + c * p * (1 - p))
-    delta = (-linear + math.sqrt(linear**2 - 4 * quadratic * constant)) / (2 * quadratic)
+    delta = (-linear + math.sqrt(linear**2 - 4 * quadratic * constant)) / (
+        2 * quadratic
+    )
     return delta if p + delta < 1 else math.nan
 
 
@@ -475,6 +519,7 @@ def _power_for_sizes(
 def _result(
     metric: MetricModel,
     design: Design,
+    *,
     mde: float,
     mde_type: MdeType,
     delta: float,
@@ -486,7 +531,15 @@ def _result(
     else:
         achieved = _power_for_sizes(metric, delta, tuple(map(float, n_per_arm)), design)
     return PowerResult(
-        metric, design, mde, mde_type, delta, n_exact, n_per_arm, sum(n_per_arm), achieved
+        metric=metric,
+        design=design,
+        mde=mde,
+        mde_type=mde_type,
+        mde_absolute=delta,
+        n_exact=n_exact,
+        n_per_arm=n_per_arm,
+        n_total=sum(n_per_arm),
+        achieved_power=achieved,
     )
 
 

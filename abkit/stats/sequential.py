@@ -1,4 +1,4 @@
-"""Sequential tests: group-sequential alpha spending, asymptotic CS and mSPRT (STATS.md §4).
+"""Sequential tests: alpha-spending GST, asymptotic CS and mSPRT (STATS.md §4).
 
 Every function takes per-look floats (the effect estimate Δ̂_k, its standard error
 SE_k, sample sizes or information fractions) computed from cumulative sufficient
@@ -61,7 +61,6 @@ Z_BOUND_CAP = 20.0
 _TAIL_SDS = 10.0  # the density grid stops 10 SDs from the mean: mass beyond < 1e-23
 _POINTS_PER_SD = 16  # Simpson spacing ≤ SD/16 of a look-to-look increment
 _MIN_POINTS, _MAX_POINTS = 101, 2001
-_MAX_EXPONENT = 700.0  # exp(700) ~ 1e304: keeps e-values finite
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +94,18 @@ class GroupSequentialBoundaries:
         return asdict(self)
 
     def __str__(self) -> str:
-        header = f"{self.spending} ({self.convention}) α={self.alpha:g}\n"
+        header = (
+            f"{self.spending} ({self.convention}) α={self.alpha:g} ({self.status})\n"
+        )
         rows = "\n".join(
             f"look {k + 1:>3}  t={t:.4f}  |z|≥{z:.4f}  spent={a:.3g}"
             for k, (t, z, a) in enumerate(
-                zip(self.information_fractions, self.z_bounds, self.alpha_spent)
+                zip(
+                    self.information_fractions,
+                    self.z_bounds,
+                    self.alpha_spent,
+                    strict=True,
+                )
             )
         )
         return header + rows
@@ -153,7 +159,8 @@ class SequentialResult:
             else "not rejected"
         )
         rows = "\n".join(
-            f"look {k + 1:>3}  z={z:+.3f}  |z|≥{c:.3f}  ci=[{lo:.4g}, {hi:.4g}]  p={p:.3g}"
+            f"look {k + 1:>3}  z={z:+.3f}  |z|≥{c:.3f}  ci=[{lo:.4g}, {hi:.4g}]"
+            + ("" if math.isnan(p) else f"  p={p:.3g}")
             for k, (z, c, lo, hi, p) in enumerate(
                 zip(
                     self.z_statistics,
@@ -161,6 +168,7 @@ class SequentialResult:
                     self.ci_lower,
                     self.ci_upper,
                     self.pvalues,
+                    strict=True,
                 )
             )
         )
@@ -177,7 +185,7 @@ def spending(
     rho: float = 2.0,
     convention: Convention = DEFAULT_CONVENTION,
 ) -> float:
-    """Two-sided alpha spent by information fraction t (STATS.md §4.3; Lan & DeMets 1983).
+    """Two-sided alpha spent by information fraction t (STATS.md §4.3, Lan–DeMets 1983).
 
     O'Brien–Fleming-like α(t) = 2 − 2Φ(z_{1−α/2}/√t); Pocock-like
     α(t) = α·ln(1 + (e − 1)t); Kim–DeMets power family α(t) = α·t^ρ. With
@@ -197,7 +205,9 @@ def spending(
         The cumulative two-sided alpha α(t) (both sides together).
     """
     _check_design(alpha, kind, rho, convention)
-    curve = _spending_curve(np.asarray([t], dtype=np.float64), alpha, kind, rho, convention)
+    curve = _spending_curve(
+        np.asarray([t], dtype=np.float64), alpha, kind, rho, convention
+    )
     return float(curve[0])
 
 
@@ -255,11 +265,18 @@ def gst_boundaries(
     Raises:
         ConfigError: alpha, spending, convention or rho is invalid.
         DataError: the information fractions are not positive and increasing.
+
+    Example:
+        >>> design = gst_boundaries([0.2, 0.4, 0.6, 0.8, 1.0])
+        >>> [round(z, 3) for z in design.z_bounds]
+        [4.383, 3.1, 2.553, 2.254, 2.064]
     """
     _check_design(alpha, spending, rho, convention)
     fractions = _check_fractions(information_fractions, "gst_boundaries")
     bounds, spent = _boundaries(fractions, alpha, spending, convention, rho)
-    cumulative = _spending_curve(np.asarray(fractions), alpha, spending, rho, convention)
+    cumulative = _spending_curve(
+        np.asarray(fractions), alpha, spending, rho, convention
+    )
     status = _information_status(fractions) if fractions else "no_looks"
     return GroupSequentialBoundaries(
         information_fractions=fractions,
@@ -278,6 +295,7 @@ def group_sequential_test(
     z_statistics: Floats,
     information_fractions: Floats,
     alpha: float = 0.05,
+    *,
     spending: SpendingKind = "obf",
     convention: Convention = DEFAULT_CONVENTION,
     rho: float = 2.0,
@@ -329,13 +347,17 @@ def group_sequential_test(
     crossed = valid & (np.abs(np.where(valid, z, 0.0)) >= bounds)
     status = "invalid_statistic" if not valid.all() else _information_status(fractions)
     nan = (math.nan,) * z.size
-    return _result("gst", alpha, z, bounds, lower, upper, nan, nan, crossed, status)
+    return _result(
+        "gst", alpha, z=z, bounds=bounds, lower=lower, upper=upper, e_values=nan,
+        pvalues=nan, crossed=crossed, status=status,
+    )  # fmt: skip
 
 
 def gst_inflation(
     information_fractions: Floats,
     alpha: float = 0.05,
     power: float = 0.8,
+    *,
     spending: SpendingKind = "obf",
     convention: Convention = DEFAULT_CONVENTION,
     rho: float = 2.0,
@@ -344,8 +366,9 @@ def gst_inflation(
 
     Solves for the drift η (E[Z] at t = 1) at which the upper boundary is crossed
     with probability `power`, by the same recursion under the alternative, and
-    returns (η / (z_{1−α/2} + z_{power}))². LD OBF two-sided, 5 equal looks: 1.038;
-    LD Pocock-like: 1.212 (Jennison & Turnbull 2000, Table 2.3-style values).
+    returns (η / (z_{1−α/2} + z_{power}))². Five equal looks at 80% power (STATS.md
+    §4.3 table): LD OBF two-sided 1.038, per-side 1.025, LD Pocock-like 1.212
+    (Jennison & Turnbull 2000, "Group Sequential Methods", ch. 7).
 
     Args:
         information_fractions: planned looks t_k, ending at (or near) 1.
@@ -364,7 +387,9 @@ def gst_inflation(
     """
     _check_design(alpha, spending, rho, convention)
     if not 0 < power < 1:
-        raise ConfigError(f"gst_inflation: power == {power}, must be in (0, 1); pass e.g. 0.8")
+        raise ConfigError(
+            f"gst_inflation: power == {power}, must be in (0, 1); pass e.g. 0.8"
+        )
     fractions = _check_fractions(information_fractions, "gst_inflation")
     bounds = _boundaries(fractions, alpha, spending, convention, rho)[0]
     fixed = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
@@ -407,7 +432,15 @@ def _boundaries(
         spent_total += upper + lower
         if k + 1 < len(fractions):
             next_step = fractions[k + 1] - t
-            nodes, mass = _propagate(nodes, mass, bound, t, step, next_step, 0.0)
+            nodes, mass = _propagate(
+                nodes,
+                mass,
+                bound=bound,
+                t=t,
+                step=step,
+                next_step=next_step,
+                drift=0.0,
+            )
         previous = t
     return tuple(bounds), tuple(spent)
 
@@ -442,6 +475,7 @@ def _crossing(
 def _propagate(
     nodes: FloatArray,
     mass: FloatArray,
+    *,
     bound: float,
     t: float,
     step: float,
@@ -478,7 +512,15 @@ def _upper_crossing(
         total += _crossing(nodes, mass, bound * math.sqrt(t), step, drift)[0]
         if k + 1 < len(fractions):
             next_step = fractions[k + 1] - t
-            nodes, mass = _propagate(nodes, mass, bound, t, step, next_step, drift)
+            nodes, mass = _propagate(
+                nodes,
+                mass,
+                bound=bound,
+                t=t,
+                step=step,
+                next_step=next_step,
+                drift=drift,
+            )
         previous = t
     return total
 
@@ -528,6 +570,7 @@ def asymptotic_cs_evalue(
     n_total: float,
     n_planned: float,
     alpha: float = 0.05,
+    *,
     null_value: float = 0.0,
 ) -> float:
     """E = exp(ρ²N z²/(2(Nρ² + 1))) / sqrt(Nρ² + 1) (STATS.md §4.2, GB "eq 155").
@@ -536,7 +579,7 @@ def asymptotic_cs_evalue(
     """
     rho2 = asymptotic_cs_rho_squared(n_planned, alpha)
     z = (estimate - null_value) / se
-    return float(np.exp(_cs_log_evalue(np.asarray(z), np.asarray(float(n_total)), rho2)))
+    return float(_exp(_cs_log_evalue(np.asarray(z), np.asarray(float(n_total)), rho2)))
 
 
 def asymptotic_cs_test(
@@ -545,6 +588,7 @@ def asymptotic_cs_test(
     n_totals: Floats,
     n_planned: float,
     alpha: float = 0.05,
+    *,
     null_value: float = 0.0,
 ) -> SequentialResult:
     """Asymptotic confidence sequence and always-valid p-values over looks (§4.2).
@@ -571,7 +615,11 @@ def asymptotic_cs_test(
         DataError: the arrays differ in length.
     """
     rho2 = asymptotic_cs_rho_squared(n_planned, alpha)
-    estimate, se, n = _as_array(estimates), _as_array(standard_errors), _as_array(n_totals)
+    estimate, se, n = (
+        _as_array(estimates),
+        _as_array(standard_errors),
+        _as_array(n_totals),
+    )
     _check_lengths("asymptotic_cs_test", estimates=estimate, se=se, n_totals=n)
     if estimate.size == 0:
         return _empty_result("asymptotic-cs", alpha)
@@ -579,27 +627,43 @@ def asymptotic_cs_test(
         z = (estimate - null_value) / se
         halfwidth = _cs_halfwidth(se, n, rho2, alpha)
         log_e = _cs_log_evalue(z, n, rho2)
-    return _always_valid_result("asymptotic-cs", alpha, estimate, se, z, halfwidth, log_e)
+    return _always_valid_result(
+        "asymptotic-cs",
+        alpha,
+        estimate=estimate,
+        se=se,
+        z=z,
+        halfwidth=halfwidth,
+        log_e=log_e,
+    )
 
 
-def _cs_halfwidth(se: FloatArray, n: FloatArray, rho2: float, alpha: float) -> FloatArray:
+def _cs_halfwidth(
+    se: FloatArray, n: FloatArray, rho2: float, alpha: float
+) -> FloatArray:
     spread = n * rho2 + 1
     variance = n * se * se
     return np.asarray(
-        np.sqrt(variance * 2 * spread / (n * n * rho2) * np.log(np.sqrt(spread) / alpha)),
+        np.sqrt(
+            variance * 2 * spread / (n * n * rho2) * np.log(np.sqrt(spread) / alpha)
+        ),
         dtype=np.float64,
     )
 
 
 def _cs_log_evalue(z: FloatArray, n: FloatArray, rho2: float) -> FloatArray:
     spread = n * rho2 + 1
-    return np.asarray(rho2 * n * z * z / (2 * spread) - 0.5 * np.log(spread), dtype=np.float64)
+    return np.asarray(
+        rho2 * n * z * z / (2 * spread) - 0.5 * np.log(spread), dtype=np.float64
+    )
 
 
 # --- mSPRT (STATS.md §4.1) ------------------------------------------------------
 
 
-def msprt_tau_squared(per_unit_variance: float, n_planned: float, alpha: float = 0.05) -> float:
+def msprt_tau_squared(
+    per_unit_variance: float, n_planned: float, alpha: float = 0.05
+) -> float:
     """Mixture variance τ² = ρ²·s² = L·s²/N*, L = −2 ln α + ln(1 − 2 ln α) (§4.1).
 
     This tuning makes the mSPRT identical to the asymptotic CS tuned to N*
@@ -619,7 +683,7 @@ def msprt_lambda(
     log_lambda = _msprt_log_lambda(
         np.asarray(estimate - null_value), np.asarray(variance), np.asarray(tau_squared)
     )
-    return float(np.exp(log_lambda))
+    return float(_exp(log_lambda))
 
 
 def msprt_test(
@@ -627,6 +691,7 @@ def msprt_test(
     standard_errors: Floats,
     tau_squared: float | Floats,
     alpha: float = 0.05,
+    *,
     null_value: float = 0.0,
 ) -> SequentialResult:
     """Mixture SPRT over looks with always-valid p-values (STATS.md §4.1).
@@ -652,10 +717,14 @@ def msprt_test(
     """
     _check_alpha(alpha)
     estimate, se = _as_array(estimates), _as_array(standard_errors)
-    tau2 = np.broadcast_to(_as_array(tau_squared), estimate.shape).astype(np.float64)
-    _check_lengths("msprt_test", estimates=estimate, se=se)
+    tau2 = _as_array(tau_squared)
+    if tau2.size == 1:
+        tau2 = np.full(estimate.shape, tau2[0])
+    _check_lengths("msprt_test", estimates=estimate, se=se, tau_squared=tau2)
     if not np.all(tau2 > 0):
-        raise ConfigError("msprt_test: tau_squared must be > 0; use msprt_tau_squared()")
+        raise ConfigError(
+            "msprt_test: tau_squared must be > 0; use msprt_tau_squared()"
+        )
     if estimate.size == 0:
         return _empty_result("msprt", alpha)
     variance = se * se
@@ -666,10 +735,14 @@ def msprt_test(
             2 * variance * (variance + tau2) / tau2 * np.log(np.sqrt(spread) / alpha)
         )
         log_e = _msprt_log_lambda(estimate - null_value, variance, tau2)
-    return _always_valid_result("msprt", alpha, estimate, se, z, halfwidth, log_e)
+    return _always_valid_result(
+        "msprt", alpha, estimate=estimate, se=se, z=z, halfwidth=halfwidth, log_e=log_e
+    )
 
 
-def _msprt_log_lambda(difference: FloatArray, variance: FloatArray, tau2: FloatArray) -> FloatArray:
+def _msprt_log_lambda(
+    difference: FloatArray, variance: FloatArray, tau2: FloatArray
+) -> FloatArray:
     total = variance + tau2
     return np.asarray(
         0.5 * np.log(variance / total) + tau2 * difference**2 / (2 * variance * total),
@@ -683,6 +756,7 @@ def _msprt_log_lambda(difference: FloatArray, variance: FloatArray, tau2: FloatA
 def _always_valid_result(
     method: SequentialMethod,
     alpha: float,
+    *,
     estimate: FloatArray,
     se: FloatArray,
     z: FloatArray,
@@ -701,18 +775,19 @@ def _always_valid_result(
         status = "invalid_statistic"
     elif np.any(lower > upper):
         status = "empty_intersection"
-    e_values = tuple(np.exp(np.minimum(log_e, _MAX_EXPONENT)).tolist())
+    e_values = tuple(_exp(log_e).tolist())
     with np.errstate(divide="ignore", invalid="ignore"):
         bounds = np.where(valid, halfwidth / se, math.nan)
     return _result(
-        method, alpha, z, bounds, lower, upper, e_values, tuple(pvalues.tolist()),
-        crossed, status,
+        method, alpha, z=z, bounds=bounds, lower=lower, upper=upper, e_values=e_values,
+        pvalues=tuple(pvalues.tolist()), crossed=crossed, status=status,
     )  # fmt: skip
 
 
 def _result(
     method: SequentialMethod,
     alpha: float,
+    *,
     z: FloatArray,
     bounds: FloatArray,
     lower: FloatArray,
@@ -739,7 +814,9 @@ def _result(
 
 
 def _empty_result(method: SequentialMethod, alpha: float) -> SequentialResult:
-    return SequentialResult(method, alpha, (), (), (), (), (), (), False, None, "no_looks")
+    return SequentialResult(
+        method, alpha, (), (), (), (), (), (), False, None, "no_looks"
+    )
 
 
 def _information_status(fractions: tuple[float, ...]) -> SequentialStatus:
@@ -749,13 +826,21 @@ def _information_status(fractions: tuple[float, ...]) -> SequentialStatus:
     return "information_overrun" if fractions and fractions[-1] > 1.0 else "ok"
 
 
+def _exp(log_values: FloatArray) -> FloatArray:
+    """Exponentiate, overflowing to inf silently (an e-value above 1e308 is huge)."""
+    with np.errstate(over="ignore"):
+        return np.asarray(np.exp(log_values), dtype=np.float64)
+
+
 def _as_array(values: float | Floats) -> FloatArray:
     return np.atleast_1d(np.asarray(values, dtype=np.float64))
 
 
 def _check_alpha(alpha: float) -> None:
     if not 0 < alpha < 1:
-        raise ConfigError(f"sequential test: alpha == {alpha}, must be in (0, 1); e.g. 0.05")
+        raise ConfigError(
+            f"sequential test: alpha == {alpha}, must be in (0, 1); e.g. 0.05"
+        )
 
 
 def _check_design(
@@ -768,7 +853,8 @@ def _check_design(
         )
     if convention not in ("two-sided", "per-side"):
         raise ConfigError(
-            f"alpha spending: convention == {convention!r}; use 'two-sided' or 'per-side'"
+            f"alpha spending: convention == {convention!r}; "
+            "use 'two-sided' or 'per-side'"
         )
     if not rho > 0:
         raise ConfigError(f"alpha spending: rho == {rho}, must be > 0; Spotify uses 2")

@@ -13,48 +13,57 @@ from tests.conftest import tiny_tables
 
 
 def pandas_moments(
-    tables: dict[str, pd.DataFrame], window_days: int = 7
+    tables: dict[str, pd.DataFrame], data_end: pd.Timestamp | None = None
 ) -> pd.DataFrame:
+    """The same moments computed row by row in pandas (windows, zeros, censoring)."""
     assignments, events = tables["assignments"], tables["events"]
     per_unit = assignments.groupby("uid").agg(
-        n_variants=("arm", "nunique"),
-        variant=("arm", "min"),
-        exposed_at=("seen_at", "min"),
+        n_variants=("arm", "nunique"), variant=("arm", "min"), exposed_at=("seen_at", "min")
     )
-    exposures = per_unit[per_unit["n_variants"] == 1].reset_index()
-    joined = events.merge(exposures, on="uid")
+    exposures = per_unit[per_unit["n_variants"] == 1]
+    data_end = events["at"].max() if data_end is None else data_end
+    joined = events.merge(exposures, left_on="uid", right_index=True)
     offset = joined["at"] - joined["exposed_at"]
-    in_window = joined[
-        (offset >= pd.Timedelta(0)) & (offset < pd.Timedelta(days=window_days))
-    ]
-    messages = in_window[in_window["name"] == "message"].groupby("uid").size()
-    purchases = in_window[in_window["name"] == "purchase"]
-    revenue = purchases.groupby("uid")["amount"].sum()
-    payer = (purchases.groupby("uid").size() > 0).astype(float)
-    values = (
-        exposures.set_index("uid")[["variant"]]
-        .assign(messages=messages, revenue=revenue, payer=payer)
-        .fillna(0.0)
-    )
+    post = joined[(offset >= pd.Timedelta(0)) & (offset < pd.Timedelta(days=7))]
+    pre = joined[(offset >= pd.Timedelta(days=-14)) & (offset < pd.Timedelta(0))]
+    values = exposures[["variant"]].copy()
+    for suffix, frame in (("", post), ("__pre", pre)):
+        purchases = frame[frame["name"] == "purchase"]
+        values["messages" + suffix] = frame[frame["name"] == "message"].groupby("uid").size()
+        values["revenue" + suffix] = purchases.groupby("uid")["amount"].sum()
+        values["payer" + suffix] = (purchases.groupby("uid").size() > 0).astype(float)
+    values = values.fillna(0.0)
+    complete = exposures["exposed_at"] + pd.Timedelta(days=7) <= data_end
+    values.loc[~complete, values.columns.drop("variant")] = np.nan
     rows = []
     for variant, group in values.groupby("variant"):
         row: dict[str, object] = {"variant": variant, "n_units": len(group)}
         for metric in ("messages", "revenue", "payer"):
-            row[f"{metric}__sum"] = group[metric].sum()
-            row[f"{metric}__sum_sq"] = (group[metric] ** 2).sum()
+            y, x = group[metric], group[metric + "__pre"]
+            row[f"{metric}__n"] = int(y.notna().sum())
+            row[f"{metric}__sum"] = y.sum(min_count=1)
+            row[f"{metric}__sum_sq"] = (y**2).sum(min_count=1)
+            row[f"{metric}__pre__sum"] = x.sum(min_count=1)
+            row[f"{metric}__pre__sum_sq"] = (x**2).sum(min_count=1)
+            row[f"{metric}__value__pre__sum_prod"] = (x * y).sum(min_count=1)
         rows.append(row)
     frame: pd.DataFrame = pd.DataFrame(rows)
     return frame
 
 
+def assert_same_moments(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(got["variant"]) == list(expected["variant"])
+    for column in expected.columns.drop("variant"):
+        np.testing.assert_allclose(
+            got[column].astype(float), expected[column].astype(float), rtol=1e-12,
+            err_msg=column,
+        )
+
+
 def test_sql_moments_equal_pandas(tiny_exp):
     experiment = load_experiment(tiny_exp)
     got = duckdb.connect().execute(render_analysis_sql(experiment)).fetch_df()
-    expected = pandas_moments(tiny_tables())
-    assert list(got["variant"]) == list(expected["variant"])
-    np.testing.assert_array_equal(got["n_units"], expected["n_units"])
-    for column in expected.columns.drop(["variant", "n_units"]):
-        np.testing.assert_allclose(got[column], expected[column], rtol=1e-12)
+    assert_same_moments(got.sort_values("variant"), pandas_moments(tiny_tables()))
 
 
 def test_multi_variant_unit_is_excluded_and_counted(tiny_exp):
@@ -65,21 +74,17 @@ def test_multi_variant_unit_is_excluded_and_counted(tiny_exp):
     assert int(health["n_units"].sum()) == 600
 
 
-def test_as_of_drops_later_events(tiny_exp):
+def test_as_of_drops_later_events_and_censors_open_windows(tiny_exp):
     experiment = load_experiment(tiny_exp)
-    end = pd.Timestamp("2026-03-05")
+    end = pd.Timestamp("2026-03-10")
     cut = experiment.with_end(end.date())
     got = duckdb.connect().execute(render_analysis_sql(cut)).fetch_df()
     tables = tiny_tables()
     tables["events"] = tables["events"][tables["events"]["at"] < end]
-    tables["assignments"] = tables["assignments"][
-        tables["assignments"]["seen_at"] < end
-    ]
-    expected = pandas_moments(tables)
-    np.testing.assert_array_equal(got["n_units"], expected["n_units"])
-    np.testing.assert_allclose(
-        got["messages__sum"], expected["messages__sum"], rtol=1e-12
-    )
+    tables["assignments"] = tables["assignments"][tables["assignments"]["seen_at"] < end]
+    expected = pandas_moments(tables, data_end=end)
+    assert 0 < expected["messages__n"].sum() < expected["n_units"].sum()
+    assert_same_moments(got.sort_values("variant"), expected)
 
 
 @pytest.mark.parametrize(

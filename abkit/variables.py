@@ -1,0 +1,129 @@
+"""Which per-unit variables each metric needs, and what their SQL columns are called.
+
+The one place that names the columns crossing from SQL into Python, so that
+`sql.py` (which writes them) and `analysis.py` (which reads them back into
+`JointMoments`) cannot drift apart. Roles of a metric's variables:
+
+- `value`: the metric's value (a ratio's numerator) inside its window;
+- `den`: a ratio's denominator inside the window;
+- `pre`, `pre_den`: the same measures over the pre-period before exposure (CUPED
+  covariates and the pre-period balance check).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+from abkit.config import Experiment, Measure, Metric
+
+Role = str
+ROLES: tuple[Role, ...] = ("value", "den", "pre", "pre_den")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitAggregate:
+    """One FILTERed aggregate per unit: a measure over a window of days."""
+
+    column: str
+    measure: Measure
+    lower: int
+    upper: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """A winsorizing cap: a pooled percentile of `source_column`."""
+
+    column: str
+    source_column: str
+    percentile: float
+    end_day: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One analysed per-unit variable of a metric."""
+
+    role: Role
+    column: str
+    cap: str | None
+    end_day: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricVariables:
+    """Everything SQL computes for one metric."""
+
+    metric: Metric
+    aggregates: tuple[UnitAggregate, ...]
+    caps: tuple[Cap, ...]
+    variables: tuple[Variable, ...]
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """Role names in variable order (the `JointMoments` names)."""
+        return tuple(v.role for v in self.variables)
+
+    @property
+    def n_column(self) -> str:
+        """Column holding the metric's unit count (censored units excluded)."""
+        return f"{self.metric.name}__n"
+
+    def pairs(self) -> tuple[tuple[Variable, Variable, str], ...]:
+        """Every cross-product the metric needs, with its column name."""
+        name = self.metric.name
+        return tuple(
+            (a, b, f"{name}__{a.role}__{b.role}__sum_prod")
+            for a, b in combinations(self.variables, 2)
+        )
+
+
+def variable_column(metric: str, role: Role) -> str:
+    """SQL column of a metric variable: the metric name for `value`."""
+    return metric if role == "value" else f"{metric}__{role}"
+
+
+def metric_variables(metric: Metric, pre_period_days: int) -> MetricVariables:
+    """Plan the per-unit aggregates, caps and variables of one metric."""
+    name, window = metric.name, metric.effective_window
+    measures = metric.measures
+    roles = {"value": (measures[""], window.start_day, window.end_day)}
+    if "den" in measures:
+        roles["den"] = (measures["den"], window.start_day, window.end_day)
+    roles["pre"] = (measures[""], -pre_period_days, 0)
+    if "den" in measures:
+        roles["pre_den"] = (measures["den"], -pre_period_days, 0)
+    aggregates = [
+        UnitAggregate(variable_column(name, role), measure, lower, upper)
+        for role, (measure, lower, upper) in roles.items()
+    ]
+    caps: tuple[Cap, ...] = ()
+    if metric.winsorize is not None:
+        caps = _caps(metric)
+        if metric.winsorize.source == "pre_period":
+            span = metric.span_days or 0
+            aggregates.append(UnitAggregate(f"{name}__cap_base", measures[""], -span, 0))
+    cap_of_role = {"value": caps[0].column, "pre": caps[1].column} if caps else {}
+    variables = tuple(
+        Variable(role, variable_column(name, role), cap_of_role.get(role), window.end_day)
+        for role in roles
+    )
+    return MetricVariables(metric, tuple(aggregates), caps, variables)
+
+
+def _caps(metric: Metric) -> tuple[Cap, Cap]:
+    """Caps of the value and of its pre-period covariate, each its own percentile."""
+    assert metric.winsorize is not None
+    name, percentile = metric.name, metric.winsorize.upper
+    if metric.winsorize.source == "pre_period":
+        value_cap = Cap(f"{name}__cap", f"{name}__cap_base", percentile, None)
+    else:
+        end_day = metric.effective_window.end_day
+        value_cap = Cap(f"{name}__cap", name, percentile, end_day)
+    return value_cap, Cap(f"{name}__pre__cap", f"{name}__pre", percentile, None)
+
+
+def experiment_variables(experiment: Experiment) -> tuple[MetricVariables, ...]:
+    """The variables of every metric of an experiment, in metric order."""
+    return tuple(metric_variables(m, experiment.pre_period_days) for m in experiment.metrics)

@@ -1,0 +1,22 @@
+{#
+  caps.sql: winsorizing caps, percentiles computed over all exposed units pooled.
+
+  Purpose     one cap per winsorized variable, never per variant (a per-variant cap
+              would itself depend on the treatment; STATS.md §9). Caps from the
+              pre-period (the default) are fixed before treatment; caps from the
+              experiment pool both arms' in-window values of eligible units.
+  Parameters  caps: list of {column, source_column, percentile, end_day (None for
+              pre-period caps, which use every exposed unit)}.
+  Output      one row: n_exposed and one column per cap.
+  Grain       one row.
+#}
+    SELECT
+        COUNT(*) AS n_exposed
+        {%- for c in caps %},
+        QUANTILE_CONT(COALESCE(u."{{ c.source_column }}", 0), {{ c.percentile }})
+        {%- if c.end_day is not none %} FILTER (WHERE x.exposed_at + INTERVAL {{ c.end_day }} DAY <= d.data_end){% endif %} AS "{{ c.column }}"
+        {%- endfor %}
+    FROM exposures AS x
+    LEFT JOIN unit_aggregates AS u
+        ON x.unit_id = u.unit_id
+    CROSS JOIN data_end AS d

@@ -1,0 +1,49 @@
+{#
+  unit_aggregates.sql: raw per-unit aggregates of every metric, one scan of events.
+
+  Purpose     each metric measure (in-experiment value, denominator, pre-period
+              value, cap base) is a FILTERed aggregate in one GROUP BY unit. Windows
+              are in days relative to the unit's first exposure: [lower, upper).
+  Parameters  columns: list of {column, events (quoted literals), value, filter,
+              aggregate (sum | any | active_days | distinct_partners), lower, upper}.
+              `value` and `filter` were validated by abkit/sql.py.
+              scan_lower, scan_upper: the union of all windows (upper None = open).
+  Output      unit_id, events_after_exposure, events_before_exposure (events between
+              the experiment's first exposure and this unit's), one column per
+              entry of `columns` (NULL = no such event).
+  Grain       unit (only units with at least one event in the scanned range).
+#}
+{% macro shifted(days) -%}
+    {%- if days > 0 %}x.exposed_at + INTERVAL {{ days }} DAY
+    {%- elif days < 0 %}x.exposed_at - INTERVAL {{ -days }} DAY
+    {%- else %}x.exposed_at{% endif %}
+{%- endmacro %}
+    SELECT
+        e.unit_id,
+        COUNT(*) FILTER (WHERE e.ts >= x.exposed_at) AS events_after_exposure,
+        COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND e.ts >= f.first_exposure)
+            AS events_before_exposure
+        {%- for c in columns %},
+        {%- set condition %}e.event IN ({{ c.events | join(", ") }}) AND e.ts >= {{ shifted(c.lower) }}
+            {%- if c.upper is not none %} AND e.ts < {{ shifted(c.upper) }}{% endif %}
+            {%- if c.filter %} AND ({{ c.filter }}){% endif %}
+        {%- endset %}
+        {%- if c.aggregate == "any" %}
+        CASE WHEN COUNT(*) FILTER (WHERE {{ condition }}) > 0 THEN 1 ELSE 0 END AS "{{ c.column }}"
+        {%- elif c.aggregate == "active_days" %}
+        COUNT(DISTINCT CAST(e.ts AS DATE)) FILTER (WHERE {{ condition }}) AS "{{ c.column }}"
+        {%- elif c.aggregate == "distinct_partners" %}
+        COUNT(DISTINCT e.partner_id) FILTER (WHERE {{ condition }}) AS "{{ c.column }}"
+        {%- else %}
+        SUM(CAST({{ c.value }} AS DOUBLE)) FILTER (WHERE {{ condition }}) AS "{{ c.column }}"
+        {%- endif %}
+        {%- endfor %}
+    FROM events AS e
+    INNER JOIN exposures AS x
+        ON e.unit_id = x.unit_id
+    CROSS JOIN (SELECT MIN(exposed_at) AS first_exposure FROM exposures) AS f
+    WHERE e.ts >= {{ shifted(scan_lower) }}
+    {%- if scan_upper is not none %}
+        AND e.ts < {{ shifted(scan_upper) }}
+    {%- endif %}
+    GROUP BY e.unit_id

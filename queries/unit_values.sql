@@ -1,0 +1,41 @@
+{#
+  unit_values.sql: the analysed value of every metric variable per exposed unit.
+
+  Purpose     exposed units without events count as zeros; winsorized variables
+              are capped; a windowed metric's variables are NULL for units whose
+              window is not yet complete (censored, so they drop out of its n).
+  Parameters  variables: list of {column, cap (cap column or None), end_day};
+              segments: list of {alias} (columns of the `units` CTE);
+              variants (quoted literals).
+  Output      unit_id, variant, exposed_at, events_after_exposure,
+              events_before_exposure, one column per segment, one per variable.
+  Grain       exposed unit in a configured variant.
+#}
+    SELECT
+        x.unit_id,
+        x.variant,
+        x.exposed_at,
+        COALESCE(u.events_after_exposure, 0) AS events_after_exposure,
+        COALESCE(u.events_before_exposure, 0) AS events_before_exposure
+        {%- for s in segments %},
+        COALESCE(s."{{ s.alias }}", '(missing)') AS "{{ s.alias }}"
+        {%- endfor %}
+        {%- for v in variables %},
+        {%- set value %}COALESCE(u."{{ v.column }}", 0){% endset %}
+        {%- set value %}{% if v.cap %}LEAST({{ value }}, c."{{ v.cap }}"){% else %}{{ value }}{% endif %}{% endset %}
+        {%- if v.end_day is not none %}
+        CASE WHEN x.exposed_at + INTERVAL {{ v.end_day }} DAY <= d.data_end THEN {{ value }} END AS "{{ v.column }}"
+        {%- else %}
+        {{ value }} AS "{{ v.column }}"
+        {%- endif %}
+        {%- endfor %}
+    FROM exposures AS x
+    LEFT JOIN unit_aggregates AS u
+        ON x.unit_id = u.unit_id
+    {%- if segments %}
+    LEFT JOIN units AS s
+        ON x.unit_id = s.unit_id
+    {%- endif %}
+    CROSS JOIN caps AS c
+    CROSS JOIN data_end AS d
+    WHERE x.variant IN ({{ variants | join(", ") }})
