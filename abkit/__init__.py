@@ -32,14 +32,23 @@ from abkit.errors import StoreError as StoreError
 from abkit.results import AnalysisResult as AnalysisResult
 from abkit.results import HealthCheck as HealthCheck
 from abkit.results import MetricResult as MetricResult
-from abkit.sql import Dialect, render_analysis_sql, transpile
+from abkit.sql import Dialect, render_all_sql, transpile
 
 
-def render_sql(experiment: Experiment | str, dialect: Dialect = "duckdb") -> str:
-    """The experiment's fused analysis SQL in a warehouse dialect, pretty-printed."""
+def render_sql(
+    experiment: Experiment | str, dialect: Dialect = "duckdb", query: str = "moments"
+) -> str:
+    """One of the experiment's analysis queries in a warehouse dialect, pretty-printed.
+
+    `query` is "moments" (the fused per-variant sums behind the scorecard),
+    "exposure_health", "daily_exposures" or "contamination".
+    """
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
-    return transpile(render_analysis_sql(experiment), dialect)
+    queries = render_all_sql(experiment)
+    if query not in queries:
+        raise QueryError(f"no query '{query}'; choose one of {', '.join(queries)}")
+    return transpile(queries[query], dialect)
 
 
 __all__ = [

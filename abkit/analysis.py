@@ -64,14 +64,15 @@ def abkit_version() -> str:
 def analyze(
     experiment: Experiment | str | Path,
     *,
-    connection: duckdb.DuckDBPyConnection | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
     as_of: dt.date | None = None,
 ) -> AnalysisResult:
     """Analyse an experiment end to end.
 
     Args:
         experiment: a loaded `Experiment` or the path of its exp.yaml.
-        connection: run on this DuckDB connection (its tables) instead of a private one.
+        con: run on this DuckDB connection (its tables, named by `table:` in
+            exp.yaml) instead of a private, locked-down one.
         as_of: analyse only data before this date, as if run that morning.
 
     Raises:
@@ -81,7 +82,7 @@ def analyze(
         experiment = load_experiment(experiment)
     if as_of is not None:
         experiment = experiment.with_end(as_of)
-    return build_result(experiment, run_queries(experiment, connection))
+    return build_result(experiment, run_queries(experiment, con))
 
 
 def run_queries(

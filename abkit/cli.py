@@ -21,7 +21,7 @@ from abkit.analysis import analyze
 from abkit.config import load_experiment
 from abkit.errors import AbkitError
 from abkit.report import OutputFormat, print_result, render
-from abkit.sql import DIALECTS, render_analysis_sql, transpile
+from abkit.sql import DIALECTS, render_all_sql, transpile
 
 app = typer.Typer(
     name="abkit",
@@ -97,17 +97,20 @@ def analyze_command(
 @user_errors
 def sql_command(
     exp_yaml: ExpPath,
-    dialect: Annotated[
-        str, typer.Option(help=f"One of {', '.join(DIALECTS)}.")
-    ] = "duckdb",
+    dialect: Annotated[str, typer.Option(help=f"One of {', '.join(DIALECTS)}.")] = "duckdb",
+    query: Annotated[
+        str, typer.Option(help="moments (the scorecard's sums), or all queries.")
+    ] = "all",
 ) -> None:
-    """Print the experiment's fused analysis SQL in a warehouse dialect."""
+    """Print the experiment's analysis SQL in a warehouse dialect."""
     if dialect not in DIALECTS:
-        raise AbkitError(
-            f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}"
-        )
-    experiment = load_experiment(exp_yaml)
-    typer.echo(transpile(render_analysis_sql(experiment), dialect))
+        raise AbkitError(f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}")
+    queries = render_all_sql(load_experiment(exp_yaml))
+    if query != "all" and query not in queries:
+        raise AbkitError(f"--query '{query}' is not known; use all or {', '.join(queries)}")
+    chosen = queries if query == "all" else {query: queries[query]}
+    for name, sql in chosen.items():
+        typer.echo(f"-- abkit: {name}\n{transpile(sql, dialect)};\n")
 
 
 @app.command("demo")

@@ -82,10 +82,10 @@ _TARGET_GENDER = np.array([[0.08, 0.88, 0.04], [0.90, 0.07, 0.03], [0.35, 0.35, 
 
 # Behaviour calibration (per user-day rates; about 45 events per user over 49 days).
 _ACTIVITY_MEAN, _ACTIVITY_SIGMA = 0.2, 1.1  # sessions per day, lognormal
-_ACTIVITY_CAP = 8.0
+_ACTIVITY_CAP = 4.0
 _DRIFT_SIGMA = 0.8  # per-user log-trend over the whole period
 _DAY_SHAPE = 3.0  # gamma day-to-day mood: variance 1/shape
-_WEEK_SHAPE = 3.0  # gamma week-to-week phases (holidays, a new relationship)
+_WEEK_SHAPE = 5.0  # gamma week-to-week phases (holidays, a new relationship)
 _CHURN_SHARE, _CHURN_FACTOR = 0.15, 0.05
 _GLOBAL_DECAY = 0.003  # per day
 _NEW_USER_SHARE, _NEW_USER_BOOST, _NEW_USER_DAYS = 0.06, 1.0, 21.0
@@ -95,14 +95,15 @@ _HOURS = np.array(
 )
 _HOURS_CDF = np.cumsum(_HOURS) / _HOURS.sum()
 _EXPOSURE_HAZARD = 1.0  # exposure triggers per expected session
-_SWIPES_DISPERSION, _MESSAGES_DISPERSION = 2.0, 2.0
-_CHAT_MEAN, _CHAT_SIGMA = 2.5, 0.8  # messages per match, lognormal over users
-_CHAT_CAP = 20.0
-_SLOW_REPLY_DAYS = 1.0  # median delay of the slow half of the messages
+_SWIPES_DISPERSION, _MESSAGES_DISPERSION = 2.0, 4.0
+_CHAT_MEAN, _CHAT_SIGMA = 2.0, 1.0  # messages per match, lognormal over users
+_CHAT_CAP = 10.0
+_SLOW_REPLY_DAYS, _SLOW_REPLY_SIGMA = 3.0, 1.0  # lognormal delay of slow replies
 _LIKE_CAP = 0.8  # like propensity = cap × Beta: leaves room for a +25 % effect
 _PURCHASE_CAP = 0.3  # purchase probability per session of a payer = cap × Beta
 _REPORT_RATE, _BLOCK_RATE = 0.003, 0.006  # per session
 _CONFLICT_SHARE, _REEXPOSURE_SHARE = 0.003, 0.02
+_BURN_IN_DAYS = 7  # simulated before the first logged day, not logged
 
 
 def _default_lifts() -> dict[str, dict[str, float]]:
@@ -316,9 +317,18 @@ class _Timeline:
         return self.day0_us + self.n_days * _DAY_US
 
     @property
-    def weekday(self) -> npt.NDArray[np.intp]:
-        """Weekday (Monday = 0) of every day."""
-        return (self.first_day.weekday() + np.arange(self.n_days)) % 7
+    def grid(self) -> IntArray:
+        """Simulated days as offsets from the first logged day, burn-in first.
+
+        The burn-in days are simulated but not logged, so that conversations and
+        habits are already under way on the first logged day.
+        """
+        return np.arange(-_BURN_IN_DAYS, self.n_days, dtype=np.int64)
+
+    @property
+    def grid_start_us(self) -> int:
+        """Microseconds since the epoch at the start of the simulated days."""
+        return self.day0_us - _BURN_IN_DAYS * _DAY_US
 
     def date_ranges(self) -> dict[str, dict[str, str]]:
         """ISO date ranges of the periods, `end` exclusive."""
@@ -467,18 +477,19 @@ def _daily_rates(
     rng: np.random.Generator, units: _Units, traits: _Traits, timeline: _Timeline
 ) -> FloatArray:
     """Expected sessions per user (rows) and day (columns) before any effect."""
-    day = np.arange(timeline.n_days, dtype=np.float64)
-    n_weeks = (timeline.n_days + 6) // 7
+    day = timeline.grid
+    weekday = (timeline.first_day.weekday() + day) % 7
+    week = (day - day[0]) // 7
     tenure = day[None, :] - units.signup_day[:, None]
-    seasonal = _WEEKDAY[timeline.weekday] * np.exp(-_GLOBAL_DECAY * day)
+    seasonal = _WEEKDAY[weekday] * np.exp(-_GLOBAL_DECAY * day)
     trend = (day - timeline.pre_days) / timeline.n_days
     rates = traits.activity[:, None] * seasonal[None, :]
     rates *= np.exp(traits.drift[:, None] * trend[None, :])
     rates *= 1 + _NEW_USER_BOOST * np.exp(-np.maximum(tenure, 0) / _NEW_USER_DAYS)
     rates *= np.where(day[None, :] >= traits.churn_day[:, None], _CHURN_FACTOR, 1.0)
     rates *= rng.gamma(_DAY_SHAPE, 1 / _DAY_SHAPE, rates.shape)
-    weeks = rng.gamma(_WEEK_SHAPE, 1 / _WEEK_SHAPE, (rates.shape[0], n_weeks))
-    rates *= weeks[:, np.arange(timeline.n_days) // 7]
+    weeks = rng.gamma(_WEEK_SHAPE, 1 / _WEEK_SHAPE, (rates.shape[0], week[-1] + 1))
+    rates *= weeks[:, week]
     rates[tenure < 0] = 0.0
     return rates
 
@@ -497,7 +508,8 @@ def _draw_exposures(
     Triggers arrive at a rate proportional to the user's activity, so active users
     are exposed early, dormant ones late or never, and weekdays show through.
     """
-    window = slice(timeline.pre_days, timeline.pre_days + timeline.exposure_days)
+    first = _BURN_IN_DAYS + timeline.pre_days
+    window = slice(first, first + timeline.exposure_days)
     hazard = np.cumsum(rates[:, window] * _EXPOSURE_HAZARD, axis=1)
     threshold = rng.exponential(1.0, rates.shape[0])
     day = timeline.pre_days + (hazard < threshold[:, None]).sum(axis=1)
@@ -516,7 +528,9 @@ def _assignment_rows(
     exposed = np.flatnonzero(exposure != _NEVER)
     fault = rng.random(exposed.size)
     conflict = exposed[fault < _CONFLICT_SHARE]
-    again = exposed[(fault >= _CONFLICT_SHARE) & (fault < _REEXPOSURE_SHARE)]
+    again = exposed[
+        (fault >= _CONFLICT_SHARE) & (fault < _CONFLICT_SHARE + _REEXPOSURE_SHARE)
+    ]
     n_arms = len(spec.variants)
     other_arm = (arm[conflict] + rng.integers(1, n_arms, conflict.size)) % n_arms
     later = rng.exponential(2 * _DAY_US, conflict.size + again.size).astype(np.int64)
@@ -582,8 +596,8 @@ def _draw_sessions(
     ceiling = np.maximum(chunk.effects.sessions, 1.0)[chunk.arm]
     counts = rng.poisson(rates * ceiling[:, None]).ravel()
     cell = np.repeat(np.arange(counts.size), counts)
-    user, day = np.divmod(cell, timeline.n_days)
-    start = timeline.day0_us + day * _DAY_US + _time_of_day(rng, cell.size)
+    user, day = np.divmod(cell, timeline.grid.size)
+    start = timeline.grid_start_us + day * _DAY_US + _time_of_day(rng, cell.size)
     keep = rng.random(cell.size) * ceiling[user] < chunk.boost("sessions", user, start)
     user, start = user[keep], start[keep]
     minutes = np.round(np.clip(rng.lognormal(1.6, 0.8, user.size), 0.2, 120.0), 1)
@@ -657,7 +671,7 @@ def _draw_messages(
 def _conversation_delays(rng: np.random.Generator, size: int) -> IntArray:
     """Delay (µs) of a message after its match: half at once, half over days."""
     quick = rng.exponential(3 * 60e6, size)
-    slow = rng.lognormal(math.log(_DAY_US * _SLOW_REPLY_DAYS), 1.2, size)
+    slow = rng.lognormal(math.log(_DAY_US * _SLOW_REPLY_DAYS), _SLOW_REPLY_SIGMA, size)
     return np.where(rng.random(size) < 0.5, quick, slow).astype(np.int64) + 1
 
 
@@ -782,7 +796,7 @@ def _events_table(
     event = np.concatenate([np.full(b.user.size, b.event, np.int8) for b in blocks])
     value = np.concatenate([block.value for block in blocks])
     partner = np.concatenate([block.partner for block in blocks])
-    inside = np.flatnonzero(ts < timeline.end_us)
+    inside = np.flatnonzero((ts >= timeline.day0_us) & (ts < timeline.end_us))
     order = inside[np.lexsort((ts[inside], user[inside]))]  # stable: funnel order
     columns = [
         pa.array(units.index[user[order]] + 1),

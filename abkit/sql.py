@@ -306,6 +306,19 @@ def render_daily_exposures_sql(experiment: Experiment) -> str:
     )
 
 
+def render_all_sql(experiment: Experiment) -> dict[str, str]:
+    """Every query of an analysis by name, in DuckDB SQL."""
+    queries = {
+        "moments": render_analysis_sql(experiment),
+        "exposure_health": render_health_sql(experiment),
+        "daily_exposures": render_daily_exposures_sql(experiment),
+    }
+    contamination = render_contamination_sql(experiment)
+    if contamination is not None:
+        queries["contamination"] = contamination
+    return queries
+
+
 def render_contamination_sql(experiment: Experiment) -> str | None:
     """Cross-arm interaction counts, or None without a mapped partner column."""
     if not experiment.data.events.partner_id or not experiment.interaction_events:

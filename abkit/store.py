@@ -44,7 +44,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar, get_args
@@ -53,6 +53,7 @@ from abkit.errors import StoreError
 
 Decision = Literal["ship", "iterate", "stop", "extend"]
 DECISIONS: tuple[str, ...] = get_args(Decision)
+DEFAULT_FILENAME = "abkit.db"
 
 _T = TypeVar("_T")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -85,7 +86,6 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
-_TABLES = frozenset({"snapshots", "notes", "decisions"})
 
 _SNAPSHOT_COLUMNS = (
     "id, experiment, config_hash, window_start, window_end, engine, created_at,"
@@ -113,17 +113,7 @@ class Snapshot:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON (``created_at`` as an ISO-8601 string)."""
-        return {
-            "id": self.id,
-            "experiment": self.experiment,
-            "config_hash": self.config_hash,
-            "window_start": self.window_start,
-            "window_end": self.window_end,
-            "engine": self.engine,
-            "created_at": self.created_at.isoformat(),
-            "abkit_version": self.abkit_version,
-            "payload": self.payload,
-        }
+        return _record_dict(self)
 
     def __str__(self) -> str:
         window = f"{self.window_start or '…'} – {self.window_end or '…'}"
@@ -143,14 +133,7 @@ class Note:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON (``created_at`` as an ISO-8601 string)."""
-        return {
-            "id": self.id,
-            "experiment": self.experiment,
-            "author": self.author,
-            "text": self.text,
-            "metric": self.metric,
-            "created_at": self.created_at.isoformat(),
-        }
+        return _record_dict(self)
 
     def __str__(self) -> str:
         about = f" on {self.metric}" if self.metric else ""
@@ -171,15 +154,7 @@ class DecisionRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON (``created_at`` as an ISO-8601 string)."""
-        return {
-            "id": self.id,
-            "experiment": self.experiment,
-            "decision": self.decision,
-            "rationale": self.rationale,
-            "author": self.author,
-            "created_at": self.created_at.isoformat(),
-            "config_hash": self.config_hash,
-        }
+        return _record_dict(self)
 
     def __str__(self) -> str:
         head = f"{_stamp(self.created_at)} {self.author}: {self.decision}"
@@ -207,7 +182,6 @@ class ResultStore:
             StoreError: the file is not an abkit store, or was written by a newer abkit.
         """
         self.path = Path(path)
-        self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
         self._pid = os.getpid()
         _check_path(self.path)
@@ -239,13 +213,8 @@ class ResultStore:
                 holds a value JSON cannot represent. Nothing is written then.
         """
         where = "ResultStore.save_snapshot"
-        for name, value in (
-            ("experiment", experiment),
-            ("config_hash", config_hash),
-            ("engine", engine),
-            ("abkit_version", abkit_version),
-        ):
-            _require_text(where, name, value)
+        _require_text(where, experiment=experiment, config_hash=config_hash)
+        _require_text(where, engine=engine, abkit_version=abkit_version)
         _require_window(where, window_start, window_end)
         values = {
             "experiment": experiment,
@@ -253,7 +222,7 @@ class ResultStore:
             "window_start": window_start,
             "window_end": window_end,
             "engine": engine,
-            "created_at": _now().isoformat(timespec="microseconds"),
+            "created_at": _timestamp()[1],
             "abkit_version": abkit_version,
             "payload": _payload_json(payload),
         }
@@ -261,7 +230,7 @@ class ResultStore:
 
     def snapshots(self, experiment: str, limit: int | None = None) -> list[Snapshot]:
         """Snapshots of `experiment`, newest first, with parsed payloads (≤ `limit`)."""
-        _require_text("ResultStore.snapshots", "experiment", experiment)
+        _require_text("ResultStore.snapshots", experiment=experiment)
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
         ):
@@ -290,33 +259,27 @@ class ResultStore:
             StoreError: experiment, text, author or metric is empty. Nothing is written.
         """
         where = "ResultStore.add_note"
-        _require_text(where, "experiment", experiment)
-        _require_text(where, "text", text)
-        _require_text(where, "author", author)
-        if metric is not None:
-            _require_text(where, "metric", metric)
-        created = _now()
+        _require_text(where, experiment=experiment, text=text, author=author)
+        _require_text(where, optional=True, metric=metric)
+        created, created_text = _timestamp()
         values = {
             "experiment": experiment,
             "author": author,
             "text": text,
             "metric": metric,
-            "created_at": created.isoformat(),
+            "created_at": created_text,
         }
         note_id = self._call(lambda conn: _insert(conn, "notes", values), write=True)
         return Note(note_id, experiment, author, text, metric, created)
 
     def notes(self, experiment: str) -> list[Note]:
         """Notes on `experiment`, newest first."""
-        _require_text("ResultStore.notes", "experiment", experiment)
+        _require_text("ResultStore.notes", experiment=experiment)
         rows = self._select(
             f"SELECT {_NOTE_COLUMNS} FROM notes WHERE experiment = ? ORDER BY id DESC",
             (experiment,),
         )
-        return [
-            Note(row[0], row[1], row[2], row[3], row[4], _parse_time(row[5]))
-            for row in rows
-        ]
+        return [_note_from_row(row) for row in rows]
 
     def record_decision(
         self,
@@ -334,19 +297,17 @@ class ResultStore:
                 written then.
         """
         where = "ResultStore.record_decision"
-        _require_text(where, "experiment", experiment)
+        _require_text(where, experiment=experiment)
         _require_decision(where, decision)
-        _require_text(where, "rationale", rationale)
-        _require_text(where, "author", author)
-        if config_hash is not None:
-            _require_text(where, "config_hash", config_hash)
-        created = _now()
+        _require_text(where, rationale=rationale, author=author)
+        _require_text(where, optional=True, config_hash=config_hash)
+        created, created_text = _timestamp()
         values = {
             "experiment": experiment,
             "decision": decision,
             "rationale": rationale,
             "author": author,
-            "created_at": created.isoformat(),
+            "created_at": created_text,
             "config_hash": config_hash,
         }
         new_id = self._call(lambda conn: _insert(conn, "decisions", values), write=True)
@@ -356,18 +317,13 @@ class ResultStore:
 
     def decisions(self, experiment: str) -> list[DecisionRecord]:
         """Decisions on `experiment`, newest first."""
-        _require_text("ResultStore.decisions", "experiment", experiment)
+        _require_text("ResultStore.decisions", experiment=experiment)
         rows = self._select(
             f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE experiment = ?"
             " ORDER BY id DESC",
             (experiment,),
         )
-        return [
-            DecisionRecord(
-                row[0], row[1], row[2], row[3], row[4], _parse_time(row[5]), row[6]
-            )
-            for row in rows
-        ]
+        return [_decision_from_row(row) for row in rows]
 
     def latest_decision(self, experiment: str) -> DecisionRecord | None:
         """The most recent decision on `experiment`, or None if there is none."""
@@ -582,11 +538,16 @@ def _database_error(path: Path, exc: sqlite3.Error, attempts: int) -> StoreError
     )
 
 
-def _require_text(where: str, name: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise StoreError(
-            f"{where}: {name} {value!r} is empty or not text; pass a non-empty string"
-        )
+def _require_text(where: str, *, optional: bool = False, **values: object) -> None:
+    """Refuse any of `values` that is not a non-blank string (None too if required)."""
+    for name, value in values.items():
+        if value is None and optional:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise StoreError(
+                f"{where}: {name} {value!r} is empty or not text; pass a non-empty"
+                " string"
+            )
 
 
 def _require_decision(where: str, decision: object) -> None:
@@ -684,21 +645,35 @@ def _snapshot_from_row(row: tuple[Any, ...], path: Path) -> Snapshot:
             f"{path}: snapshot {row[0]} holds invalid JSON ({exc}); restore the file"
             " from a backup"
         ) from exc
+    snapshot_id, experiment, config_hash, start, end, engine, created, version = row[:8]
     return Snapshot(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        _parse_time(row[6]),
-        row[7],
-        payload,
-    )
+        snapshot_id, experiment, config_hash, start, end, engine,
+        _parse_time(created), version, payload,
+    )  # fmt: skip
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+def _note_from_row(row: tuple[Any, ...]) -> Note:
+    note_id, experiment, author, text, metric, created = row
+    return Note(note_id, experiment, author, text, metric, _parse_time(created))
+
+
+def _decision_from_row(row: tuple[Any, ...]) -> DecisionRecord:
+    decision_id, experiment, decision, rationale, author, created, config_hash = row
+    return DecisionRecord(
+        decision_id, experiment, decision, rationale, author,
+        _parse_time(created), config_hash,
+    )  # fmt: skip
+
+
+def _record_dict(record: Snapshot | Note | DecisionRecord) -> dict[str, Any]:
+    values = {field.name: getattr(record, field.name) for field in fields(record)}
+    return values | {"created_at": record.created_at.isoformat()}
+
+
+def _timestamp() -> tuple[dt.datetime, str]:
+    """Now in UTC, and its fixed-width ISO-8601 text (microseconds always shown)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now, now.isoformat(timespec="microseconds")
 
 
 def _parse_time(text: str) -> dt.datetime:

@@ -124,3 +124,12 @@ def demo_exp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate_demo(root / "demo", DemoSpec(n_users=20_000))
     shutil.copytree(EXAMPLES, root / "examples")
     return root / "examples" / "exp.yaml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/sql/fixtures/<dialect>/*.sql from the current templates",
+    )
