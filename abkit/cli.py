@@ -30,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-stdout = Console()
+stdout = Console(width=None if Console().is_terminal else 120)  # piped: no 80-col wrap
 stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,12 +66,14 @@ def _output_format(value: str) -> OutputFormat:
     return value  # type: ignore[return-value]
 
 
-def _emit(result: Any, output_format: OutputFormat, output: Path | None) -> None:
+def _emit(
+    result: Any, output_format: OutputFormat, output: Path | None, *, segments: bool = False
+) -> None:
     if output is not None:
         output.write_text(render(result, output_format), encoding="utf-8")
         stderr.print(f"wrote {output}")
     elif output_format == "table":
-        print_result(result, stdout)
+        print_result(result, stdout, segments=segments)
     else:
         typer.echo(render(result, output_format), nl=False)
 
@@ -86,11 +88,15 @@ def analyze_command(
         str | None,
         typer.Option("--as-of", help="Analyse data before this date (YYYY-MM-DD)."),
     ] = None,
+    segments: Annotated[
+        bool, typer.Option("--segments", help="Also print the per-segment tables.")
+    ] = False,
 ) -> None:
     """Analyse an experiment and print its scorecard and health checks."""
     fmt = _output_format(output_format)
-    result = analyze(exp_yaml, as_of=_parse_date(as_of))
-    _emit(result, fmt, output)
+    with stderr.status("analysing…"):
+        result = analyze(exp_yaml, as_of=_parse_date(as_of))
+    _emit(result, fmt, output, segments=segments)
 
 
 @app.command("sql")

@@ -82,6 +82,11 @@ class Winsorize(_Strict):
 
     upper: float = Field(gt=0.5, lt=1.0, description="percentile, e.g. 0.99")
     source: CapSource = "pre_period"
+    ignore_zeros: bool = Field(
+        False,
+        description="percentile over units with a non-zero value (e.g. over payers, when "
+        "most units have no revenue and the plain percentile would be 0)",
+    )
 
 
 class Metric(_Strict):

@@ -43,6 +43,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,7 @@ _PURCHASE_CAP = 0.3  # purchase probability per session of a payer = cap × Beta
 _REPORT_RATE, _BLOCK_RATE = 0.003, 0.006  # per session
 _CONFLICT_SHARE, _REEXPOSURE_SHARE = 0.003, 0.02
 _BURN_IN_DAYS = 7  # simulated before the first logged day, not logged
+_MAX_DAYS = 1000  # keeps the (user, time) sort key inside int64
 
 
 def _default_lifts() -> dict[str, dict[str, float]]:
@@ -181,6 +183,11 @@ def validate_spec(spec: DemoSpec) -> None:
         "start must be a datetime.date, not a datetime",
     )
     _check(spec.pre_days >= 1, f"pre_days == {spec.pre_days}, must be at least 1")
+    _check(
+        spec.pre_days + spec.duration_days <= _MAX_DAYS,
+        f"pre_days + duration_days == {spec.pre_days + spec.duration_days}, "
+        f"must be at most {_MAX_DAYS}",
+    )
     _check(
         1 <= spec.exposure_days <= spec.duration_days,
         f"exposure_days == {spec.exposure_days}, must be between 1 and "
@@ -371,9 +378,7 @@ class _Population:
             weights.append(np.cumsum(attractiveness[pool]))
         return cls(gender, like_back, tuple(pools), tuple(weights))
 
-    def draw_partners(
-        self, rng: np.random.Generator, chooser: IntArray
-    ) -> IntArray:
+    def draw_partners(self, rng: np.random.Generator, chooser: IntArray) -> IntArray:
         """Partner user index for interactions initiated by users `chooser`."""
         cumulative = np.cumsum(_TARGET_GENDER, axis=1)[self.gender[chooser]]
         uniform = rng.random(chooser.size)
@@ -467,7 +472,12 @@ class _Traits:
             * np.where(female, 0.8, 1.1)
             * np.where(young, 1.2, 1.0),
             like_propensity=_LIKE_CAP * propensity,
-            chattiness=np.minimum(rng.lognormal(math.log(_CHAT_MEAN) - _CHAT_SIGMA**2 / 2, _CHAT_SIGMA, size), _CHAT_CAP)
+            chattiness=np.minimum(
+                rng.lognormal(
+                    math.log(_CHAT_MEAN) - _CHAT_SIGMA**2 / 2, _CHAT_SIGMA, size
+                ),
+                _CHAT_CAP,
+            )
             * np.where(female, 1.3, 1.0),
             purchase_probability=payer * _PURCHASE_CAP * rng.beta(1.5, 5.0, size),
         )
@@ -483,7 +493,7 @@ def _daily_rates(
     tenure = day[None, :] - units.signup_day[:, None]
     seasonal = _WEEKDAY[weekday] * np.exp(-_GLOBAL_DECAY * day)
     trend = (day - timeline.pre_days) / timeline.n_days
-    rates = traits.activity[:, None] * seasonal[None, :]
+    rates: FloatArray = traits.activity[:, None] * seasonal[None, :]
     rates *= np.exp(traits.drift[:, None] * trend[None, :])
     rates *= 1 + _NEW_USER_BOOST * np.exp(-np.maximum(tenure, 0) / _NEW_USER_DAYS)
     rates *= np.where(day[None, :] >= traits.churn_day[:, None], _CHURN_FACTOR, 1.0)
@@ -511,7 +521,7 @@ def _draw_exposures(
     first = _BURN_IN_DAYS + timeline.pre_days
     window = slice(first, first + timeline.exposure_days)
     hazard = np.cumsum(rates[:, window] * _EXPOSURE_HAZARD, axis=1)
-    threshold = rng.exponential(1.0, rates.shape[0])
+    threshold = rng.standard_exponential(size=(rates.shape[0],))
     day = timeline.pre_days + (hazard < threshold[:, None]).sum(axis=1)
     exposure = timeline.day0_us + day * _DAY_US + _time_of_day(rng, day.size)
     return np.where(threshold < hazard[:, -1], exposure, _NEVER)
@@ -584,7 +594,7 @@ class _Chunk:
     effects: _Effects
 
     def boost(self, name: str, user: npt.NDArray[np.intp], ts: IntArray) -> FloatArray:
-        """Effect multiplier of `name` for events of `user` at `ts` (1 before exposure)."""
+        """Multiplier `name` for events of `user` at `ts`: 1 before exposure."""
         factor: FloatArray = getattr(self.effects, name)[self.arm[user]]
         return np.where(ts >= self.exposure[user], factor, 1.0)
 
@@ -600,7 +610,7 @@ def _draw_sessions(
     start = timeline.grid_start_us + day * _DAY_US + _time_of_day(rng, cell.size)
     keep = rng.random(cell.size) * ceiling[user] < chunk.boost("sessions", user, start)
     user, start = user[keep], start[keep]
-    minutes = np.round(np.clip(rng.lognormal(1.6, 0.8, user.size), 0.2, 120.0), 1)
+    minutes = np.clip(rng.lognormal(1.6, 0.8, user.size), 0.2, 120.0).round(1)
     return _Events.of("session", user, start, value=minutes)
 
 
@@ -659,7 +669,9 @@ def _draw_messages(
     user, exposure = matches.user[match], chunk.exposure[matches.user[match]]
     ts = matches.ts[match] + _conversation_delays(rng, match.size)
     factor = np.where(
-        matches.ts[match] >= exposure, after_match[arm[match]], effects.messages[arm[match]]
+        matches.ts[match] >= exposure,
+        after_match[arm[match]],
+        effects.messages[arm[match]],
     )
     chance = np.where(ts >= exposure, factor, 1.0) / ceiling[match]
     kept = rng.random(match.size) < chance
@@ -789,15 +801,22 @@ def _assignments_table(
 
 def _events_table(
     blocks: list[_Events], units: _Units, timeline: _Timeline
-) -> pa.Table:
-    """Events of one chunk, inside the log's time range, sorted by user and time."""
+) -> tuple[pa.Table, IntArray]:
+    """Events of one chunk in the log's time range, sorted by user and time.
+
+    Returns:
+        The table and the number of rows of each event in `EVENTS`.
+    """
     user = np.concatenate([block.user for block in blocks])
     ts = np.concatenate([block.ts for block in blocks])
     event = np.concatenate([np.full(b.user.size, b.event, np.int8) for b in blocks])
     value = np.concatenate([block.value for block in blocks])
     partner = np.concatenate([block.partner for block in blocks])
     inside = np.flatnonzero((ts >= timeline.day0_us) & (ts < timeline.end_us))
-    order = inside[np.lexsort((ts[inside], user[inside]))]  # stable: funnel order
+    # One int64 key (user, then time); stable, so ties keep the funnel order.
+    span = timeline.n_days * _DAY_US
+    key = user[inside] * span + (ts[inside] - timeline.day0_us)
+    order = inside[np.argsort(key, kind="stable")]
     columns = [
         pa.array(units.index[user[order]] + 1),
         _timestamps(ts[order]),
@@ -805,7 +824,8 @@ def _events_table(
         pa.array(value[order]),
         pa.array(partner[order] + 1, mask=partner[order] < 0),
     ]
-    return pa.Table.from_arrays(columns, schema=EVENTS_SCHEMA)
+    counts = np.bincount(event[order], minlength=len(EVENTS)).astype(np.int64)
+    return pa.Table.from_arrays(columns, schema=EVENTS_SCHEMA), counts
 
 
 def _generate_chunk(
@@ -813,8 +833,8 @@ def _generate_chunk(
     index: IntArray,
     spec: DemoSpec,
     population: _Population,
-) -> dict[str, pa.Table]:
-    """The three tables for users `index` (global positions) of the population."""
+) -> tuple[dict[str, pa.Table], IntArray]:
+    """The three tables for users `index` (global positions), and event counts."""
     timeline = _Timeline.from_spec(spec)
     units = _Units.draw(rng, index, population, timeline)
     traits = _Traits.draw(rng, units, timeline.n_days)
@@ -825,11 +845,13 @@ def _generate_chunk(
     rows = _assignment_rows(rng, arm, exposure, spec, timeline)
     chunk = _Chunk(units, traits, arm, exposure, _Effects.from_spec(spec))
     blocks = _draw_events(rng, chunk, rates, timeline, population)
-    return {
+    events, event_counts = _events_table(blocks, units, timeline)
+    tables = {
         "units": _units_table(units, timeline),
         "assignments": _assignments_table(rows, units, spec.variants),
-        "events": _events_table(blocks, units, timeline),
+        "events": events,
     }
+    return tables, event_counts
 
 
 # ---------------------------------------------------------------- files
@@ -843,33 +865,54 @@ MANIFEST = "manifest.json"
 
 
 class _TableWriters:
-    """One Parquet writer per table, writing to temporary names until `commit`."""
+    """One Parquet writer per table, writing to temporary names until `commit`.
+
+    Writing (encoding and compression, which release the GIL) runs on a background
+    thread while the next chunk is generated; at most one chunk waits in memory.
+    """
 
     def __init__(self, out_dir: Path) -> None:
         self._paths = {name: out_dir / f"{name}.parquet" for name in TABLES}
         self._writers = {
-            name: pq.ParquetWriter(_temporary(path), _SCHEMAS[name])
+            name: pq.ParquetWriter(_temporary(path), _SCHEMAS[name], compression="zstd")
             for name, path in self._paths.items()
         }
+        self._executor = ThreadPoolExecutor(max_workers=1)
+        self._pending: Future[None] | None = None
         self.row_counts = dict.fromkeys(TABLES, 0)
 
     def write(self, tables: Mapping[str, pa.Table]) -> None:
-        """Append one chunk's tables."""
+        """Append one chunk's tables (in the background)."""
+        self._wait()
+        self._pending = self._executor.submit(self._write_now, tables)
         for name, table in tables.items():
-            self._writers[name].write_table(table)
             self.row_counts[name] += table.num_rows
 
+    def _write_now(self, tables: Mapping[str, pa.Table]) -> None:
+        for name, table in tables.items():
+            self._writers[name].write_table(table)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
     def commit(self) -> None:
-        """Close the files and move them to their final names."""
+        """Finish writing, close the files and move them to their final names."""
+        self._wait()
+        self._executor.shutdown()
         for name, path in self._paths.items():
             self._writers[name].close()
             os.replace(_temporary(path), path)
 
     def abort(self) -> None:
-        """Close and delete the temporary files."""
-        for path in self._paths.values():
+        """Stop writing, close and delete the temporary files."""
+        with contextlib.suppress(Exception):
+            self._wait()
+        self._executor.shutdown()
+        for name, path in self._paths.items():
             with contextlib.suppress(Exception):
-                self._writers[path.stem].close()
+                self._writers[name].close()
             _temporary(path).unlink(missing_ok=True)
 
 
@@ -936,9 +979,10 @@ def generate_demo(
     try:
         for seed, first in zip(seeds[1:], starts, strict=True):
             index = np.arange(first, min(first + _CHUNK_USERS, spec.n_users))
-            tables = _generate_chunk(np.random.default_rng(seed), index, spec, population)
+            rng = np.random.default_rng(seed)
+            tables, chunk_counts = _generate_chunk(rng, index, spec, population)
             writers.write(tables)
-            event_counts += _count_events(tables["events"])
+            event_counts += chunk_counts
             if progress is not None:
                 progress(int(index[-1]) + 1, spec.n_users)
     except BaseException:
@@ -949,11 +993,6 @@ def generate_demo(
     manifest = _manifest(spec, writers.row_counts, counts)
     _write_json_atomically(out_dir / MANIFEST, manifest)
     return manifest
-
-
-def _count_events(events: pa.Table) -> IntArray:
-    codes = pa.compute.index_in(events["event"], value_set=pa.array(EVENTS))
-    return np.bincount(codes.to_numpy(), minlength=len(EVENTS))
 
 
 def demo_is_current(out_dir: Path, spec: DemoSpec) -> bool:
@@ -978,5 +1017,12 @@ def demo_is_current(out_dir: Path, spec: DemoSpec) -> bool:
             == manifest["row_counts"][name]
             for name in TABLES
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, pa.ArrowException):
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        pa.ArrowException,
+    ):
         return False

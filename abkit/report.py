@@ -104,6 +104,8 @@ HEADERS = [
     "p-value",
     "verdict",
 ]
+TERMINAL_HEADERS = ["metric", "control", "treatment", "lift [CI]", "p-value", "verdict"]
+"""The terminal drops the absolute difference to fit narrow screens (JSON/Markdown keep it)."""
 
 
 def scorecard_table(result: AnalysisResult, variant: str) -> Table:
@@ -112,13 +114,53 @@ def scorecard_table(result: AnalysisResult, variant: str) -> Table:
     table = Table(
         title=f"{variant} vs {result.control} ({level} CI)", title_justify="left"
     )
-    for header in HEADERS:
-        table.add_column(header, justify="left" if header == "metric" else "right")
+    for header in TERMINAL_HEADERS:
+        table.add_column(
+            header,
+            justify="left" if header == "metric" else "right",
+            no_wrap=header in ("metric", "lift [CI]", "verdict"),
+        )
     for metric in (m for m in result.metrics if m.variant == variant):
-        cells = _row(metric)
-        style = VERDICT_STYLES[metric.verdict]
-        table.add_row(*cells[:-1], Text(cells[-1], style=style))
+        cells = dict(zip(HEADERS, _row(metric), strict=True))
+        verdict = Text(cells["verdict"], style=VERDICT_STYLES[metric.verdict])
+        table.add_row(*(cells[h] for h in TERMINAL_HEADERS[:-1]), verdict)
     return table
+
+
+def segment_table(result: AnalysisResult, segment: str, variant: str) -> Table:
+    """Per-segment lifts of one treatment, with each segment value's SRM p-value."""
+    srm = {(s.segment, s.value): s.srm for s in result.segment_srm}
+    table = Table(
+        title=f"{variant} vs {result.control} by {segment} (exploratory, uncorrected)",
+        title_justify="left",
+    )
+    for header in (segment, "metric", "n (C/T)", "lift [CI]", "p-value", "verdict", "SRM p"):
+        table.add_column(header, justify="left" if header in (segment, "metric") else "right")
+    rows = [r for r in result.segment_results if r.segment == segment and r.variant == variant]
+    for row in sorted(rows, key=lambda r: (str(r.segment_value), r.metric)):
+        effect = row.effect
+        check = srm.get((segment, str(row.segment_value)))
+        table.add_row(
+            str(row.segment_value),
+            row.metric,
+            f"{effect.control.n:,}/{effect.treatment.n:,}",
+            format_lift(effect.relative, effect.relative_ci_lower, effect.relative_ci_upper),
+            format_pvalue(effect.pvalue),
+            Text(VERDICT_MARKS[row.verdict], style=VERDICT_STYLES[row.verdict]),
+            format_pvalue(check.pvalue) if check is not None else "–",
+        )
+    return table
+
+
+def segment_renderables(result: AnalysisResult) -> list[Any]:
+    """One segment table per segment × treatment."""
+    segments = dict.fromkeys(r.segment for r in result.segment_results if r.segment)
+    return [
+        segment_table(result, segment, variant)
+        for segment in segments
+        for variant in result.variants
+        if variant != result.control
+    ]
 
 
 def health_panel(result: AnalysisResult) -> Panel:
@@ -150,10 +192,12 @@ def renderables(result: AnalysisResult) -> list[Any]:
     return [header, *tables, health_panel(result)]
 
 
-def print_result(result: AnalysisResult, console: Console | None = None) -> None:
-    """Print the rich scorecard to a console (stdout by default)."""
+def print_result(
+    result: AnalysisResult, console: Console | None = None, *, segments: bool = False
+) -> None:
+    """Print the rich scorecard (and segment tables if asked) to a console."""
     console = console or Console()
-    for item in renderables(result):
+    for item in renderables(result) + (segment_renderables(result) if segments else []):
         console.print(item)
 
 

@@ -188,7 +188,7 @@ class ResultStore:
         self._conn: sqlite3.Connection | None = _connect(self.path, busy_timeout)
         try:
             version = self._call(lambda conn: _check_compatible(conn, self.path))
-            self._call(lambda conn: _enable_wal(conn, self.path))
+            self._call(lambda conn: _configure(conn, self.path))
             if version < SCHEMA_VERSION:
                 self._call(lambda conn: _migrate(conn, self.path), write=True)
         except BaseException:
@@ -433,16 +433,14 @@ def _check_path(path: Path) -> None:
 
 def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(
+        return sqlite3.connect(
             path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA synchronous = FULL")
     except sqlite3.Error as exc:
         raise StoreError(
             f"{path}: cannot open the results store ({exc}); check the path and its"
             " permissions"
         ) from exc
-    return conn
 
 
 def _check_compatible(conn: sqlite3.Connection, path: Path) -> int:
@@ -471,7 +469,9 @@ def _check_compatible(conn: sqlite3.Connection, path: Path) -> int:
     return version
 
 
-def _enable_wal(conn: sqlite3.Connection, path: Path) -> None:
+def _configure(conn: sqlite3.Connection, path: Path) -> None:
+    """WAL mode (persistent, in the file) and FULL sync (per connection)."""
+    conn.execute("PRAGMA synchronous = FULL")
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise StoreError(

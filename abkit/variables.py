@@ -39,6 +39,7 @@ class Cap:
     source_column: str
     percentile: float
     end_day: int | None
+    ignore_zeros: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +116,14 @@ def metric_variables(metric: Metric, pre_period_days: int) -> MetricVariables:
 def _caps(metric: Metric) -> tuple[Cap, Cap]:
     """Caps of the value and of its pre-period covariate, each its own percentile."""
     assert metric.winsorize is not None
-    name, percentile = metric.name, metric.winsorize.upper
-    if metric.winsorize.source == "pre_period":
-        value_cap = Cap(f"{name}__cap", f"{name}__cap_base", percentile, None)
+    name, spec = metric.name, metric.winsorize
+    percentile, zeros = spec.upper, spec.ignore_zeros
+    if spec.source == "pre_period":
+        value_cap = Cap(f"{name}__cap", f"{name}__cap_base", percentile, None, zeros)
     else:
         end_day = metric.effective_window.end_day
-        value_cap = Cap(f"{name}__cap", name, percentile, end_day)
-    return value_cap, Cap(f"{name}__pre__cap", f"{name}__pre", percentile, None)
+        value_cap = Cap(f"{name}__cap", name, percentile, end_day, zeros)
+    return value_cap, Cap(f"{name}__pre__cap", f"{name}__pre", percentile, None, zeros)
 
 
 def experiment_variables(experiment: Experiment) -> tuple[MetricVariables, ...]:

@@ -6,15 +6,19 @@
               pre-period (the default) are fixed before treatment; caps from the
               experiment pool both arms' in-window values of eligible units.
   Parameters  caps: list of {column, source_column, percentile, end_day (None for
-              pre-period caps, which use every exposed unit)}.
+              pre-period caps, which use every exposed unit), ignore_zeros (the
+              percentile of units with a positive value only)}.
   Output      one row: n_exposed and one column per cap.
   Grain       one row.
 #}
     SELECT
         COUNT(*) AS n_exposed
         {%- for c in caps %},
+        {%- set conditions = [] %}
+        {%- if c.end_day is not none %}{% set _ = conditions.append("x.exposed_at + INTERVAL " ~ c.end_day ~ " DAY <= d.data_end") %}{% endif %}
+        {%- if c.ignore_zeros %}{% set _ = conditions.append('u."' ~ c.source_column ~ '" > 0') %}{% endif %}
         QUANTILE_CONT(COALESCE(u."{{ c.source_column }}", 0), {{ c.percentile }})
-        {%- if c.end_day is not none %} FILTER (WHERE x.exposed_at + INTERVAL {{ c.end_day }} DAY <= d.data_end){% endif %} AS "{{ c.column }}"
+        {%- if conditions %} FILTER (WHERE {{ conditions | join(" AND ") }}){% endif %} AS "{{ c.column }}"
         {%- endfor %}
     FROM exposures AS x
     LEFT JOIN unit_aggregates AS u

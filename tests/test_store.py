@@ -241,7 +241,10 @@ def test_bad_limit_rejected(store: ResultStore, limit: object) -> None:
 
 def test_new_database_is_current_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "abkit.db"
-    ResultStore(path).close()
+    with ResultStore(str(path)) as store:
+        assert store._conn is not None
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        assert store._conn.execute("PRAGMA busy_timeout").fetchone() == (5000,)
     assert _query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert _query(path, "PRAGMA journal_mode") == [("wal",)]
     columns = {row[1] for row in _query(path, "PRAGMA table_info(notes)")}
@@ -349,6 +352,15 @@ def test_non_sqlite_file_refused_untouched(tmp_path: Path, content: bytes) -> No
         ResultStore(path)
     assert path.read_bytes() == content
     assert os.listdir(tmp_path) == ["abkit.db"]
+
+
+def test_damaged_sqlite_file_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "abkit.db"
+    content = b"SQLite format 3\x00" + b"\xff" * 4080
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=r"file is not a database.*integrity_check"):
+        ResultStore(path)
+    assert path.read_bytes() == content
 
 
 def test_foreign_sqlite_database_refused_untouched(tmp_path: Path) -> None:

@@ -216,6 +216,14 @@ def absolute_prior(
 
     Returns:
         (prior_mean, prior_std) for the absolute difference.
+
+    Raises:
+        ValueError: control_mean is 0 or not finite (no scale to convert with).
     """
+    if not (math.isfinite(control_mean) and control_mean != 0):
+        raise ValueError(
+            f"control_mean == {control_mean}; a prior on the lift needs a finite "
+            "non-zero control mean to rescale, or put the prior on the absolute scale"
+        )
     scale = abs(control_mean)
     return prior_mean * scale, prior_std * scale

@@ -41,13 +41,14 @@ def relative_lift(
         quantile: the two-sided critical value (z or Welch t) for the interval.
     """
     mean_c, mean_t = control.mean, treatment.mean
-    if mean_c == 0 or math.isnan(mean_c):
-        return RelativeLift(math.nan, math.nan, math.nan, math.nan)
-    estimate = mean_t / mean_c - 1
-    variance = (
-        treatment.mean_variance / mean_c**2
-        + mean_t**2 * control.mean_variance / mean_c**4
-    )
+    nan = RelativeLift(math.nan, math.nan, math.nan, math.nan)
+    if mean_c * mean_c == 0 or math.isnan(mean_c):  # 0, or so small its square underflows
+        return nan
+    ratio = mean_t / mean_c
+    variance = (treatment.mean_variance + ratio**2 * control.mean_variance) / mean_c**2
+    if not math.isfinite(ratio) or math.isnan(variance):
+        return nan
+    estimate = ratio - 1
     se = math.sqrt(variance)
     return RelativeLift(
         estimate, se, estimate - quantile * se, estimate + quantile * se

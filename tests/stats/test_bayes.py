@@ -19,7 +19,7 @@ estimates = st.floats(-5, 5, allow_nan=False)
 errors = st.floats(1e-3, 3, allow_nan=False)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(estimates, errors, st.sampled_from([0.01, 0.05, 0.2]))
 def test_flat_prior_matches_the_z_test(estimate, se, alpha):
     result = bayesian_test(estimate, se, alpha=alpha)
@@ -63,7 +63,7 @@ def test_risk_flips_with_direction():
     assert lower.risk_treatment == pytest.approx(numeric_ship, rel=1e-8)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(estimates, errors, st.booleans())
 def test_risk_invariants(estimate, se, higher_is_better):
     result = bayesian_test(estimate, se, higher_is_better=higher_is_better)
@@ -121,6 +121,8 @@ def test_prior_with_huge_variance_is_the_flat_prior():
 def test_absolute_prior_rescales_by_control_mean():
     assert absolute_prior(0.0, 0.3, -20.0) == (0.0, 6.0)
     assert absolute_prior(0.1, math.inf, 5.0) == (0.5, math.inf)
+    with pytest.raises(ValueError, match="control_mean"):
+        absolute_prior(0.0, 0.3, 0.0)
 
 
 def test_degenerate_and_bad_input():

@@ -86,7 +86,7 @@ def test_simulated_error_rates():
     assert statuses.count("harmed") / replicates <= band
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.floats(-2, 2, allow_nan=False),
     st.floats(1e-3, 1, allow_nan=False),

@@ -290,12 +290,12 @@ def test_simulated_power_ratio():
     # d ~ 1 + Poisson(2), m | d ~ Binomial(d, p): R = p, σ²_R = p(1 - p)/E[d]
     mean_d = 3.0
     metric = MetricModel.ratio(
-        0.30 * 0.70 / mean_d, baseline=0.30, variance_treatment=0.33 * 0.67 / mean_d
+        0.30 * 0.70 / mean_d, baseline=0.30, variance_treatment=0.35 * 0.65 / mean_d
     )
-    n = sample_size(metric, 0.03).n_per_arm[0]
+    n = sample_size(metric, 0.05).n_per_arm[0]
     rng = np.random.default_rng(5)
     estimates, variances = [], []
-    for rate in (0.30, 0.33):
+    for rate in (0.30, 0.35):
         d = 1 + rng.poisson(mean_d - 1, (REPLICATES, n))
         m = rng.binomial(d, rate)
         ratio = m.sum(1) / d.sum(1)
