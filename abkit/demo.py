@@ -84,7 +84,7 @@ _TARGET_GENDER = np.array([[0.08, 0.88, 0.04], [0.90, 0.07, 0.03], [0.35, 0.35, 
 # Behaviour calibration (per user-day rates; about 45 events per user over 49 days).
 _ACTIVITY_MEAN, _ACTIVITY_SIGMA = 0.2, 1.1  # sessions per day, lognormal
 _ACTIVITY_CAP = 4.0
-_DRIFT_SIGMA = 0.8  # per-user log-trend over the whole period
+_DRIFT_SIGMA = 3.0  # per-user log-trend over the whole period
 _DAY_SHAPE = 3.0  # gamma day-to-day mood: variance 1/shape
 _WEEK_SHAPE = 5.0  # gamma week-to-week phases (holidays, a new relationship)
 _CHURN_SHARE, _CHURN_FACTOR = 0.15, 0.05
@@ -97,7 +97,7 @@ _HOURS = np.array(
 _HOURS_CDF = np.cumsum(_HOURS) / _HOURS.sum()
 _EXPOSURE_HAZARD = 1.0  # exposure triggers per expected session
 _SWIPES_DISPERSION, _MESSAGES_DISPERSION = 2.0, 4.0
-_CHAT_MEAN, _CHAT_SIGMA = 2.0, 1.0  # messages per match, lognormal over users
+_CHAT_MEAN, _CHAT_SIGMA = 2.0, 0.6  # messages per match, lognormal over users
 _CHAT_CAP = 10.0
 _SLOW_REPLY_DAYS, _SLOW_REPLY_SIGMA = 3.0, 1.0  # lognormal delay of slow replies
 _LIKE_CAP = 0.8  # like propensity = cap × Beta: leaves room for a +25 % effect

@@ -117,11 +117,11 @@ def tiny_exp(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_exp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example exp.yaml over a seeded demo log of 20,000 members."""
+    """The example exp.yaml over the default seeded demo log (40,000 members)."""
     from abkit.demo import DemoSpec, generate_demo
 
     root = tmp_path_factory.mktemp("demo")
-    generate_demo(root / "demo", DemoSpec(n_users=20_000))
+    generate_demo(root / "demo", DemoSpec())
     shutil.copytree(EXAMPLES, root / "examples")
     return root / "examples" / "exp.yaml"
 
