@@ -84,7 +84,7 @@ _TARGET_GENDER = np.array([[0.08, 0.88, 0.04], [0.90, 0.07, 0.03], [0.35, 0.35, 
 # Behaviour calibration (per user-day rates; about 45 events per user over 49 days).
 _ACTIVITY_MEAN, _ACTIVITY_SIGMA = 0.2, 1.1  # sessions per day, lognormal
 _ACTIVITY_CAP = 4.0
-_DRIFT_SIGMA = 3.0  # per-user log-trend over the whole period
+_DRIFT_SIGMA = 0.8  # per-user log-trend over the whole period
 _DAY_SHAPE = 3.0  # gamma day-to-day mood: variance 1/shape
 _WEEK_SHAPE = 5.0  # gamma week-to-week phases (holidays, a new relationship)
 _CHURN_SHARE, _CHURN_FACTOR = 0.15, 0.05

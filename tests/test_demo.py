@@ -50,7 +50,8 @@ def _first_exposures(assignments: pd.DataFrame) -> pd.DataFrame:
     """The analysed population: first exposure, users seen in 2+ variants dropped."""
     n_variants = assignments.groupby("user_id")["variant"].nunique()
     clean = assignments[assignments["user_id"].isin(n_variants.index[n_variants == 1])]
-    return clean.sort_values("exposed_at").groupby("user_id").first()
+    first: pd.DataFrame = clean.sort_values("exposed_at").groupby("user_id").first()
+    return first
 
 
 def _per_user(
@@ -81,7 +82,8 @@ def _per_user(
         if value
         else rows.groupby("user_id").size()
     )
-    return totals.reindex(exposures.index, fill_value=0).astype(float)
+    result: pd.Series = totals.reindex(exposures.index, fill_value=0).astype(float)
+    return result
 
 
 def _relative_ci(
