@@ -11,7 +11,8 @@
   ``value`` is the session length in minutes for ``session``, the amount in USD for
   ``purchase`` and 1.0 otherwise; ``partner_id`` is set for like, match, message,
   report and block (partners come from the whole population, so interactions cross
-  arms).
+  arms). A like is logged with its swipe, and a match with its like, at the same
+  instant; rows are sorted by user and time.
 - ``manifest.json``: the spec, the true relative lift of every KPI per treatment
   variant, the date ranges (``end`` exclusive) and row counts. Written last, through
   a temporary name, so a half-written directory never looks complete.
@@ -58,6 +59,21 @@ from abkit.errors import ConfigError
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+__all__ = [
+    "DEFAULT_SPEC",
+    "EVENTS",
+    "GENERATOR_VERSION",
+    "KPIS",
+    "MANIFEST",
+    "TABLES",
+    "DemoSpec",
+    "demo_is_current",
+    "generate_demo",
+    "spec_to_dict",
+    "true_lifts",
+    "validate_spec",
+]
 
 GENERATOR_VERSION = 1
 TABLES = ("units", "assignments", "events")
@@ -161,7 +177,10 @@ def validate_spec(spec: DemoSpec) -> None:
     Raises:
         ConfigError: when a parameter is out of range or inconsistent.
     """
-    _check(spec.n_users > 0, f"n_users == {spec.n_users}, must be a positive integer")
+    _check(
+        isinstance(spec.n_users, int) and spec.n_users > 0,
+        f"n_users == {spec.n_users}, must be a positive integer",
+    )
     _check(len(spec.variants) >= 2, "variants needs at least two names (control first)")
     _check(
         len(set(spec.variants)) == len(spec.variants) and all(spec.variants),
@@ -177,7 +196,10 @@ def validate_spec(spec: DemoSpec) -> None:
         f"split == {spec.split}, shares must be positive and sum to 1",
     )
     _check(0.0 <= spec.srm < 1.0, f"srm == {spec.srm}, must be in [0, 1)")
-    _check(spec.seed >= 0, f"seed == {spec.seed}, must be a non-negative integer")
+    _check(
+        isinstance(spec.seed, int) and spec.seed >= 0,
+        f"seed == {spec.seed}, must be a non-negative integer",
+    )
     _check(
         not isinstance(spec.start, datetime.datetime),
         "start must be a datetime.date, not a datetime",
@@ -209,8 +231,9 @@ def _validate_lifts(spec: DemoSpec) -> None:
             f"lifts['{variant}'] has unknown kpi {unknown}; use {list(LIFT_KEYS)}",
         )
         _check(
-            all(value > -1.0 for value in lifts.values()),
-            f"lifts['{variant}'] == {dict(lifts)}, every lift must be above -1",
+            all(math.isfinite(value) and value > -1.0 for value in lifts.values()),
+            f"lifts['{variant}'] == {dict(lifts)}, "
+            "every lift must be a finite number above -1",
         )
     for variant, lift in true_lifts(spec).items():
         like_factor = (1 + lift["likes"]) / (1 + lift["sessions"])

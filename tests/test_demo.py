@@ -261,7 +261,9 @@ def test_interrupted_generation_leaves_no_complete_demo(small_dir, tmp_path):
         ({"lifts": {"control": {"likes": 0.1}}}, "give lifts for treatment variants"),
         ({"lifts": {"treatment": {"likes": 0.5}}}, "lower the likes lift"),
         ({"lifts": {"treatment": {"revenue": 3.0}}}, "lower the revenue lift"),
-        ({"lifts": {"treatment": {"messages": -1.0}}}, "must be above -1"),
+        ({"lifts": {"treatment": {"messages": -1.0}}}, "finite number above -1"),
+        ({"lifts": {"treatment": {"messages": math.inf}}}, "finite number above -1"),
+        ({"n_users": 10.5}, "must be a positive integer"),
     ],
 )
 def test_invalid_spec_raises_config_error(tmp_path, changes, words):

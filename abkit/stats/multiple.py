@@ -181,7 +181,7 @@ def adjust_pvalues(
                 else m * values[i] / rank
             )
             running = min(running, raw)
-            adjusted[i] = running
+            adjusted[i] = max(running, values[i])  # m·p/m can round below p
         return tuple(adjusted)
     raise ValueError(f"method == {method!r}; must be one of {CORRECTION_METHODS}")
 
