@@ -127,11 +127,12 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         health.pre_period_balance_check(overall, experiment),
         health.contamination_check(frames.contamination, experiment),
     )
+    caps = read_caps(frames.moments, plans)
     segment_results = tuple(
         result
         for key, moments in groups.items()
         if key is not None
-        for result in metric_results(experiment, moments, key)
+        for result in metric_results(experiment, moments, key, caps)
     )
     return AnalysisResult(
         experiment=experiment.name,
@@ -146,7 +147,7 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         excluded_units=health.multi_variant_units(frames.exposure_health),
         srm=srm,
         health=checks,
-        metrics=metric_results(experiment, overall),
+        metrics=metric_results(experiment, overall, None, caps),
         engine="duckdb",
         abkit_version=abkit_version(),
         segment_results=segment_results,
@@ -284,11 +285,35 @@ def _segment_srm(
     )  # fmt: skip
 
 
+def read_caps(rows: pd.DataFrame, plans: Sequence[MetricVariables]) -> dict[str, float]:
+    """The winsorizing cap of each capped metric (the same on every moments row)."""
+    caps = {}
+    for plan in plans:
+        value_cap = next((v.cap for v in plan.variables if v.role == "value" and v.cap), None)
+        if value_cap is not None and not rows.empty:
+            caps[plan.metric.name] = _number(rows[value_cap].max())
+    return caps
+
+
+def cap_rule(metric: Metric) -> str:
+    """How a metric's cap was computed, in words."""
+    spec = metric.winsorize
+    if spec is None:
+        return ""
+    source = "pre-period values" if spec.source == "pre_period" else "in-experiment values"
+    among = "non-zero " if spec.ignore_zeros else ""
+    return f"p{spec.upper * 100:g} of all exposed units' {among}{source}, pooled across arms"
+
+
 def metric_results(
-    experiment: Experiment, moments: VariantMoments, key: GroupKey = None
+    experiment: Experiment,
+    moments: VariantMoments,
+    key: GroupKey = None,
+    caps: Mapping[str, float] | None = None,
 ) -> tuple[MetricResult, ...]:
     """Every metric × treatment compared with the control."""
     empty = _empty_moments(experiment)
+    caps = caps or {}
     results = []
     for metric in experiment.metrics:
         control = moments.get(experiment.control, empty)[metric.name]
@@ -305,6 +330,8 @@ def metric_results(
                     metric.description,
                     key[0] if key else None,
                     key[1] if key else None,
+                    caps.get(metric.name),
+                    cap_rule(metric),
                 )
             )
     return tuple(results)

@@ -138,7 +138,13 @@ def demo_command(
     data_dir = directory / "demo"
     if not demo_is_current(data_dir, spec):
         with stderr.status(f"generating the demo event log ({users:,} members)…"):
-            generate_demo(data_dir, spec)
+            try:
+                generate_demo(data_dir, spec)
+            except OSError as error:
+                raise AbkitError(
+                    f"cannot write the demo data to {data_dir}: {error.strerror}; choose "
+                    "a writable folder with --dir"
+                ) from None
         stderr.print(f"demo data written to {data_dir}")
     exp_yaml = _ensure_examples(directory / "examples")
     with stderr.status("analysing…"):

@@ -179,6 +179,19 @@ def health_panel(result: AnalysisResult) -> Panel:
     )
 
 
+def metric_notes(result: AnalysisResult) -> list[str]:
+    """Footnotes on how metrics were computed (caps, degenerate results)."""
+    notes, seen = [], set()
+    for metric in result.metrics:
+        if metric.cap is not None and metric.metric not in seen:
+            seen.add(metric.metric)
+            cap = format_value(metric.cap, metric.format)
+            notes.append(f"{metric.metric}: values capped at {cap} ({metric.cap_rule})")
+        if metric.message:
+            notes.append(f"{metric.metric} ({metric.variant}): {metric.message}")
+    return notes
+
+
 def renderables(result: AnalysisResult) -> list[Any]:
     """Everything the terminal scorecard shows, in order."""
     window = f"{_day(result.window_start)} → {_day(result.window_end)}"
@@ -189,7 +202,8 @@ def renderables(result: AnalysisResult) -> list[Any]:
     tables = [
         scorecard_table(result, v) for v in result.variants if v != result.control
     ]
-    return [header, *tables, health_panel(result)]
+    notes = [Text(f"note: {n}", style="dim") for n in metric_notes(result)]
+    return [header, *tables, *notes, health_panel(result)]
 
 
 def print_result(
@@ -226,7 +240,8 @@ def render_markdown(result: AnalysisResult) -> str:
         for metric in (m for m in result.metrics if m.variant == variant):
             out.append("| " + " | ".join(_row(metric)) + " |")
         out.append("")
-    out += ["### Health", ""]
+    out += [f"- {note}" for note in metric_notes(result)]
+    out += ["", "### Health", ""]
     out.append("- units: " + ", ".join(f"{v} {n:,}" for v, n in result.units.items()))
     out += [f"- **{c.status}** {c.name}: {c.message}" for c in result.health]
     return "\n".join(out) + "\n"

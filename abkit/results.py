@@ -29,6 +29,8 @@ class MetricResult:
     description: str = ""
     segment: str | None = None
     segment_value: str | None = None
+    cap: float | None = None
+    cap_rule: str = ""
 
     @property
     def verdict(self) -> Verdict:
@@ -60,7 +62,8 @@ class MetricResult:
             "variant": self.variant,
             "verdict": self.verdict,
         }
-        return head | self.effect.to_dict() | {"message": self.message}
+        extra = {"message": self.message, "cap": self.cap, "cap_rule": self.cap_rule}
+        return head | self.effect.to_dict() | extra
 
 
 @dataclass(frozen=True, slots=True)

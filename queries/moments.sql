@@ -11,7 +11,7 @@
               units_without_events (none after exposure), units_with_events_before
               (events after the experiment began but before their own exposure),
               and per metric: <metric>__n, <variable>__sum, <variable>__sum_sq,
-              <metric>__<a>__<b>__sum_prod.
+              <metric>__<a>__<b>__sum_prod, and <variable>__cap for capped ones.
   Grain       variant (overall) and variant x value of each segment.
 #}
 SELECT
@@ -27,6 +27,9 @@ SELECT
     {%- for v in m.variables %},
     SUM(CAST("{{ v.column }}" AS DOUBLE)) AS "{{ v.column }}__sum",
     SUM(CAST("{{ v.column }}" AS DOUBLE) * CAST("{{ v.column }}" AS DOUBLE)) AS "{{ v.column }}__sum_sq"
+    {%- if v.cap %},
+    MAX("{{ v.cap }}") AS "{{ v.cap }}"
+    {%- endif %}
     {%- endfor %}
     {%- for p in m.pairs %},
     SUM(CAST("{{ p.left }}" AS DOUBLE) * CAST("{{ p.right }}" AS DOUBLE)) AS "{{ p.column }}"

@@ -8,7 +8,8 @@
               segments: list of {alias} (columns of the `units` CTE);
               variants (quoted literals).
   Output      unit_id, variant, exposed_at, events_after_exposure,
-              events_before_exposure, one column per segment, one per variable.
+              events_before_exposure, one column per segment, one per variable,
+              and the cap of each capped variable (the same on every row).
   Grain       exposed unit in a configured variant.
 #}
     SELECT
@@ -27,6 +28,9 @@
         CASE WHEN x.exposed_at + INTERVAL {{ v.end_day }} DAY <= d.data_end THEN {{ value }} END AS "{{ v.column }}"
         {%- else %}
         {{ value }} AS "{{ v.column }}"
+        {%- endif %}
+        {%- if v.cap %},
+        c."{{ v.cap }}" AS "{{ v.cap }}"
         {%- endif %}
         {%- endfor %}
     FROM exposures AS x

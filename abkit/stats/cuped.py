@@ -153,12 +153,15 @@ class CupedAdjustment:
             f"unadjusted_treatment_{k}": v
             for k, v in data.pop("unadjusted_treatment").items()
         }
-        data["theta"] = self.coefficients[0] if len(self.coefficients) == 1 else math.nan
+        data["theta"] = (
+            self.coefficients[0] if len(self.coefficients) == 1 else math.nan
+        )
         return data
 
     def __str__(self) -> str:
         thetas = ", ".join(
-            f"{k}={v:.4g}" for k, v in zip(self.covariates, self.coefficients, strict=True)
+            f"{k}={v:.4g}"
+            for k, v in zip(self.covariates, self.coefficients, strict=True)
         )
         lines = [
             f"CUPED {self.kind} ({self.source} θ: {thetas or 'none'}) variance "
@@ -280,17 +283,19 @@ def regression_adjust(
         ConfigError: `ridge` is negative, or `coefficients` are not finite or do
             not match `covariates`.
     """
+    if method not in ("pooled", "lin"):
+        raise ConfigError(f"method == {method!r}; must be 'pooled' or 'lin'")
+    _check_ridge(ridge)
     names = (outcome, *covariates)
     blocks = (_select(control, names), _select(treatment, names))
     unadjusted = tuple(ArmEstimate.from_moments(b.marginal(outcome)) for b in blocks)
-    source: ThetaSource = method
-    if coefficients is not None:
-        theta, source, status = _fixed(coefficients, len(covariates)), "fixed", "ok"
-    else:
-        _check_ridge(ridge)
-        theta, status = np.zeros(len(covariates)), _mean_status(blocks, unadjusted)
-        if status == "ok":
-            theta, status = _fit_coefficients(blocks, method, ridge)
+    forced = None if coefficients is None else _fixed(coefficients, len(covariates))
+    source: ThetaSource = method if forced is None else "fixed"
+    theta, status = np.zeros(len(covariates)), _mean_status(blocks, unadjusted)
+    if status == "ok" and forced is not None:
+        theta = forced
+    elif status == "ok":
+        theta, status = _fit_coefficients(blocks, method, ridge)
     if not np.all(np.isfinite(theta)):
         theta, status = np.zeros(len(covariates)), "non_finite"
     pooled = blocks[0] + blocks[1]
@@ -339,8 +344,6 @@ def _fit_coefficients(
 ) -> tuple[FloatArray, CupedStatus]:
     if method == "pooled":
         return _slopes(blocks[0] + blocks[1], ridge)
-    if method != "lin":
-        raise ConfigError(f"method == {method!r}; must be 'pooled' or 'lin'")
     (slope_c, status_c), (slope_t, status_t) = (_slopes(b, ridge) for b in blocks)
     n_c, n_t = blocks[0].n, blocks[1].n
     # Lin (2013): each arm's slope weighted by the *other* arm's share (STATS §3.5)
@@ -467,15 +470,15 @@ def cuped_ratio_adjust(
     names = (numerator, denominator, pre_numerator, pre_denominator)
     blocks = (_select(control, names), _select(treatment, names))
     unadjusted = tuple(ratio_estimate(b, numerator, denominator) for b in blocks)
-    source: ThetaSource = "min-variance" if theta is None else "fixed"
-    status = _ratio_status(blocks, unadjusted)
-    value = 0.0
-    if status == "ok":
-        value = _fixed((theta,), 1)[0] if theta is not None else _ratio_theta(blocks)
-        if not math.isfinite(value):
-            value, status = 0.0, "non_finite"
-        elif theta is None and value == 0.0 and _pre_ratio_constant(blocks):
-            status = "constant_covariate"
+    forced = None if theta is None else float(_fixed((theta,), 1)[0])
+    source: ThetaSource = "min-variance" if forced is None else "fixed"
+    value, status = 0.0, _ratio_status(blocks, unadjusted)
+    if status == "ok" and forced is not None:
+        value = forced
+    elif status == "ok":
+        value, status = _ratio_theta(blocks)
+    if not math.isfinite(value):
+        value, status = 0.0, "non_finite"
     pooled = blocks[0] + blocks[1]
     arms = tuple(
         _adjusted_ratio_arm(b, estimate, value, pooled)
@@ -484,7 +487,7 @@ def cuped_ratio_adjust(
     return _assemble(
         kind="ratio",
         source=source,
-        covariates=(pre_numerator, pre_denominator),
+        covariates=(f"{pre_numerator}/{pre_denominator}",),
         theta=np.array([value]),
         arms=arms,
         unadjusted=unadjusted,
@@ -545,15 +548,26 @@ def _ratio_unit_variance(block: JointMoments, theta: float) -> float:
     return max(post - 2 * theta * cross + theta**2 * pre, 0.0)
 
 
-def _ratio_theta(blocks: tuple[JointMoments, JointMoments]) -> float:
-    parts = [(_ratio_parts(b), b.n) for b in blocks]
-    cross = sum(c / n for (_, c, _), n in parts)
-    pre = sum(p / n for (_, _, p), n in parts)
-    return cross / pre if pre > 0 else 0.0
+def _ratio_theta(
+    blocks: tuple[JointMoments, JointMoments],
+) -> tuple[float, CupedStatus]:
+    """θ* = Σ_g aᵀΛ_g b/n_g ÷ Σ_g bᵀΛ_g b/n_g: minimises the summed arm variances."""
+    cross = pre = noise = 0.0
+    for block in blocks:
+        _, cross_g, pre_g = _ratio_parts(block)
+        cross, pre = cross + cross_g / block.n, pre + pre_g / block.n
+        noise += _CONSTANT * _linearised_mean_square(block) / block.n
+    if not pre > noise:  # the pre-period ratio is the same for every unit
+        return 0.0, "constant_covariate"
+    return cross / pre, "ok"
 
 
-def _pre_ratio_constant(blocks: tuple[JointMoments, JointMoments]) -> bool:
-    return not sum(_ratio_parts(b)[2] / b.n for b in blocks) > 0
+def _linearised_mean_square(block: JointMoments) -> float:
+    """(Σ_j |b_j|·rms(v_j))² over the pre variables: the scale of bᵀΛb's noise."""
+    _, _, m_x, d_x = block.mean_vector()
+    b = np.abs([1 / d_x, m_x / d_x**2])
+    rms = np.sqrt(np.diag(np.asarray(block.cross, dtype=np.float64))[2:] / block.n)
+    return float(b @ rms) ** 2
 
 
 def _ratio_status(
@@ -564,7 +578,10 @@ def _ratio_status(
         return "too_few_units"
     if any(b.sums[1] == 0 for b in blocks):
         return "zero_denominator"
-    if any(b.sums[3] == 0 for b in blocks) or blocks[0].sums[3] == -blocks[1].sums[3]:
+    if (
+        any(b.sums[3] == 0 for b in blocks)
+        or blocks[0].sums[3] + blocks[1].sums[3] == 0
+    ):
         return "zero_pre_denominator"
     if not sum(arm.mean_variance for arm in unadjusted) > 0:
         return "zero_variance"

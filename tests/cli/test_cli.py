@@ -195,3 +195,20 @@ def test_installed_executable(tiny_exp):
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1
     assert not math.isnan(payload["srm"]["pvalue"])
+
+
+def test_demo_into_an_unwritable_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert_one_line_error(
+        run("demo", "--dir", str(blocker), "--users", "2000"), "cannot write the demo data"
+    )
+
+
+def test_demo_generates_and_analyses(tmp_path):
+    result = run("demo", "--dir", str(tmp_path), "--users", "3000", "--format", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["metrics"]) == 15
+    assert (tmp_path / "demo" / "manifest.json").is_file()
+    assert (tmp_path / "examples" / "exp.yaml").is_file()
