@@ -269,24 +269,12 @@ class ExperimentFile(_Strict):
 # ---------------------------------------------------------------- resolved
 
 
-class Experiment(_Strict):
-    """A validated experiment with its metrics resolved and paths made absolute."""
+class Experiment(ExperimentFile):
+    """A validated experiment: metrics resolved, control chosen, paths absolute."""
 
-    name: str
-    title: str
-    owner: str
-    hypothesis: str
-    path: Path | None
-    data: DataSources
-    variants: dict[str, float]
+    metrics: tuple[Metric, ...]  # type: ignore[assignment]
     control: str
-    start: dt.date | None
-    end: dt.date | None
-    metrics: tuple[Metric, ...]
-    segments: tuple[str, ...]
-    pre_period_days: int
-    interaction_events: tuple[str, ...]
-    alpha: float
+    path: Path | None = None
     config_hash: str
 
     @property
@@ -331,21 +319,12 @@ def load_experiment(path: str | Path) -> Experiment:
     control = _resolve_control(spec, path.name)
     digest = _config_hash(path.read_bytes(), metrics, spec)
     return Experiment(
-        name=spec.name,
+        **spec.model_dump(exclude={"title", "data", "metrics", "control"}),
         title=spec.title or spec.name,
-        owner=spec.owner,
-        hypothesis=spec.hypothesis,
-        path=path.resolve(),
         data=_absolute_sources(spec.data, path.parent.resolve()),
-        variants=spec.variants,
-        control=control,
-        start=spec.start,
-        end=spec.end,
         metrics=metrics,
-        segments=spec.segments,
-        pre_period_days=spec.pre_period_days,
-        interaction_events=spec.interaction_events,
-        alpha=spec.alpha,
+        control=control,
+        path=path.resolve(),
         config_hash=digest,
     )
 
