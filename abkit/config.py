@@ -111,6 +111,10 @@ class Metric(_Strict):
     )
     window: Window = Window()
     winsorize: Winsorize | None = None
+    cuped: bool = Field(True, description="adjust with the pre-period value (CUPED)")
+    pre_period_days: int | None = Field(
+        None, ge=1, le=365, description="pre-period length; default: the experiment's"
+    )
     direction: Direction = "higher"
     format: DisplayFormat = "number"
     description: str = ""
@@ -164,6 +168,42 @@ class Metric(_Strict):
     def is_binary(self) -> bool:
         """Per-unit values are 0/1 (proportion-type tests apply)."""
         return self.kind in ("proportion", "retention")
+
+
+class CupedSettings(_Strict):
+    """Variance reduction with pre-period data (STATS.md §3).
+
+    Each metric is adjusted by its own pre-period value; `covariates` adds the
+    pre-period values of other metrics and `unit_covariates` numeric or boolean unit
+    attributes, turning CUPED into a multi-covariate regression ("CUPED++").
+    """
+
+    enabled: bool = True
+    method: Literal["pooled", "lin"] = Field(
+        "pooled", description="pooled θ (Deng et al.) or Lin's interacted θ"
+    )
+    covariates: tuple[Identifier, ...] = Field(
+        (), description="metrics whose pre-period values join every mean metric's model"
+    )
+    unit_covariates: tuple[Identifier, ...] = Field(
+        (), description="numeric or boolean columns of data.units used as covariates"
+    )
+    ridge: float = Field(0.0, ge=0, description="ridge penalty, scale-free (λ·diag)")
+
+
+class SequentialSettings(_Strict):
+    """Monitoring plan for daily looks (STATS.md §4); sequential tests use z.
+
+    `gst`: group-sequential boundaries with Lan-DeMets alpha spending at the
+    information fractions observed (units so far / planned_units).
+    `always_valid`: asymptotic confidence sequences tuned to planned_units.
+    `msprt`: mixture SPRT, identical to `always_valid` with τ² from planned_units.
+    """
+
+    method: Literal["gst", "always_valid", "msprt"]
+    planned_units: int = Field(gt=0, description="units (all arms) at the final look")
+    spending: Literal["obf", "pocock", "power"] = "obf"
+    rho: float = Field(2.0, gt=0, description="exponent of the power spending family")
 
 
 class MetricsFile(_Strict):
@@ -249,11 +289,15 @@ class ExperimentFile(_Strict):
         description="two-sided events whose partner may sit in another arm",
     )
     alpha: float = Field(0.05, gt=0, lt=0.5)
+    cuped: CupedSettings = CupedSettings()
+    sequential: SequentialSettings | None = None
 
     def model_post_init(self, __context: Any) -> None:
-        """Segments need a units table."""
+        """Segments and unit covariates need a units table."""
         if self.segments and self.data.units is None:
             raise ValueError("segments need data.units (the table of unit attributes)")
+        if self.cuped.unit_covariates and self.data.units is None:
+            raise ValueError("cuped.unit_covariates need data.units")
 
     @field_validator("variants")
     @classmethod

@@ -222,6 +222,17 @@ def cuped_adjust(
     Raises:
         DataError: a name is missing from the moments.
         ConfigError: `theta` is not finite.
+
+    Example:
+        >>> control = JointMoments.from_columns(
+        ...     {"value": [1.0, 3.0, 2.0, 4.0], "pre": [1.0, 3.0, 1.0, 3.0]}
+        ... )
+        >>> treatment = JointMoments.from_columns(
+        ...     {"value": [2.0, 5.0, 3.0, 4.0], "pre": [1.0, 3.0, 2.0, 2.0]}
+        ... )
+        >>> result = cuped_adjust(control, treatment)
+        >>> round(result.theta, 4), round(result.difference, 4), result.status
+        (1.1667, 1.0, 'ok')
     """
     coefficients = None if theta is None else (theta,)
     return regression_adjust(
