@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from abkit import health
-from abkit.config import Experiment, Metric, Source, load_experiment
+from abkit.config import CupedSettings, Experiment, Metric, Source, load_experiment
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
 from abkit.results import AnalysisResult, HealthCheck, MetricResult, SegmentSrm
@@ -30,6 +30,12 @@ from abkit.sql import (
     render_daily_exposures_sql,
     render_health_sql,
     segment_column,
+)
+from abkit.stats.cuped import (
+    CupedAdjustment,
+    cuped_adjust,
+    cuped_ratio_adjust,
+    regression_adjust,
 )
 from abkit.stats.delta import ratio_estimate
 from abkit.stats.moments import JointMoments
@@ -66,6 +72,7 @@ def analyze(
     *,
     con: duckdb.DuckDBPyConnection | None = None,
     as_of: dt.date | None = None,
+    cuped: bool | None = None,
 ) -> AnalysisResult:
     """Analyse an experiment end to end.
 
@@ -74,6 +81,7 @@ def analyze(
         con: run on this DuckDB connection (its tables, named by `table:` in
             exp.yaml) instead of a private, locked-down one.
         as_of: analyse only data before this date, as if run that morning.
+        cuped: override exp.yaml's `cuped.enabled` (None keeps the file's choice).
 
     Raises:
         AbkitError: bad configuration or data, with a one-line message naming the fix.
@@ -82,6 +90,9 @@ def analyze(
         experiment = load_experiment(experiment)
     if as_of is not None:
         experiment = experiment.with_end(as_of)
+    if cuped is not None:
+        settings = experiment.cuped.model_copy(update={"enabled": cuped})
+        experiment = experiment.model_copy(update={"cuped": settings})
     return build_result(experiment, run_queries(experiment, con))
 
 
@@ -177,6 +188,7 @@ def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
         wanted += [(f"data.{table}.extra_columns", c) for c in extra]
         if table == "units":
             wanted += [("segments", s) for s in experiment.segments]
+            wanted += [("cuped.unit_covariates", c) for c in experiment.cuped.unit_covariates]
         for key, column in wanted:
             if column and column not in present:
                 raise DataError(_missing_column(key, column, present, source))
@@ -319,6 +331,7 @@ def metric_results(
         control = moments.get(experiment.control, empty)[metric.name]
         for variant in experiment.treatments:
             treated = moments.get(variant, empty)[metric.name]
+            comparison = compare(metric, control, treated, experiment.alpha, experiment.cuped)
             results.append(
                 MetricResult(
                     metric.name,
@@ -326,12 +339,14 @@ def metric_results(
                     metric.direction,
                     metric.format,
                     variant,
-                    compare(metric, control, treated, experiment.alpha),
+                    comparison.effect,
                     metric.description,
                     key[0] if key else None,
                     key[1] if key else None,
                     caps.get(metric.name),
                     cap_rule(metric),
+                    comparison.adjustment,
+                    comparison.unadjusted,
                 )
             )
     return tuple(results)
@@ -347,10 +362,19 @@ def _empty_moments(experiment: Experiment) -> dict[str, JointMoments]:
     }
 
 
-def compare(
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A metric's test, with the CUPED adjustment and the unadjusted test if used."""
+
+    effect: EffectResult
+    adjustment: CupedAdjustment | None = None
+    unadjusted: EffectResult | None = None
+
+
+def unadjusted_test(
     metric: Metric, control: JointMoments, treatment: JointMoments, alpha: float
 ) -> EffectResult:
-    """The test suited to the metric kind (STATS.md §1, §2)."""
+    """The plain test suited to the metric kind (STATS.md §1, §2)."""
     if metric.kind == "ratio":
         return welch_test(
             ratio_estimate(control, "value", "den"),
@@ -364,6 +388,39 @@ def compare(
         ArmEstimate.from_moments(treatment.marginal("value")),
         alpha,
     )
+
+
+def cuped_adjustment(
+    metric: Metric, control: JointMoments, treatment: JointMoments, settings: CupedSettings
+) -> CupedAdjustment:
+    """CUPED on the metric's pre-period value, plus any extra covariates (STATS §3)."""
+    if metric.kind == "ratio":
+        return cuped_ratio_adjust(control, treatment)
+    extra = tuple(r for r in control.names if r.startswith(("cov__", "unit__")))
+    if extra or settings.ridge:
+        return regression_adjust(
+            control, treatment, covariates=("pre", *extra), ridge=settings.ridge,
+            method=settings.method,
+        )  # fmt: skip
+    return cuped_adjust(control, treatment, method=settings.method)
+
+
+def compare(
+    metric: Metric,
+    control: JointMoments,
+    treatment: JointMoments,
+    alpha: float,
+    cuped: CupedSettings | None = None,
+) -> Comparison:
+    """Test one metric; with CUPED settings, Welch on the adjusted arms."""
+    plain = unadjusted_test(metric, control, treatment, alpha)
+    if cuped is None or not cuped.enabled or not metric.cuped:
+        return Comparison(plain)
+    adjustment = cuped_adjustment(metric, control, treatment, cuped)
+    if adjustment.status != "ok":
+        return Comparison(plain, adjustment, plain)
+    adjusted = welch_test(adjustment.control, adjustment.treatment, alpha)
+    return Comparison(adjusted, adjustment, plain)
 
 
 def _window_start(experiment: Experiment, rows: pd.DataFrame) -> dt.datetime | None:

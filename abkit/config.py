@@ -361,6 +361,13 @@ def load_experiment(path: str | Path) -> Experiment:
         for i, name in enumerate(spec.metrics)
     )
     control = _resolve_control(spec, path.name)
+    for index, name in enumerate(spec.cuped.covariates):
+        if name not in spec.metrics:
+            hint = _suggest(name, list(spec.metrics)) or "; list it under metrics: too"
+            raise ConfigError(
+                f"{path.name}: cuped.covariates[{index}] '{name}' is not one of this "
+                f"experiment's metrics{hint}"
+            )
     digest = _config_hash(path.read_bytes(), metrics, spec)
     return Experiment(
         **spec.model_dump(exclude={"title", "data", "metrics", "control"}),

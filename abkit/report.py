@@ -92,7 +92,17 @@ def _row(result: MetricResult) -> list[str]:
         ),
         format_pvalue(effect.pvalue),
         VERDICT_MARKS[result.verdict],
+        *_cuped_cells(result),
     ]
+
+
+def _cuped_cells(result: MetricResult) -> list[str]:
+    """CUPED's variance cut and the unadjusted lift, or dashes without CUPED."""
+    reduction, plain = result.variance_reduction, result.unadjusted
+    if reduction is None or plain is None:
+        return ["–", "–"]
+    unadjusted = format_lift(plain.relative, plain.relative_ci_lower, plain.relative_ci_upper)
+    return [f"−{reduction:.0%}", unadjusted]
 
 
 HEADERS = [
@@ -103,8 +113,18 @@ HEADERS = [
     "lift [CI]",
     "p-value",
     "verdict",
+    "CUPED variance",
+    "unadjusted lift [CI]",
 ]
-TERMINAL_HEADERS = ["metric", "control", "treatment", "lift [CI]", "p-value", "verdict"]
+TERMINAL_HEADERS = [
+    "metric",
+    "control",
+    "treatment",
+    "lift [CI]",
+    "p-value",
+    "CUPED variance",
+    "verdict",
+]
 """The terminal drops the absolute difference to fit narrow screens (JSON/Markdown keep it)."""
 
 
@@ -124,6 +144,9 @@ def scorecard_table(result: AnalysisResult, variant: str) -> Table:
         cells = dict(zip(HEADERS, _row(metric), strict=True))
         verdict = Text(cells["verdict"], style=VERDICT_STYLES[metric.verdict])
         table.add_row(*(cells[h] for h in TERMINAL_HEADERS[:-1]), verdict)
+    table.caption = "lift: CUPED-adjusted where a pre-period exists (relative to the "
+    table.caption += "adjusted control mean); CUPED variance: the share of variance removed"
+    table.caption_justify = "left"
     return table
 
 

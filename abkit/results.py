@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from abkit.stats.cuped import CupedAdjustment
 from abkit.stats.srm import SrmResult
 from abkit.stats.welch import STATUS_MESSAGES, EffectResult
 
@@ -31,6 +32,15 @@ class MetricResult:
     segment_value: str | None = None
     cap: float | None = None
     cap_rule: str = ""
+    cuped: CupedAdjustment | None = None
+    unadjusted: EffectResult | None = None
+
+    @property
+    def variance_reduction(self) -> float | None:
+        """Share of the effect's variance CUPED removed (None without CUPED)."""
+        if self.cuped is None or self.cuped.status != "ok":
+            return None
+        return self.cuped.variance_reduction
 
     @property
     def verdict(self) -> Verdict:
@@ -63,6 +73,24 @@ class MetricResult:
             "verdict": self.verdict,
         }
         extra = {"message": self.message, "cap": self.cap, "cap_rule": self.cap_rule}
+        cuped = self.cuped
+        extra |= {
+            "cuped": cuped is not None and cuped.status == "ok",
+            "cuped_status": cuped.status if cuped is not None else None,
+            "cuped_coefficients": list(cuped.coefficients) if cuped is not None else None,
+            "variance_reduction": self.variance_reduction,
+        }
+        if self.unadjusted is not None:
+            plain = self.unadjusted
+            extra |= {
+                "unadjusted_difference": plain.difference,
+                "unadjusted_ci_lower": plain.ci_lower,
+                "unadjusted_ci_upper": plain.ci_upper,
+                "unadjusted_relative": plain.relative,
+                "unadjusted_relative_ci_lower": plain.relative_ci_lower,
+                "unadjusted_relative_ci_upper": plain.relative_ci_upper,
+                "unadjusted_pvalue": plain.pvalue,
+            }
         return head | self.effect.to_dict() | extra
 
 

@@ -22,7 +22,7 @@ from sqlglot.errors import ParseError
 
 from abkit.config import EventsSource, Experiment, Source
 from abkit.errors import QueryError
-from abkit.variables import UnitAggregate, experiment_variables
+from abkit.variables import UnitAggregate, experiment_variables, unit_covariate_column
 
 Dialect = Literal["duckdb", "spark", "bigquery", "snowflake", "trino", "postgres"]
 DIALECTS: tuple[Dialect, ...] = (
@@ -224,6 +224,11 @@ def source_context(experiment: Experiment) -> dict[str, Any]:
             {"column": quote_identifier(name), "alias": segment_column(name)}
             for name in experiment.segments
         ],
+        "unit_covariates": [
+            {"column": quote_identifier(name), "alias": unit_covariate_column(name)}
+            for name in experiment.cuped.unit_covariates
+        ],
+        "units_joined": bool(experiment.segments or experiment.cuped.unit_covariates),
         "window_start": timestamp_literal(experiment.start) if experiment.start else None,
         "window_end": timestamp_literal(experiment.end) if experiment.end else None,
     }
@@ -269,7 +274,8 @@ def analysis_context(experiment: Experiment) -> dict[str, Any]:
     uppers = [a["upper"] for a in aggregates]
     return source_context(experiment) | {
         "columns": aggregates,
-        "scan_lower": min(a["lower"] for a in aggregates),
+        "scan_lower": min([a["lower"] for a in aggregates] + [-experiment.pre_period_days]),
+        "pre_period_days": experiment.pre_period_days,
         "scan_upper": None if None in uppers else max(uppers),
         "caps": [asdict(c) for p in plans for c in p.caps],
         "variables": [asdict(v) for p in plans for v in p.variables],

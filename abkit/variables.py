@@ -12,6 +12,7 @@ The one place that names the columns crossing from SQL into Python, so that
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -44,12 +45,18 @@ class Cap:
 
 @dataclass(frozen=True, slots=True)
 class Variable:
-    """One analysed per-unit variable of a metric."""
+    """One analysed per-unit variable of a metric.
+
+    `source` is the column it is read from: in `unit_aggregates` (table "u") or,
+    for unit attributes used as covariates, in the `units` CTE (table "s").
+    """
 
     role: Role
     column: str
     cap: str | None
     end_day: int | None
+    source: str
+    table: str = "u"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +92,24 @@ def variable_column(metric: str, role: Role) -> str:
     return metric if role == "value" else f"{metric}__{role}"
 
 
-def metric_variables(metric: Metric, pre_period_days: int) -> MetricVariables:
-    """Plan the per-unit aggregates, caps and variables of one metric."""
+def unit_covariate_column(attribute: str) -> str:
+    """Column of a numeric unit attribute in the `units` CTE."""
+    return f"unit__{attribute}"
+
+
+def metric_variables(
+    metric: Metric,
+    pre_period_days: int,
+    covariates: Sequence[str] = (),
+    unit_covariates: Sequence[str] = (),
+) -> MetricVariables:
+    """Plan the per-unit aggregates, caps and variables of one metric.
+
+    `covariates` are other metrics whose pre-period values (`<metric>__pre` in
+    unit_aggregates) join this metric's regression adjustment; `unit_covariates`
+    numeric unit attributes. Both apply to non-ratio metrics only.
+    """
+    pre_period_days = metric.pre_period_days or pre_period_days
     name, window = metric.name, metric.effective_window
     measures = metric.measures
     roles = {"value": (measures[""], window.start_day, window.end_day)}
@@ -106,11 +129,24 @@ def metric_variables(metric: Metric, pre_period_days: int) -> MetricVariables:
             span = metric.span_days or 0
             aggregates.append(UnitAggregate(f"{name}__cap_base", measures[""], -span, 0))
     cap_of_role = {"value": caps[0].column, "pre": caps[1].column} if caps else {}
-    variables = tuple(
-        Variable(role, variable_column(name, role), cap_of_role.get(role), window.end_day)
+    column = {role: variable_column(name, role) for role in roles}
+    variables = [
+        Variable(role, column[role], cap_of_role.get(role), window.end_day, column[role])
         for role in roles
-    )
-    return MetricVariables(metric, tuple(aggregates), caps, variables)
+    ]
+    if metric.kind != "ratio" and metric.cuped:
+        variables += [
+            Variable(f"cov__{other}", f"{name}__cov__{other}", None, window.end_day,
+                     variable_column(other, "pre"))
+            for other in covariates
+            if other != name
+        ]  # fmt: skip
+        variables += [
+            Variable(f"unit__{attribute}", f"{name}__unit__{attribute}", None,
+                     window.end_day, unit_covariate_column(attribute), "s")
+            for attribute in unit_covariates
+        ]  # fmt: skip
+    return MetricVariables(metric, tuple(aggregates), caps, tuple(variables))
 
 
 def _caps(metric: Metric) -> tuple[Cap, Cap]:
@@ -128,4 +164,10 @@ def _caps(metric: Metric) -> tuple[Cap, Cap]:
 
 def experiment_variables(experiment: Experiment) -> tuple[MetricVariables, ...]:
     """The variables of every metric of an experiment, in metric order."""
-    return tuple(metric_variables(m, experiment.pre_period_days) for m in experiment.metrics)
+    cuped = experiment.cuped
+    return tuple(
+        metric_variables(
+            m, experiment.pre_period_days, cuped.covariates, cuped.unit_covariates
+        )
+        for m in experiment.metrics
+    )

@@ -10,6 +10,7 @@
   Output      variant, one column per segment (NULL on the overall rows), n_units,
               units_without_events (none after exposure), units_with_events_before
               (events after the experiment began but before their own exposure),
+              units_without_pre_period (no event in the pre-period: CUPED uses 0),
               and per metric: <metric>__n, <variable>__sum, <variable>__sum_sq,
               <metric>__<a>__<b>__sum_prod, and <variable>__cap for capped ones.
   Grain       variant (overall) and variant x value of each segment.
@@ -21,7 +22,8 @@ SELECT
     {%- endfor %},
     COUNT(*) AS n_units,
     COUNT(*) FILTER (WHERE events_after_exposure = 0) AS units_without_events,
-    COUNT(*) FILTER (WHERE events_before_exposure > 0) AS units_with_events_before
+    COUNT(*) FILTER (WHERE events_before_exposure > 0) AS units_with_events_before,
+    COUNT(*) FILTER (WHERE events_in_pre_period = 0) AS units_without_pre_period
     {%- for m in metrics %},
     COUNT("{{ m.name }}") AS "{{ m.name }}__n"
     {%- for v in m.variables %},

@@ -4,7 +4,9 @@
   Purpose     one CTE per source, so every other template reads the same names
               whatever the warehouse calls them (mapping comes from exp.yaml `data:`).
   Parameters  assignments, events: {relation, columns: {canonical: quoted source column}}
-              units: {relation, columns} or None; segments: [{column, alias}].
+              units: {relation, columns} or None; segments: [{column, alias}];
+              unit_covariates: [{column, alias}] (numeric attributes for CUPED);
+              units_joined: whether the units CTE is needed at all.
               window_start, window_end: optional timestamp literals bounding the data.
   Output      assignments(unit_id, variant, exposed_at)
               events(unit_id, ts, event, value, partner_id, <extra columns>)
@@ -40,12 +42,15 @@ events AS (
     WHERE CAST({{ events.columns.timestamp }} AS TIMESTAMP) < {{ window_end }}
     {%- endif %}
 )
-{%- if segments %},
+{%- if units_joined %},
 units AS (
     SELECT
         {{ units.columns.unit_id }} AS unit_id
         {%- for s in segments %},
         MIN(CAST({{ s.column }} AS VARCHAR)) AS "{{ s.alias }}"
+        {%- endfor %}
+        {%- for c in unit_covariates %},
+        MIN(CAST({{ c.column }} AS DOUBLE)) AS "{{ c.alias }}"
         {%- endfor %}
     FROM {{ units.relation }}
     GROUP BY {{ units.columns.unit_id }}

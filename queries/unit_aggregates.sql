@@ -8,8 +8,10 @@
               aggregate (sum | any | active_days | distinct_partners), lower, upper}.
               `value` and `filter` were validated by abkit/sql.py.
               scan_lower, scan_upper: the union of all windows (upper None = open).
+              pre_period_days: the experiment's pre-period length.
   Output      unit_id, events_after_exposure, events_before_exposure (events between
-              the experiment's first exposure and this unit's), one column per
+              the experiment's first exposure and this unit's), events_in_pre_period
+              (the experiment's pre-period before this unit's exposure), one column per
               entry of `columns` (NULL = no such event).
   Grain       unit (only units with at least one event in the scanned range).
 #}
@@ -22,7 +24,9 @@
         e.unit_id,
         COUNT(*) FILTER (WHERE e.ts >= x.exposed_at) AS events_after_exposure,
         COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND e.ts >= f.first_exposure)
-            AS events_before_exposure
+            AS events_before_exposure,
+        COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND e.ts >= {{ shifted(-pre_period_days) }})
+            AS events_in_pre_period
         {%- for c in columns %},
         {%- set condition %}e.event IN ({{ c.events | join(", ") }}) AND e.ts >= {{ shifted(c.lower) }}
             {%- if c.upper is not none %} AND e.ts < {{ shifted(c.upper) }}{% endif %}

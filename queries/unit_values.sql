@@ -4,7 +4,8 @@
   Purpose     exposed units without events count as zeros; winsorized variables
               are capped; a windowed metric's variables are NULL for units whose
               window is not yet complete (censored, so they drop out of its n).
-  Parameters  variables: list of {column, cap (cap column or None), end_day};
+  Parameters  variables: list of {column, table (u: unit_aggregates, s: units),
+              source (column read), cap (cap column or None), end_day};
               segments: list of {alias} (columns of the `units` CTE);
               variants (quoted literals).
   Output      unit_id, variant, exposed_at, events_after_exposure,
@@ -17,12 +18,13 @@
         x.variant,
         x.exposed_at,
         COALESCE(u.events_after_exposure, 0) AS events_after_exposure,
-        COALESCE(u.events_before_exposure, 0) AS events_before_exposure
+        COALESCE(u.events_before_exposure, 0) AS events_before_exposure,
+        COALESCE(u.events_in_pre_period, 0) AS events_in_pre_period
         {%- for s in segments %},
         COALESCE(s."{{ s.alias }}", '(missing)') AS "{{ s.alias }}"
         {%- endfor %}
         {%- for v in variables %},
-        {%- set value %}COALESCE(u."{{ v.column }}", 0){% endset %}
+        {%- set value %}COALESCE({{ v.table }}."{{ v.source }}", 0){% endset %}
         {%- set value %}{% if v.cap %}LEAST({{ value }}, c."{{ v.cap }}"){% else %}{{ value }}{% endif %}{% endset %}
         {%- if v.end_day is not none %}
         CASE WHEN x.exposed_at + INTERVAL {{ v.end_day }} DAY <= d.data_end THEN {{ value }} END AS "{{ v.column }}"
@@ -36,7 +38,7 @@
     FROM exposures AS x
     LEFT JOIN unit_aggregates AS u
         ON x.unit_id = u.unit_id
-    {%- if segments %}
+    {%- if units_joined %}
     LEFT JOIN units AS s
         ON x.unit_id = s.unit_id
     {%- endif %}

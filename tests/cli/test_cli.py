@@ -49,33 +49,48 @@ def test_json_output_matches_scipy_on_unit_values(tiny_exp, tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
     messages = next(m for m in payload["metrics"] if m["metric"] == "messages")
-    control, treatment = _unit_messages(tiny_exp.parent)
-    reference = scipy_stats.ttest_ind(treatment, control, equal_var=False)
-    assert messages["pvalue"] == pytest.approx(reference.pvalue, rel=1e-9)
-    assert messages["ci_lower"] == pytest.approx(
-        reference.confidence_interval().low, rel=1e-9
+    (control, control_pre), (treatment, treatment_pre) = _unit_messages(tiny_exp.parent)
+    plain = scipy_stats.ttest_ind(treatment, control, equal_var=False)
+    assert messages["unadjusted_pvalue"] == pytest.approx(plain.pvalue, rel=1e-9)
+    assert messages["unadjusted_ci_lower"] == pytest.approx(
+        plain.confidence_interval().low, rel=1e-9
     )
+    # CUPED: y - θ(x - x̄) with θ pooled over both arms, then Welch
+    y = np.concatenate([control, treatment])
+    x = np.concatenate([control_pre, treatment_pre])
+    theta = np.cov(y, x, ddof=1)[0, 1] / x.var(ddof=1)
+    adjusted = [v - theta * (pre - x.mean()) for v, pre in
+                ((control, control_pre), (treatment, treatment_pre))]  # fmt: skip
+    cuped = scipy_stats.ttest_ind(adjusted[1], adjusted[0], equal_var=False)
+    assert messages["cuped_coefficients"] == [pytest.approx(theta, rel=1e-9)]
+    assert messages["pvalue"] == pytest.approx(cuped.pvalue, rel=1e-9)
+    assert messages["ci_upper"] == pytest.approx(cuped.confidence_interval().high, rel=1e-9)
     assert payload["units"] == {"control": control.size, "treatment": treatment.size}
     assert payload["excluded_units"] == 1
 
 
-def _unit_messages(directory: Path) -> tuple[np.ndarray, np.ndarray]:
+Arm = tuple[np.ndarray, np.ndarray]
+
+
+def _unit_messages(directory: Path) -> tuple[Arm, Arm]:
+    """Per-user messages in [0, 7) days after exposure and in the 14 days before."""
     assignments = pd.read_parquet(directory / "assignments.parquet")
     events = pd.read_parquet(directory / "events.parquet")
     first = assignments.groupby("uid").agg(
         n=("arm", "nunique"), arm=("arm", "min"), at=("seen_at", "min")
     )
     first = first[first["n"] == 1]
-    joined = events[events["name"] == "message"].merge(
-        first, left_on="uid", right_index=True
-    )
+    joined = events[events["name"] == "message"].merge(first, left_on="uid", right_index=True)
     offset = joined["at_x"] - joined["at_y"]
-    counted = joined[(offset >= pd.Timedelta(0)) & (offset < pd.Timedelta(days=7))]
-    per_unit = counted.groupby("uid").size().reindex(first.index, fill_value=0)
+    day = pd.Timedelta(days=1)
+    post = joined[(offset >= 0 * day) & (offset < 7 * day)].groupby("uid").size()
+    pre = joined[(offset >= -14 * day) & (offset < 0 * day)].groupby("uid").size()
+    post = post.reindex(first.index, fill_value=0)
+    pre = pre.reindex(first.index, fill_value=0)
     arms = first["arm"]
-    return (
-        per_unit[arms == "control"].to_numpy(float),
-        per_unit[arms == "treatment"].to_numpy(float),
+    return tuple(  # type: ignore[return-value]
+        (post[arms == a].to_numpy(float), pre[arms == a].to_numpy(float))
+        for a in ("control", "treatment")
     )
 
 

@@ -13,7 +13,13 @@ import yaml
 
 import abkit
 from abkit.results import AnalysisResult
+from abkit.stats.welch import EffectResult
 from tests.conftest import EXAMPLES
+
+
+def unadjusted(result: AnalysisResult, metric: str) -> EffectResult:
+    found = result.metric(metric)
+    return found.unadjusted if found.unadjusted is not None else found.effect
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +73,7 @@ def test_demo_scorecard_has_the_whole_catalogue(demo_result):
 
 
 def test_ratio_metric_equals_delta_method_on_user_arrays(demo_result, unit_frame):
-    effect = demo_result.metric("match_rate").effect
+    effect = unadjusted(demo_result, "match_rate")
     for arm, variant in ((effect.control, "control"), (effect.treatment, "treatment")):
         users = unit_frame[unit_frame["variant"] == variant]
         matches, likes = users["match"].to_numpy(float), users["like"].to_numpy(float)
@@ -80,7 +86,7 @@ def test_ratio_metric_equals_delta_method_on_user_arrays(demo_result, unit_frame
 
 def test_naive_per_event_variance_is_too_narrow(demo_result, unit_frame):
     """Swipes of one member share her like propensity: they are not independent trials."""
-    effect = demo_result.metric("like_rate").effect
+    effect = unadjusted(demo_result, "like_rate")
     users = unit_frame[unit_frame["variant"] == "control"]
     likes, swipes = users["like"].to_numpy(float), users["swipe"].to_numpy(float)
     ratio = likes.sum() / swipes.sum()
@@ -91,7 +97,7 @@ def test_naive_per_event_variance_is_too_narrow(demo_result, unit_frame):
 
 def test_winsorized_revenue_equals_numpy_clipping(demo_result, unit_frame):
     pre = unit_frame["pre_revenue_7d"]
-    effect = demo_result.metric("revenue_per_user").effect
+    effect = unadjusted(demo_result, "revenue_per_user")
     # the cap is pooled over every exposed unit; unit_frame keeps complete windows only,
     # which is all of them in the demo (exposures end 7 days before the data)
     cap = np.quantile(pre[pre > 0].to_numpy(), 0.99)

@@ -35,7 +35,10 @@ def test_notebook_executes_and_matches_the_cli(demo_exp, monkeypatch):
     cli = CliRunner().invoke(app, ["analyze", str(demo_exp), "--format", "json"])
     messages = next(m for m in json.loads(cli.stdout)["metrics"]
                     if m["metric"] == "messages_per_user")  # fmt: skip
-    for source in ("by_hand", "api"):
+    by_hand = numbers["by_hand"]
+    assert by_hand["lift"] == pytest.approx(messages["unadjusted_relative"], rel=1e-9)
+    assert by_hand["pvalue"] == pytest.approx(messages["unadjusted_pvalue"], rel=1e-9)
+    for source in ("cuped_by_hand", "api"):
         assert numbers[source]["lift"] == pytest.approx(messages["relative"], rel=1e-9)
         assert numbers[source]["pvalue"] == pytest.approx(messages["pvalue"], rel=1e-9)
     assert os.environ["ABKIT_EXAMPLE"] == str(demo_exp)

@@ -31,6 +31,7 @@ def write_case(directory: Path, assignments, events, metrics, variants, **exp) -
         },
         "variants": variants,
         "metrics": list(metrics),
+        "cuped": {"enabled": False},  # these cases check raw windowed values
     } | exp  # fmt: skip
     (directory / "exp.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return directory / "exp.yaml"
