@@ -136,6 +136,7 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         health.unknown_variants_check(frames.exposure_health, experiment),
         *health.activity_checks(totals.to_dict()),
         health.pre_period_balance_check(overall, experiment),
+        health.pre_period_coverage_check(totals.to_dict(), experiment.pre_period_days),
         health.contamination_check(frames.contamination, experiment),
     )
     caps = read_caps(frames.moments, plans)

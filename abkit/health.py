@@ -130,6 +130,19 @@ def unknown_variants_check(health: pd.DataFrame, experiment: Experiment) -> Heal
     )
 
 
+def pre_period_coverage_check(totals: Mapping[str, float], days: int) -> HealthCheck:
+    """Units without any pre-period event: CUPED uses 0 as their covariate."""
+    units, missing = totals["n_units"], totals["units_without_pre_period"]
+    share = missing / units if units else 0.0
+    return HealthCheck(
+        "pre_period_coverage",
+        "ok",
+        f"{int(missing):,} units ({share:.1%}) had no event in the {days} days before "
+        "exposure; CUPED uses 0 for them (still unbiased, less variance reduction)",
+        float(missing),
+    )
+
+
 def activity_checks(totals: Mapping[str, float]) -> tuple[HealthCheck, HealthCheck]:
     """Units without events after exposure; units active before their exposure."""
     units = totals["n_units"]

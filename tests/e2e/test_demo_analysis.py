@@ -134,3 +134,42 @@ def test_segment_results_equal_the_analysis_of_filtered_data(demo_exp, demo_resu
         assert mine.control.n == result.effect.control.n
         assert mine.pvalue == pytest.approx(result.effect.pvalue, rel=1e-9, abs=1e-15)
         assert mine.relative == pytest.approx(result.effect.relative, rel=1e-9, abs=1e-15)
+
+
+def test_multi_covariate_adjustment_equals_pooled_ols(demo_exp, tmp_path):
+    spec = yaml.safe_load(demo_exp.read_text())
+    spec["metrics"] = ["messages_per_user", "sessions_per_user"]
+    spec["segments"] = []
+    spec["cuped"] = {"covariates": ["sessions_per_user"], "unit_covariates": ["prior_payer"]}
+    path = demo_exp.parent / "exp_cuped_plus.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = abkit.analyze(path).metric("messages_per_user")
+    single = abkit.analyze(demo_exp).metric("messages_per_user")
+    assert result.cuped is not None and result.cuped.status == "ok"
+    assert result.cuped.covariates == ("pre", "cov__sessions_per_user", "unit__prior_payer")
+
+    data = demo_exp.parent.parent / "demo"
+    assignments = pd.read_parquet(data / "assignments.parquet")
+    first = assignments.groupby("user_id").agg(
+        n=("variant", "nunique"), variant=("variant", "min"), at=("exposed_at", "min")
+    )
+    users = first[first["n"] == 1]
+    events = pd.read_parquet(data / "events.parquet", columns=["user_id", "ts", "event"])
+    joined = events.merge(users, left_on="user_id", right_index=True)
+    offset = (joined["ts"] - joined["at"]) / pd.Timedelta(days=1)
+
+    def count(event: str, low: float, high: float) -> pd.Series:
+        mask = (joined["event"] == event) & (offset >= low) & (offset < high)
+        return joined[mask].groupby("user_id").size().reindex(users.index, fill_value=0)
+
+    y = count("message", 0, 7).to_numpy(float)
+    units = pd.read_parquet(data / "units.parquet").set_index("user_id")
+    covariates = np.column_stack([
+        count("message", -14, 0), count("session", -14, 0),
+        units["prior_payer"].reindex(users.index).astype(float),
+    ])  # fmt: skip
+    centred = covariates - covariates.mean(axis=0)
+    slopes, *_ = np.linalg.lstsq(centred, y - y.mean(), rcond=None)
+    np.testing.assert_allclose(result.cuped.coefficients, slopes, rtol=1e-8)
+    assert result.variance_reduction is not None and single.variance_reduction is not None
+    assert result.variance_reduction >= single.variance_reduction - 0.01
