@@ -207,7 +207,7 @@ def read_moments(
 ) -> dict[GroupKey, VariantMoments]:
     """Group the moments.sql rows into (segment, value) -> variant -> metric moments."""
     groups: dict[GroupKey, VariantMoments] = {}
-    for row in rows.to_dict("records"):
+    for row in rows[rows["exposure_key"].isna()].to_dict("records"):
         key = _group_key(row, segments)
         groups.setdefault(key, {})[str(row["variant"])] = {
             plan.metric.name: joint_moments(row, plan) for plan in plans
@@ -247,15 +247,28 @@ def _group_key(row: Mapping[str, Any], segments: Sequence[str]) -> GroupKey:
     return None
 
 
+def read_daily(
+    rows: pd.DataFrame, plans: Sequence[MetricVariables]
+) -> dict[str, list[tuple[dt.date, dict[str, JointMoments]]]]:
+    """Per variant, the exposure-key rows in date order (moments.sql's daily set)."""
+    daily: dict[str, list[tuple[dt.date, dict[str, JointMoments]]]] = {}
+    selected = rows[rows["exposure_key"].notna()].sort_values("exposure_key")
+    for row in selected.to_dict("records"):
+        moments = {plan.metric.name: joint_moments(row, plan) for plan in plans}
+        day = pd.Timestamp(row["exposure_key"]).date()
+        daily.setdefault(str(row["variant"]), []).append((day, moments))
+    return daily
+
+
 def _overall_rows(rows: pd.DataFrame, segments: Sequence[str]) -> pd.Series[bool]:
-    mask = pd.Series(True, index=rows.index)
+    mask = rows["exposure_key"].isna()
     for segment in segments:
         mask &= rows[segment_column(segment)].isna()
     return mask
 
 
 def _n_units(rows: pd.DataFrame, variant: str, key: GroupKey = None) -> int:
-    selected = rows[rows["variant"] == variant]
+    selected = rows[(rows["variant"] == variant) & rows["exposure_key"].isna()]
     segment_columns = [c for c in rows.columns if c.startswith("segment__")]
     for column in segment_columns:
         wanted = key is not None and column == segment_column(key[0])

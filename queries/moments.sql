@@ -3,11 +3,17 @@
 
   Purpose     reduce per-unit values to counts, sums, sums of squares and the
               cross-products each metric needs (ratio: numerator x denominator;
-              pre-period covariates: x outcome), overall and per segment in one
-              GROUPING SETS pass.
+              pre-period covariates: x outcome), overall, per segment and per
+              exposure key in one GROUPING SETS pass over the units.
+              Daily looks: a windowed metric's value is final once its window has
+              passed. A unit exposed at t counts in the look on the morning of day D
+              exactly when t + end_day days <= D, i.e. exposure_key + 1 + end_day <=
+              D, so a look is a running sum of the exposure-key rows: one scan for a
+              whole experiment, not one query per day.
   Parameters  metrics: list of {name, variables: [{column}], pairs: [{left, right,
               column}]}; segments: list of {alias}.
-  Output      variant, one column per segment (NULL on the overall rows), n_units,
+  Output      variant, exposure_key (NULL except on the daily rows), one column per
+              segment (NULL except on that segment's rows), n_units,
               units_without_events (none after exposure), units_with_events_before
               (events after the experiment began but before their own exposure),
               units_without_pre_period (no event in the pre-period: CUPED uses 0),
@@ -16,7 +22,8 @@
   Grain       variant (overall) and variant x value of each segment.
 #}
 SELECT
-    variant
+    variant,
+    exposure_key
     {%- for s in segments %},
     "{{ s.alias }}"
     {%- endfor %},
@@ -38,13 +45,10 @@ SELECT
     {%- endfor %}
     {%- endfor %}
 FROM unit_values
-{%- if segments %}
 GROUP BY GROUPING SETS (
-    (variant)
+    (variant),
+    (variant, exposure_key)
     {%- for s in segments %},
     (variant, "{{ s.alias }}")
     {%- endfor %}
 )
-{%- else %}
-GROUP BY variant
-{%- endif %}

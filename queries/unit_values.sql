@@ -8,7 +8,8 @@
               source (column read), cap (cap column or None), end_day};
               segments: list of {alias} (columns of the `units` CTE);
               variants (quoted literals).
-  Output      unit_id, variant, exposed_at, events_after_exposure,
+  Output      unit_id, variant, exposed_at, exposure_key (the date of the instant
+              just before exposure: see moments.sql), events_after_exposure,
               events_before_exposure, one column per segment, one per variable,
               and the cap of each capped variable (the same on every row).
   Grain       exposed unit in a configured variant.
@@ -17,6 +18,7 @@
         x.unit_id,
         x.variant,
         x.exposed_at,
+        CAST(x.exposed_at - INTERVAL 1 MICROSECOND AS DATE) AS exposure_key,
         COALESCE(u.events_after_exposure, 0) AS events_after_exposure,
         COALESCE(u.events_before_exposure, 0) AS events_before_exposure,
         COALESCE(u.events_in_pre_period, 0) AS events_in_pre_period

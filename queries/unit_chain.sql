@@ -1,0 +1,26 @@
+{#
+  unit_chain.sql: the CTEs shared by the analysis queries, up to one row per unit.
+
+  Purpose     sources -> exposures -> raw per-unit aggregates (one scan of the
+              events) -> caps -> per-unit values (zeros, caps, censoring).
+  Parameters  everything the included templates take (see each file).
+  Output      CTEs assignments, events, [units], exposures, data_end,
+              unit_aggregates, caps, unit_values (no trailing comma, no SELECT).
+  Grain       unit_values: exposed unit in a configured variant.
+#}
+{% include "sources.sql" %},
+exposures AS (
+{% include "exposures.sql" %}
+),
+data_end AS (
+{% include "data_end.sql" %}
+),
+unit_aggregates AS (
+{% include "unit_aggregates.sql" %}
+),
+caps AS (
+{% include "caps.sql" %}
+),
+unit_values AS (
+{% include "unit_values.sql" %}
+)
