@@ -22,6 +22,7 @@ import pandas as pd
 from abkit import health
 from abkit.config import CupedSettings, Experiment, Metric, Source, load_experiment
 from abkit.engines.duckdb import DuckDBEngine
+from abkit.monitoring import metric_series, srm_series
 from abkit.errors import DataError
 from abkit.results import AnalysisResult, HealthCheck, MetricResult, SegmentSrm
 from abkit.sql import (
@@ -140,6 +141,18 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         health.contamination_check(frames.contamination, experiment),
     )
     caps = read_caps(frames.moments, plans)
+    window_end = _window_end(experiment, frames.exposure_health)
+    last_day = _last_look_day(experiment, window_end)
+    series = metric_series(
+        experiment,
+        read_daily(frames.moments, plans),
+        last_day,
+        lambda metric, control, treatment: compare(
+            metric, control, treatment, experiment.alpha, experiment.cuped
+        ).effect,
+    )
+    days = sorted({look.day for s in series for look in s.looks})
+    srm_over_time = srm_series(_daily_counts(frames.daily_exposures), experiment, days)
     segment_results = tuple(
         result
         for key, moments in groups.items()
@@ -154,7 +167,7 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         alpha=experiment.alpha,
         config_hash=experiment.config_hash,
         window_start=_window_start(experiment, frames.exposure_health),
-        window_end=_window_end(experiment, frames.exposure_health),
+        window_end=window_end,
         units=units,
         excluded_units=health.multi_variant_units(frames.exposure_health),
         srm=srm,
@@ -164,7 +177,27 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         abkit_version=abkit_version(),
         segment_results=segment_results,
         segment_srm=segment_srm,
+        series=series,
+        sequential=experiment.sequential,
+        sequential_srm=srm_over_time,
     )
+
+
+def _last_look_day(experiment: Experiment, window_end: dt.datetime | None) -> dt.date:
+    """The morning of the last look: the analysis end, or the day after the last event."""
+    if experiment.end is not None:
+        return experiment.end
+    if window_end is None:
+        return dt.date.min
+    return window_end.date() + dt.timedelta(days=1)
+
+
+def _daily_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
+    counts: dict[dt.date, dict[str, int]] = {}
+    for row in frame.to_dict("records"):
+        day = pd.Timestamp(row["exposure_day"]).date()
+        counts.setdefault(day, {})[str(row["variant"])] = int(row["n_units"])
+    return counts
 
 
 def _sources(experiment: Experiment) -> list[Source]:

@@ -186,6 +186,62 @@ def segment_renderables(result: AnalysisResult) -> list[Any]:
     ]
 
 
+SEQUENTIAL_NAMES = {
+    "gst": "group-sequential",
+    "always_valid": "always-valid confidence sequence",
+    "msprt": "mSPRT",
+}
+
+
+def sequential_rows(result: AnalysisResult) -> list[list[str]]:
+    """Per metric × treatment: looks, information, z against bound, verdict."""
+    settings = result.sequential
+    rows = []
+    for series in result.series:
+        look = series.current
+        if settings is None or look is None:
+            continue
+        lower, upper = look.sequential_relative
+        fraction = (look.n_control + look.n_treatment) / settings.planned_units
+        verdict = (
+            f"crossed on {series.crossing_day.isoformat()}"
+            if series.crossed and series.crossing_day
+            else "keep running"
+        )
+        bound = f"|z| {abs(look.z):.2f} vs {look.z_bound:.2f}" if settings.method == "gst" else (
+            f"p {format_pvalue(look.pvalue)}"
+        )  # fmt: skip
+        rows.append([
+            series.metric, series.variant, str(len(series.looks)), f"{fraction:.0%}",
+            bound, f"[{lower:+.1%}, {upper:+.1%}]", verdict,
+        ])  # fmt: skip
+    return rows
+
+
+SEQUENTIAL_HEADERS = ["metric", "variant", "looks", "information", "test",
+                      "sequential CI (lift)", "verdict"]  # fmt: skip
+
+
+def sequential_table(result: AnalysisResult) -> Table | None:
+    """The sequential monitoring table, or None without a sequential plan."""
+    settings = result.sequential
+    if settings is None:
+        return None
+    name = SEQUENTIAL_NAMES[settings.method]
+    spending = f", {settings.spending} spending" if settings.method == "gst" else ""
+    table = Table(
+        title=f"sequential monitoring: {name}{spending}, planned "
+        f"{settings.planned_units:,} units (safe to look daily)",
+        title_justify="left",
+    )
+    for header in SEQUENTIAL_HEADERS:
+        table.add_column(header, justify="left" if header in ("metric", "variant") else "right")
+    for row in sequential_rows(result):
+        style = "bold green" if row[-1].startswith("crossed") else ""
+        table.add_row(*row[:-1], Text(row[-1], style=style))
+    return table
+
+
 def health_panel(result: AnalysisResult) -> Panel:
     """Units per variant, SRM and the other health checks."""
     lines = [Text("units: " + ", ".join(f"{v} {n:,}" for v, n in result.units.items()))]
@@ -226,7 +282,9 @@ def renderables(result: AnalysisResult) -> list[Any]:
         scorecard_table(result, v) for v in result.variants if v != result.control
     ]
     notes = [Text(f"note: {n}", style="dim") for n in metric_notes(result)]
-    return [header, *tables, *notes, health_panel(result)]
+    sequential = sequential_table(result)
+    extra = [sequential] if sequential is not None else []
+    return [header, *tables, *notes, *extra, health_panel(result)]
 
 
 def print_result(
@@ -264,6 +322,12 @@ def render_markdown(result: AnalysisResult) -> str:
             out.append("| " + " | ".join(_row(metric)) + " |")
         out.append("")
     out += [f"- {note}" for note in metric_notes(result)]
+    rows = sequential_rows(result)
+    if rows:
+        out += ["", "### Sequential monitoring", ""]
+        out.append("| " + " | ".join(SEQUENTIAL_HEADERS) + " |")
+        out.append("|" + "---|" * len(SEQUENTIAL_HEADERS))
+        out += ["| " + " | ".join(row) + " |" for row in rows]
     out += ["", "### Health", ""]
     out.append("- units: " + ", ".join(f"{v} {n:,}" for v, n in result.units.items()))
     out += [f"- **{c.status}** {c.name}: {c.message}" for c in result.health]

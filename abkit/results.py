@@ -9,8 +9,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from abkit.config import SequentialSettings
+from abkit.monitoring import MetricSeries
 from abkit.stats.cuped import CupedAdjustment
-from abkit.stats.srm import SrmResult
+from abkit.stats.srm import SequentialSrmResult, SrmResult
 from abkit.stats.welch import STATUS_MESSAGES, EffectResult
 
 Verdict = Literal["better", "worse", "no_change", "invalid"]
@@ -151,6 +153,9 @@ class AnalysisResult:
     abkit_version: str
     segment_results: tuple[MetricResult, ...] = ()
     segment_srm: tuple[SegmentSrm, ...] = ()
+    series: tuple[MetricSeries, ...] = ()
+    sequential: SequentialSettings | None = None
+    sequential_srm: SequentialSrmResult | None = None
     created_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc)
     )
@@ -168,6 +173,13 @@ class AnalysisResult:
         raise KeyError(
             f"no result for metric {name!r}" + (f" / {variant!r}" if variant else "")
         )
+
+    def series_for(self, metric: str, variant: str | None = None) -> MetricSeries | None:
+        """The daily series of one metric (first treatment unless `variant`)."""
+        for series in self.series:
+            if series.metric == metric and (variant is None or series.variant == variant):
+                return series
+        return None
 
     def to_frame(self, *, segments: bool = False) -> pd.DataFrame:
         """The scorecard: one row per metric × treatment (× segment value if asked)."""
@@ -193,6 +205,9 @@ class AnalysisResult:
             "metrics": [r.to_dict() for r in self.metrics],
             "segments": [r.to_dict() for r in self.segment_results],
             "segment_srm": [s.to_dict() for s in self.segment_srm],
+            "sequential": self.sequential.model_dump() if self.sequential else None,
+            "sequential_srm": self.sequential_srm.to_dict() if self.sequential_srm else None,
+            "series": [s.to_dict() for s in self.series],
             "engine": self.engine,
             "abkit_version": self.abkit_version,
             "created_at": _iso(self.created_at),
