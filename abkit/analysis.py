@@ -22,8 +22,8 @@ import pandas as pd
 from abkit import health
 from abkit.config import CupedSettings, Experiment, Metric, Source, load_experiment
 from abkit.engines.duckdb import DuckDBEngine
-from abkit.monitoring import metric_series, srm_series
 from abkit.errors import DataError
+from abkit.monitoring import metric_series, srm_series
 from abkit.results import AnalysisResult, HealthCheck, MetricResult, SegmentSrm
 from abkit.sql import (
     render_analysis_sql,
@@ -110,7 +110,9 @@ def run_queries(
             moments=engine.query(render_analysis_sql(experiment)),
             exposure_health=engine.query(render_health_sql(experiment)),
             daily_exposures=engine.query(render_daily_exposures_sql(experiment)),
-            contamination=engine.query(contamination_sql) if contamination_sql else None,
+            contamination=engine.query(contamination_sql)
+            if contamination_sql
+            else None,
         )
     finally:
         engine.close()
@@ -147,9 +149,11 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         experiment,
         read_daily(frames.moments, plans),
         last_day,
-        lambda metric, control, treatment: compare(
-            metric, control, treatment, experiment.alpha, experiment.cuped
-        ).effect,
+        lambda metric, control, treatment: (
+            compare(
+                metric, control, treatment, experiment.alpha, experiment.cuped
+            ).effect
+        ),
     )
     days = sorted({look.day for s in series for look in s.looks})
     srm_over_time = srm_series(_daily_counts(frames.daily_exposures), experiment, days)
@@ -210,7 +214,10 @@ def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
     data = experiment.data
     roles: dict[str, tuple[Source | None, tuple[str, ...]]] = {
         "assignments": (data.assignments, ("unit_id", "variant", "timestamp")),
-        "events": (data.events, ("unit_id", "timestamp", "event", "value", "partner_id")),
+        "events": (
+            data.events,
+            ("unit_id", "timestamp", "event", "value", "partner_id"),
+        ),
         "units": (data.units, ("unit_id",)),
     }
     for table, (source, keys) in roles.items():
@@ -222,17 +229,25 @@ def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
         wanted += [(f"data.{table}.extra_columns", c) for c in extra]
         if table == "units":
             wanted += [("segments", s) for s in experiment.segments]
-            wanted += [("cuped.unit_covariates", c) for c in experiment.cuped.unit_covariates]
+            wanted += [
+                ("cuped.unit_covariates", c) for c in experiment.cuped.unit_covariates
+            ]
         for key, column in wanted:
             if column and column not in present:
                 raise DataError(_missing_column(key, column, present, source))
 
 
-def _missing_column(key: str, column: str, present: Sequence[str], source: Source) -> str:
+def _missing_column(
+    key: str, column: str, present: Sequence[str], source: Source
+) -> str:
     close = difflib.get_close_matches(column, list(present), n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(present)}"
+    hint = (
+        f"did you mean '{close[0]}'?" if close else f"columns are: {', '.join(present)}"
+    )
     where = source.path or source.table
-    return f"exp.yaml: {key} names column '{column}', which {where} does not have; {hint}"
+    return (
+        f"exp.yaml: {key} names column '{column}', which {where} does not have; {hint}"
+    )
 
 
 def read_moments(
@@ -269,7 +284,11 @@ def joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments
 
 def _number(value: Any) -> float:
     """SQL SUM over no rows is NULL: read it as 0."""
-    return 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    return (
+        0.0
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else float(value)
+    )
 
 
 def _group_key(row: Mapping[str, Any], segments: Sequence[str]) -> GroupKey:
@@ -322,7 +341,9 @@ def _require_units(
 def _empty_variant_message(variant: str, exposure_health: pd.DataFrame) -> str:
     found = sorted(str(v) for v in exposure_health["variant"].dropna().unique())
     close = difflib.get_close_matches(variant, found, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else "check the spelling and the dates"
+    hint = (
+        f"did you mean '{close[0]}'?" if close else "check the spelling and the dates"
+    )
     shown = ", ".join(f"'{v}'" for v in found) or "none"
     return (
         f"variant '{variant}' has no exposed units (variants in the data: {shown}); "
@@ -331,7 +352,9 @@ def _empty_variant_message(variant: str, exposure_health: pd.DataFrame) -> str:
 
 
 def _segment_srm(
-    rows: pd.DataFrame, groups: Mapping[GroupKey, VariantMoments], experiment: Experiment
+    rows: pd.DataFrame,
+    groups: Mapping[GroupKey, VariantMoments],
+    experiment: Experiment,
 ) -> tuple[SegmentSrm, ...]:
     keys = [k for k in groups if k is not None]
     threshold = health.segment_srm_threshold(len(keys))
@@ -348,7 +371,9 @@ def read_caps(rows: pd.DataFrame, plans: Sequence[MetricVariables]) -> dict[str,
     """The winsorizing cap of each capped metric (the same on every moments row)."""
     caps = {}
     for plan in plans:
-        value_cap = next((v.cap for v in plan.variables if v.role == "value" and v.cap), None)
+        value_cap = next(
+            (v.cap for v in plan.variables if v.role == "value" and v.cap), None
+        )
         if value_cap is not None and not rows.empty:
             caps[plan.metric.name] = _number(rows[value_cap].max())
     return caps
@@ -359,7 +384,9 @@ def cap_rule(metric: Metric) -> str:
     spec = metric.winsorize
     if spec is None:
         return ""
-    source = "pre-period values" if spec.source == "pre_period" else "in-experiment values"
+    source = (
+        "pre-period values" if spec.source == "pre_period" else "in-experiment values"
+    )
     among = "non-zero " if spec.ignore_zeros else ""
     return f"p{spec.upper * 100:g} of all exposed units' {among}{source}, pooled across arms"
 
@@ -378,7 +405,9 @@ def metric_results(
         control = moments.get(experiment.control, empty)[metric.name]
         for variant in experiment.treatments:
             treated = moments.get(variant, empty)[metric.name]
-            comparison = compare(metric, control, treated, experiment.alpha, experiment.cuped)
+            comparison = compare(
+                metric, control, treated, experiment.alpha, experiment.cuped
+            )
             results.append(
                 MetricResult(
                     metric.name,
@@ -429,7 +458,9 @@ def unadjusted_test(
             alpha,
         )
     if metric.is_binary:
-        return proportion_ztest(control.marginal("value"), treatment.marginal("value"), alpha)
+        return proportion_ztest(
+            control.marginal("value"), treatment.marginal("value"), alpha
+        )
     return welch_test(
         ArmEstimate.from_moments(control.marginal("value")),
         ArmEstimate.from_moments(treatment.marginal("value")),
@@ -438,7 +469,10 @@ def unadjusted_test(
 
 
 def cuped_adjustment(
-    metric: Metric, control: JointMoments, treatment: JointMoments, settings: CupedSettings
+    metric: Metric,
+    control: JointMoments,
+    treatment: JointMoments,
+    settings: CupedSettings,
 ) -> CupedAdjustment:
     """CUPED on the metric's pre-period value, plus any extra covariates (STATS §3)."""
     if metric.kind == "ratio":

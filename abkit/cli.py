@@ -67,7 +67,11 @@ def _output_format(value: str) -> OutputFormat:
 
 
 def _emit(
-    result: Any, output_format: OutputFormat, output: Path | None, *, segments: bool = False
+    result: Any,
+    output_format: OutputFormat,
+    output: Path | None,
+    *,
+    segments: bool = False,
 ) -> None:
     if output is not None:
         output.write_text(render(result, output_format), encoding="utf-8")
@@ -103,17 +107,23 @@ def analyze_command(
 @user_errors
 def sql_command(
     exp_yaml: ExpPath,
-    dialect: Annotated[str, typer.Option(help=f"One of {', '.join(DIALECTS)}.")] = "duckdb",
+    dialect: Annotated[
+        str, typer.Option(help=f"One of {', '.join(DIALECTS)}.")
+    ] = "duckdb",
     query: Annotated[
         str, typer.Option(help="moments (the scorecard's sums), or all queries.")
     ] = "all",
 ) -> None:
     """Print the experiment's analysis SQL in a warehouse dialect."""
     if dialect not in DIALECTS:
-        raise AbkitError(f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}")
+        raise AbkitError(
+            f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}"
+        )
     queries = render_all_sql(load_experiment(exp_yaml))
     if query != "all" and query not in queries:
-        raise AbkitError(f"--query '{query}' is not known; use all or {', '.join(queries)}")
+        raise AbkitError(
+            f"--query '{query}' is not known; use all or {', '.join(queries)}"
+        )
     chosen = queries if query == "all" else {query: queries[query]}
     for name, sql in chosen.items():
         typer.echo(f"-- abkit: {name}\n{transpile(sql, dialect)};\n")

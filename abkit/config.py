@@ -125,29 +125,44 @@ class Metric(_Strict):
             if self.numerator is None or self.denominator is None:
                 raise ValueError("a ratio metric needs numerator: and denominator:")
             if self.events is not None:
-                raise ValueError("a ratio metric takes events inside numerator/denominator")
+                raise ValueError(
+                    "a ratio metric takes events inside numerator/denominator"
+                )
         else:
             if self.events is None:
                 raise ValueError(f"a {self.kind} metric needs events: [event names]")
             if self.numerator is not None or self.denominator is not None:
                 raise ValueError("numerator/denominator are only for kind: ratio")
         if (self.kind == "retention") != (self.days is not None):
-            raise ValueError("days: [N] or [N, M] is required for, and only for, retention")
-        if self.days is not None and (min(self.days) < 0 or self.days[-1] < self.days[0]):
-            raise ValueError(f"retention days {list(self.days)} must be N or N <= M, >= 0")
+            raise ValueError(
+                "days: [N] or [N, M] is required for, and only for, retention"
+            )
+        if self.days is not None and (
+            min(self.days) < 0 or self.days[-1] < self.days[0]
+        ):
+            raise ValueError(
+                f"retention days {list(self.days)} must be N or N <= M, >= 0"
+            )
         if self.winsorize is not None and self.kind != "mean":
             raise ValueError("winsorize applies to kind: mean metrics only")
-        if self.winsorize and self.winsorize.source == "pre_period" and not self.span_days:
+        if (
+            self.winsorize
+            and self.winsorize.source == "pre_period"
+            and not self.span_days
+        ):
             raise ValueError("winsorize from the pre-period needs window.end_day")
 
     @property
     def measures(self) -> dict[str, Measure]:
         """Per-unit measures by role: '' (the value or numerator) and 'den'."""
         if self.kind == "ratio":
-            assert self.numerator is not None and self.denominator is not None
+            assert self.numerator is not None
+            assert self.denominator is not None
             return {"": self.numerator, "den": self.denominator}
         assert self.events is not None
-        aggregate = "any" if self.kind in ("proportion", "retention") else self.aggregate
+        aggregate = (
+            "any" if self.kind in ("proportion", "retention") else self.aggregate
+        )
         return {"": Measure(events=self.events, value=self.value, filter=self.filter,
                             aggregate=aggregate)}  # fmt: skip
 
@@ -279,7 +294,8 @@ class ExperimentFile(_Strict):
     end: dt.date | None = None
     metrics: tuple[str, ...] = Field(min_length=1)
     segments: tuple[Identifier, ...] = Field(
-        (), description="unit attributes (columns of data.units) to break results down by"
+        (),
+        description="unit attributes (columns of data.units) to break results down by",
     )
     pre_period_days: int = Field(
         14, ge=1, le=365, description="days before exposure used as the pre-period"

@@ -27,7 +27,9 @@ CONTAMINATION_WARNING = 0.05
 def srm_check(srm: SrmResult) -> HealthCheck:
     """Overall sample ratio mismatch."""
     if srm.status != "ok":
-        return HealthCheck("srm", "warning", f"SRM test not possible: {srm.status}", None)
+        return HealthCheck(
+            "srm", "warning", f"SRM test not possible: {srm.status}", None
+        )
     if srm.flagged:
         return HealthCheck(
             "srm",
@@ -36,7 +38,9 @@ def srm_check(srm: SrmResult) -> HealthCheck:
             "differs from the plan, so every metric may be biased; find the cause first",
             srm.pvalue,
         )
-    return HealthCheck("srm", "ok", f"split matches the plan (p = {srm.pvalue:.3g})", srm.pvalue)
+    return HealthCheck(
+        "srm", "ok", f"split matches the plan (p = {srm.pvalue:.3g})", srm.pvalue
+    )
 
 
 def daily_srm_check(daily: pd.DataFrame, experiment: Experiment) -> HealthCheck:
@@ -64,7 +68,10 @@ def daily_srm_check(daily: pd.DataFrame, experiment: Experiment) -> HealthCheck:
             smallest,
         )
     return HealthCheck(
-        "srm_by_day", "ok", f"the split holds on each of {len(days)} exposure days", smallest
+        "srm_by_day",
+        "ok",
+        f"the split holds on each of {len(days)} exposure days",
+        smallest,
     )
 
 
@@ -101,7 +108,9 @@ def multiple_variants_check(health: pd.DataFrame) -> HealthCheck:
     total = int(health["n_units"].sum())
     multi = multi_variant_units(health)
     share = multi / total if total else 0.0
-    status: CheckStatus = "ok" if multi == 0 else ("warning" if share < 0.01 else "failed")
+    status: CheckStatus = (
+        "ok" if multi == 0 else ("warning" if share < 0.01 else "failed")
+    )
     message = (
         f"{multi:,} units ({share:.2%}) were exposed to more than one variant and are "
         "excluded"
@@ -118,7 +127,10 @@ def unknown_variants_check(health: pd.DataFrame, experiment: Experiment) -> Heal
     count = int(unknown["n_units"].sum())
     if not count:
         return HealthCheck(
-            "unknown_variants", "ok", "every exposed unit is in a configured variant", 0.0
+            "unknown_variants",
+            "ok",
+            "every exposed unit is in a configured variant",
+            0.0,
         )
     names = ", ".join(f"'{v}'" for v in unknown["variant"])
     return HealthCheck(
@@ -186,7 +198,9 @@ def pre_period_balance_check(
             if result.status == "ok":
                 tests.append((metric, variant, result.pvalue))
     if not tests:
-        return HealthCheck("pre_period_balance", "ok", "no pre-period data to compare", None)
+        return HealthCheck(
+            "pre_period_balance", "ok", "no pre-period data to compare", None
+        )
     threshold = alpha / len(tests)
     flagged = [f"{m} ({v}, p = {p:.2g})" for m, v, p in tests if p < threshold]
     smallest = min(p for _, _, p in tests)
@@ -206,11 +220,16 @@ def pre_period_balance_check(
     )
 
 
-def contamination_check(frame: pd.DataFrame | None, experiment: Experiment) -> HealthCheck:
+def contamination_check(
+    frame: pd.DataFrame | None, experiment: Experiment
+) -> HealthCheck:
     """Share of each arm's interactions whose partner sits in another arm."""
     if frame is None or frame.empty:
         return HealthCheck(
-            "contamination", "ok", "no two-sided interactions to check (no partner_id)", None
+            "contamination",
+            "ok",
+            "no two-sided interactions to check (no partner_id)",
+            None,
         )
     parts, worst = [], 0.0
     for variant in experiment.variants:

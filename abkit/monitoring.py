@@ -99,7 +99,9 @@ class MetricSeries:
             "variant": self.variant,
             "method": self.method,
             "crossed": self.crossed,
-            "crossing_day": self.crossing_day.isoformat() if self.crossing_day else None,
+            "crossing_day": self.crossing_day.isoformat()
+            if self.crossing_day
+            else None,
             "status": self.status,
             "looks": [look.to_dict() for look in self.looks],
         }
@@ -150,9 +152,18 @@ def metric_series(
     for metric in experiment.metrics:
         for variant in experiment.treatments:
             looks = _looks(metric, daily, experiment.control, variant, days, compare)
-            share = (weights[experiment.control] + weights[variant]) / sum(weights.values())
+            share = (weights[experiment.control] + weights[variant]) / sum(
+                weights.values()
+            )
             results.append(
-                _sequential(metric, variant, looks, experiment.sequential, share, experiment.alpha)
+                _sequential(
+                    metric,
+                    variant,
+                    looks,
+                    experiment.sequential,
+                    share,
+                    experiment.alpha,
+                )
             )
     return tuple(results)
 
@@ -165,14 +176,17 @@ def _looks(
     days: Sequence[dt.date],
     compare: Any,
 ) -> list[Look]:
-    looks = []
+    looks: list[Look] = []
     for day in days:
         arms = [cumulative(daily.get(v, ()), metric, day) for v in (control, variant)]
         if arms[0] is None or arms[1] is None:
             continue
         if min(arms[0].n, arms[1].n) < MIN_UNITS_PER_ARM:
             continue
-        if looks and arms[0].n + arms[1].n == looks[-1].n_control + looks[-1].n_treatment:
+        if (
+            looks
+            and arms[0].n + arms[1].n == looks[-1].n_control + looks[-1].n_treatment
+        ):
             continue  # no unit completed its window since the last look: no new look
         effect: EffectResult = compare(metric, arms[0], arms[1])
         if effect.status not in ("ok", "zero_control_mean"):
@@ -210,7 +224,9 @@ def _sequential(
     alpha: float,
 ) -> MetricSeries:
     if not looks:
-        status = "open_window" if metric.effective_window.end_day is None else "no_looks"
+        status = (
+            "open_window" if metric.effective_window.end_day is None else "no_looks"
+        )
         return MetricSeries(metric.name, variant, "fixed", (), status=status)
     if settings is None:
         return MetricSeries(metric.name, variant, "fixed", tuple(looks))
@@ -279,7 +295,9 @@ def srm_series(
     for day in days:
         while index < len(exposure_days) and exposure_days[index] < day:
             for variant in variants:
-                running[variant] += int(daily_exposures[exposure_days[index]].get(variant, 0))
+                running[variant] += int(
+                    daily_exposures[exposure_days[index]].get(variant, 0)
+                )
             index += 1
         counts.append([running[v] for v in variants])
     weights = [experiment.variants[v] for v in variants]

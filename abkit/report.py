@@ -101,7 +101,9 @@ def _cuped_cells(result: MetricResult) -> list[str]:
     reduction, plain = result.variance_reduction, result.unadjusted
     if reduction is None or plain is None:
         return ["–", "–"]
-    unadjusted = format_lift(plain.relative, plain.relative_ci_lower, plain.relative_ci_upper)
+    unadjusted = format_lift(
+        plain.relative, plain.relative_ci_lower, plain.relative_ci_upper
+    )
     return [f"−{reduction:.0%}", unadjusted]
 
 
@@ -145,7 +147,9 @@ def scorecard_table(result: AnalysisResult, variant: str) -> Table:
         verdict = Text(cells["verdict"], style=VERDICT_STYLES[metric.verdict])
         table.add_row(*(cells[h] for h in TERMINAL_HEADERS[:-1]), verdict)
     table.caption = "lift: CUPED-adjusted where a pre-period exists (relative to the "
-    table.caption += "adjusted control mean); CUPED variance: the share of variance removed"
+    table.caption += (
+        "adjusted control mean); CUPED variance: the share of variance removed"
+    )
     table.caption_justify = "left"
     return table
 
@@ -157,9 +161,23 @@ def segment_table(result: AnalysisResult, segment: str, variant: str) -> Table:
         title=f"{variant} vs {result.control} by {segment} (exploratory, uncorrected)",
         title_justify="left",
     )
-    for header in (segment, "metric", "n (C/T)", "lift [CI]", "p-value", "verdict", "SRM p"):
-        table.add_column(header, justify="left" if header in (segment, "metric") else "right")
-    rows = [r for r in result.segment_results if r.segment == segment and r.variant == variant]
+    for header in (
+        segment,
+        "metric",
+        "n (C/T)",
+        "lift [CI]",
+        "p-value",
+        "verdict",
+        "SRM p",
+    ):
+        table.add_column(
+            header, justify="left" if header in (segment, "metric") else "right"
+        )
+    rows = [
+        r
+        for r in result.segment_results
+        if r.segment == segment and r.variant == variant
+    ]
     for row in sorted(rows, key=lambda r: (str(r.segment_value), r.metric)):
         effect = row.effect
         check = srm.get((segment, str(row.segment_value)))
@@ -167,7 +185,9 @@ def segment_table(result: AnalysisResult, segment: str, variant: str) -> Table:
             str(row.segment_value),
             row.metric,
             f"{effect.control.n:,}/{effect.treatment.n:,}",
-            format_lift(effect.relative, effect.relative_ci_lower, effect.relative_ci_upper),
+            format_lift(
+                effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
+            ),
             format_pvalue(effect.pvalue),
             Text(VERDICT_MARKS[row.verdict], style=VERDICT_STYLES[row.verdict]),
             format_pvalue(check.pvalue) if check is not None else "–",
@@ -235,7 +255,9 @@ def sequential_table(result: AnalysisResult) -> Table | None:
         title_justify="left",
     )
     for header in SEQUENTIAL_HEADERS:
-        table.add_column(header, justify="left" if header in ("metric", "variant") else "right")
+        table.add_column(
+            header, justify="left" if header in ("metric", "variant") else "right"
+        )
     for row in sequential_rows(result):
         style = "bold green" if row[-1].startswith("crossed") else ""
         table.add_row(*row[:-1], Text(row[-1], style=style))

@@ -74,12 +74,18 @@ class MetricResult:
             "variant": self.variant,
             "verdict": self.verdict,
         }
-        extra = {"message": self.message, "cap": self.cap, "cap_rule": self.cap_rule}
+        extra: dict[str, Any] = {
+            "message": self.message,
+            "cap": self.cap,
+            "cap_rule": self.cap_rule,
+        }
         cuped = self.cuped
         extra |= {
             "cuped": cuped is not None and cuped.status == "ok",
             "cuped_status": cuped.status if cuped is not None else None,
-            "cuped_coefficients": list(cuped.coefficients) if cuped is not None else None,
+            "cuped_coefficients": list(cuped.coefficients)
+            if cuped is not None
+            else None,
             "variance_reduction": self.variance_reduction,
         }
         if self.unadjusted is not None:
@@ -174,10 +180,14 @@ class AnalysisResult:
             f"no result for metric {name!r}" + (f" / {variant!r}" if variant else "")
         )
 
-    def series_for(self, metric: str, variant: str | None = None) -> MetricSeries | None:
+    def series_for(
+        self, metric: str, variant: str | None = None
+    ) -> MetricSeries | None:
         """The daily series of one metric (first treatment unless `variant`)."""
         for series in self.series:
-            if series.metric == metric and (variant is None or series.variant == variant):
+            if series.metric == metric and (
+                variant is None or series.variant == variant
+            ):
                 return series
         return None
 
@@ -206,7 +216,9 @@ class AnalysisResult:
             "segments": [r.to_dict() for r in self.segment_results],
             "segment_srm": [s.to_dict() for s in self.segment_srm],
             "sequential": self.sequential.model_dump() if self.sequential else None,
-            "sequential_srm": self.sequential_srm.to_dict() if self.sequential_srm else None,
+            "sequential_srm": self.sequential_srm.to_dict()
+            if self.sequential_srm
+            else None,
             "series": [s.to_dict() for s in self.series],
             "engine": self.engine,
             "abkit_version": self.abkit_version,

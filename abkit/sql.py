@@ -229,7 +229,9 @@ def source_context(experiment: Experiment) -> dict[str, Any]:
             for name in experiment.cuped.unit_covariates
         ],
         "units_joined": bool(experiment.segments or experiment.cuped.unit_covariates),
-        "window_start": timestamp_literal(experiment.start) if experiment.start else None,
+        "window_start": timestamp_literal(experiment.start)
+        if experiment.start
+        else None,
         "window_end": timestamp_literal(experiment.end) if experiment.end else None,
     }
 
@@ -274,7 +276,9 @@ def analysis_context(experiment: Experiment) -> dict[str, Any]:
     uppers = [a["upper"] for a in aggregates]
     return source_context(experiment) | {
         "columns": aggregates,
-        "scan_lower": min([a["lower"] for a in aggregates] + [-experiment.pre_period_days]),
+        "scan_lower": min(
+            [a["lower"] for a in aggregates] + [-experiment.pre_period_days]
+        ),
         "pre_period_days": experiment.pre_period_days,
         "scan_upper": None if None in uppers else max(uppers),
         "caps": [asdict(c) for p in plans for c in p.caps],

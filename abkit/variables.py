@@ -127,11 +127,15 @@ def metric_variables(
         caps = _caps(metric)
         if metric.winsorize.source == "pre_period":
             span = metric.span_days or 0
-            aggregates.append(UnitAggregate(f"{name}__cap_base", measures[""], -span, 0))
+            aggregates.append(
+                UnitAggregate(f"{name}__cap_base", measures[""], -span, 0)
+            )
     cap_of_role = {"value": caps[0].column, "pre": caps[1].column} if caps else {}
     column = {role: variable_column(name, role) for role in roles}
     variables = [
-        Variable(role, column[role], cap_of_role.get(role), window.end_day, column[role])
+        Variable(
+            role, column[role], cap_of_role.get(role), window.end_day, column[role]
+        )
         for role in roles
     ]
     if metric.kind != "ratio" and metric.cuped:

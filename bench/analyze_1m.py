@@ -102,7 +102,9 @@ def main() -> None:
     print(f"fused query on native tables: {on_tables:.2f} s "
           f"(Parquet / native = {fused / on_tables:.2f})")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"bench process peak RSS {peak:.0f} MiB; abkit {abkit.analysis.abkit_version()}")
+    print(
+        f"bench process peak RSS {peak:.0f} MiB; abkit {abkit.analysis.abkit_version()}"
+    )
 
 
 if __name__ == "__main__":

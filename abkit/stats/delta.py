@@ -42,7 +42,9 @@ def relative_lift(
     """
     mean_c, mean_t = control.mean, treatment.mean
     nan = RelativeLift(math.nan, math.nan, math.nan, math.nan)
-    if mean_c * mean_c == 0 or math.isnan(mean_c):  # 0, or so small its square underflows
+    if mean_c * mean_c == 0 or math.isnan(
+        mean_c
+    ):  # 0, or so small its square underflows
         return nan
     ratio = mean_t / mean_c
     variance = (treatment.mean_variance + ratio**2 * control.mean_variance) / mean_c**2

@@ -64,7 +64,9 @@ def test_json_output_matches_scipy_on_unit_values(tiny_exp, tmp_path):
     cuped = scipy_stats.ttest_ind(adjusted[1], adjusted[0], equal_var=False)
     assert messages["cuped_coefficients"] == [pytest.approx(theta, rel=1e-9)]
     assert messages["pvalue"] == pytest.approx(cuped.pvalue, rel=1e-9)
-    assert messages["ci_upper"] == pytest.approx(cuped.confidence_interval().high, rel=1e-9)
+    assert messages["ci_upper"] == pytest.approx(
+        cuped.confidence_interval().high, rel=1e-9
+    )
     assert payload["units"] == {"control": control.size, "treatment": treatment.size}
     assert payload["excluded_units"] == 1
 
@@ -80,7 +82,9 @@ def _unit_messages(directory: Path) -> tuple[Arm, Arm]:
         n=("arm", "nunique"), arm=("arm", "min"), at=("seen_at", "min")
     )
     first = first[first["n"] == 1]
-    joined = events[events["name"] == "message"].merge(first, left_on="uid", right_index=True)
+    joined = events[events["name"] == "message"].merge(
+        first, left_on="uid", right_index=True
+    )
     offset = joined["at_x"] - joined["at_y"]
     day = pd.Timedelta(days=1)
     post = joined[(offset >= 0 * day) & (offset < 7 * day)].groupby("uid").size()
@@ -216,7 +220,8 @@ def test_demo_into_an_unwritable_folder(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert_one_line_error(
-        run("demo", "--dir", str(blocker), "--users", "2000"), "cannot write the demo data"
+        run("demo", "--dir", str(blocker), "--users", "2000"),
+        "cannot write the demo data",
     )
 
 

@@ -22,7 +22,9 @@ def full(demo_exp):
 
 def test_daily_cumulative_moments_equal_pandas(demo_exp):
     experiment = load_experiment(demo_exp)
-    daily = read_daily(run_queries(experiment).moments, experiment_variables(experiment))
+    daily = read_daily(
+        run_queries(experiment).moments, experiment_variables(experiment)
+    )
     metric = experiment.metric("messages_per_user")
 
     data = demo_exp.parent.parent / "demo"
@@ -31,7 +33,9 @@ def test_daily_cumulative_moments_equal_pandas(demo_exp):
         n=("variant", "nunique"), variant=("variant", "min"), at=("exposed_at", "min")
     )
     users = first[first["n"] == 1]
-    events = pd.read_parquet(data / "events.parquet", columns=["user_id", "ts", "event"])
+    events = pd.read_parquet(
+        data / "events.parquet", columns=["user_id", "ts", "event"]
+    )
     messages = events[events["event"] == "message"].merge(users, left_on="user_id",
                                                           right_index=True)  # fmt: skip
     offset = messages["ts"] - messages["at"]
@@ -61,7 +65,9 @@ def test_as_of_equals_that_mornings_look(demo_exp, full):
         # still in; the series, computed today, already excludes them
         assert abs(effect.control.n - look.n_control) <= 0.002 * look.n_control
         assert abs(effect.treatment.n - look.n_treatment) <= 0.002 * look.n_treatment
-        assert effect.difference == pytest.approx(look.difference, abs=0.05 * look.standard_error)
+        assert effect.difference == pytest.approx(
+            look.difference, abs=0.05 * look.standard_error
+        )
         assert effect.standard_error == pytest.approx(look.standard_error, rel=0.01)
 
 
@@ -69,7 +75,9 @@ def test_final_look_equals_the_scorecard(full):
     for result in full.metrics:
         series = full.series_for(result.metric, result.variant)
         assert series is not None and series.current is not None
-        assert series.current.difference == pytest.approx(result.effect.difference, rel=1e-9)
+        assert series.current.difference == pytest.approx(
+            result.effect.difference, rel=1e-9
+        )
 
 
 def test_demo_shows_a_sequential_verdict_for_each_metric(full):
@@ -82,7 +90,8 @@ def test_demo_shows_a_sequential_verdict_for_each_metric(full):
         # the repeated CI is at least as wide as the fixed-horizon CI at every look
         assert all(
             look.sequential_upper - look.sequential_lower
-            >= look.ci_upper - look.ci_lower - 1e-12 for look in looks
+            >= look.ci_upper - look.ci_lower - 1e-12
+            for look in looks
         )
         if series.crossed:
             crossing = next(look for look in looks if look.day == series.crossing_day)

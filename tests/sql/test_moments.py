@@ -18,7 +18,9 @@ def pandas_moments(
     """The same moments computed row by row in pandas (windows, zeros, censoring)."""
     assignments, events = tables["assignments"], tables["events"]
     per_unit = assignments.groupby("uid").agg(
-        n_variants=("arm", "nunique"), variant=("arm", "min"), exposed_at=("seen_at", "min")
+        n_variants=("arm", "nunique"),
+        variant=("arm", "min"),
+        exposed_at=("seen_at", "min"),
     )
     exposures = per_unit[per_unit["n_variants"] == 1]
     data_end = events["at"].max() if data_end is None else data_end
@@ -29,7 +31,9 @@ def pandas_moments(
     values = exposures[["variant"]].copy()
     for suffix, frame in (("", post), ("__pre", pre)):
         purchases = frame[frame["name"] == "purchase"]
-        values["messages" + suffix] = frame[frame["name"] == "message"].groupby("uid").size()
+        values["messages" + suffix] = (
+            frame[frame["name"] == "message"].groupby("uid").size()
+        )
         values["revenue" + suffix] = purchases.groupby("uid")["amount"].sum()
         values["payer" + suffix] = (purchases.groupby("uid").size() > 0).astype(float)
     values = values.fillna(0.0)
@@ -47,8 +51,7 @@ def pandas_moments(
             row[f"{metric}__pre__sum_sq"] = (x**2).sum(min_count=1)
             row[f"{metric}__value__pre__sum_prod"] = (x * y).sum(min_count=1)
         rows.append(row)
-    frame: pd.DataFrame = pd.DataFrame(rows)
-    return frame
+    return pd.DataFrame(rows)
 
 
 def overall(rows: pd.DataFrame) -> pd.DataFrame:
@@ -61,7 +64,9 @@ def assert_same_moments(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert list(got["variant"]) == list(expected["variant"])
     for column in expected.columns.drop("variant"):
         np.testing.assert_allclose(
-            got[column].astype(float), expected[column].astype(float), rtol=1e-12,
+            got[column].astype(float),
+            expected[column].astype(float),
+            rtol=1e-12,
             err_msg=column,
         )
 
@@ -87,7 +92,9 @@ def test_as_of_drops_later_events_and_censors_open_windows(tiny_exp):
     got = duckdb.connect().execute(render_analysis_sql(cut)).fetch_df()
     tables = tiny_tables()
     tables["events"] = tables["events"][tables["events"]["at"] < end]
-    tables["assignments"] = tables["assignments"][tables["assignments"]["seen_at"] < end]
+    tables["assignments"] = tables["assignments"][
+        tables["assignments"]["seen_at"] < end
+    ]
     expected = pandas_moments(tables, data_end=end)
     assert 0 < expected["messages__n"].sum() < expected["n_units"].sum()
     assert_same_moments(got.sort_values("variant"), expected)

@@ -29,7 +29,7 @@ def test_pasted_duckdb_sql_reproduces_analyze(tiny_exp):
         ))
         for v in ("control", "treatment")
     ]  # fmt: skip
-    pasted = welch_test(*arms)
+    pasted = welch_test(arms[0], arms[1])
     analysed = abkit.analyze(tiny_exp, cuped=False).metric("messages").effect
     assert pasted.pvalue == pytest.approx(analysed.pvalue, rel=1e-12)
     assert pasted.ci_lower == pytest.approx(analysed.ci_lower, rel=1e-12)
@@ -51,7 +51,9 @@ def test_analyze_on_the_users_own_connection_and_tables(tiny_exp, tmp_path):
     assert on_tables.units == on_files.units
     for left, right in zip(on_tables.metrics, on_files.metrics, strict=True):
         assert left.effect.pvalue == pytest.approx(right.effect.pvalue, rel=1e-12)
-    assert con.execute("SELECT 42").fetchone() == (42,), "the user's connection stays open"
+    assert con.execute("SELECT 42").fetchone() == (42,), (
+        "the user's connection stays open"
+    )
 
 
 def test_build_result_is_pure_given_the_query_frames(tiny_exp):

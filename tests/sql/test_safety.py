@@ -30,7 +30,10 @@ INJECTIONS = [
     ("value IN (SELECT partner_id FROM events)", "is not allowed"),
     ("secret_column * 2", "unknown column 'secret_column'"),
     ("e.value", "unknown column 'e.value'"),
-    ("value) FILTER (WHERE 1=1) AS x, (SELECT 1", "cannot parse|statements|not allowed"),
+    (
+        "value) FILTER (WHERE 1=1) AS x, (SELECT 1",
+        "cannot parse|statements|not allowed",
+    ),
     ("EXISTS (SELECT 1)", "not allowed"),
     ("query_table('events')", "function 'query_table'"),
 ]
@@ -40,7 +43,9 @@ INJECTIONS = [
 def test_injection_is_refused(expression, message, tmp_path):
     canary = tmp_path / "secret.csv"
     with pytest.raises(QueryError, match=message):
-        safe_expression(expression.format(canary=canary), EVENT_COLUMNS, "metric 'm' value")
+        safe_expression(
+            expression.format(canary=canary), EVENT_COLUMNS, "metric 'm' value"
+        )
 
 
 @pytest.mark.parametrize(
@@ -48,8 +53,14 @@ def test_injection_is_refused(expression, message, tmp_path):
     [
         ("value * 2", "value * 2"),
         ("least(value, 100)", "LEAST(value, 100)"),
-        ("CASE WHEN value > 3 THEN 1 ELSE 0 END", "CASE WHEN value > 3 THEN 1 ELSE 0 END"),
-        ("event = 'like' and partner_id is not null", "event = 'like' AND NOT partner_id IS NULL"),
+        (
+            "CASE WHEN value > 3 THEN 1 ELSE 0 END",
+            "CASE WHEN value > 3 THEN 1 ELSE 0 END",
+        ),
+        (
+            "event = 'like' and partner_id is not null",
+            "event = 'like' AND NOT partner_id IS NULL",
+        ),
         ("date_part('hour', ts) < 6", "DATE_PART('hour', ts) < 6"),
     ],
 )

@@ -44,7 +44,9 @@ def day(n: float) -> pd.Timestamp:
 def test_retention_censors_units_whose_day_is_not_observed(tmp_path):
     # Data ends at day 12. Users 1-4 exposed at day 0 (day 7 observed); users 5-6
     # exposed at day 9, three days before the data ends: not in the D7 base.
-    assignments = [(u, "control" if u % 2 else "treatment", day(0)) for u in range(1, 5)]
+    assignments = [
+        (u, "control" if u % 2 else "treatment", day(0)) for u in range(1, 5)
+    ]
     assignments += [(5, "control", day(9)), (6, "treatment", day(9))]
     events = [
         (1, day(7.5), "session", 1.0),  # active on day 7
@@ -54,7 +56,9 @@ def test_retention_censors_units_whose_day_is_not_observed(tmp_path):
         (6, day(12), "session", 1.0),  # the last event sets the data end
     ]
     metrics = {"d7": {"kind": "retention", "events": ["session"], "days": [7]}}
-    path = write_case(tmp_path, assignments, events, metrics, {"control": 1, "treatment": 1})
+    path = write_case(
+        tmp_path, assignments, events, metrics, {"control": 1, "treatment": 1}
+    )
     result = abkit.analyze(path)
     effect = result.metric("d7").effect
     assert result.units == {"control": 3, "treatment": 3}
@@ -78,9 +82,13 @@ def test_windows_count_only_events_inside_them(tmp_path):
                         "window": {"start_day": 2, "end_day": 9}},
         "active_days": {"kind": "mean", "events": ["like"], "aggregate": "active_days"},
     }  # fmt: skip
-    path = write_case(tmp_path, assignments, events, metrics, {"control": 1, "treatment": 1})
+    path = write_case(
+        tmp_path, assignments, events, metrics, {"control": 1, "treatment": 1}
+    )
     result = abkit.analyze(path)
-    assert result.metric("likes_2d").effect.control.mean == pytest.approx(0.5)  # (1+0)/2
+    assert result.metric("likes_2d").effect.control.mean == pytest.approx(
+        0.5
+    )  # (1+0)/2
     assert result.metric("likes_2d").effect.treatment.mean == pytest.approx(0.5)
     assert result.metric("likes_later").effect.control.mean == pytest.approx(0.5)
     assert result.metric("likes_later").effect.treatment.mean == pytest.approx(0.0)
@@ -97,7 +105,9 @@ def test_every_treatment_is_compared_with_the_control(tmp_path):
         for k in range(user % 3 + lift):
             events.append((user, day(user % 5 + 0.1 * (k + 1)), "message", 1.0))
     events.append((1, day(30), "session", 1.0))
-    metrics = {"messages": {"kind": "mean", "events": ["message"], "window": {"end_day": 7}}}
+    metrics = {
+        "messages": {"kind": "mean", "events": ["message"], "window": {"end_day": 7}}
+    }
     path = write_case(tmp_path, assignments, events, metrics, variants)
     result = abkit.analyze(path)
     by_variant = {r.variant: r for r in result.metrics}
