@@ -20,7 +20,15 @@ import duckdb
 import pandas as pd
 
 from abkit import health
-from abkit.config import CupedSettings, Experiment, Metric, Source, load_experiment
+from abkit.config import (
+    CorrectionMethod,
+    CupedSettings,
+    Experiment,
+    Metric,
+    Source,
+    load_experiment,
+)
+from abkit.decision import apply_decision_rules, family_members
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
 from abkit.monitoring import metric_series, srm_series
@@ -74,6 +82,7 @@ def analyze(
     con: duckdb.DuckDBPyConnection | None = None,
     as_of: dt.date | None = None,
     cuped: bool | None = None,
+    correction: CorrectionMethod | None = None,
 ) -> AnalysisResult:
     """Analyse an experiment end to end.
 
@@ -83,6 +92,7 @@ def analyze(
             exp.yaml) instead of a private, locked-down one.
         as_of: analyse only data before this date, as if run that morning.
         cuped: override exp.yaml's `cuped.enabled` (None keeps the file's choice).
+        correction: override the decision rules' multiple-testing correction.
 
     Raises:
         AbkitError: bad configuration or data, with a one-line message naming the fix.
@@ -94,7 +104,7 @@ def analyze(
     if cuped is not None:
         settings = experiment.cuped.model_copy(update={"enabled": cuped})
         experiment = experiment.model_copy(update={"cuped": settings})
-    return build_result(experiment, run_queries(experiment, con))
+    return build_result(experiment, run_queries(experiment, con), correction)
 
 
 def run_queries(
@@ -118,7 +128,11 @@ def run_queries(
         engine.close()
 
 
-def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult:
+def build_result(
+    experiment: Experiment,
+    frames: QueryResults,
+    correction: CorrectionMethod | None = None,
+) -> AnalysisResult:
     """Turn the query results into tested metrics and health checks (no IO)."""
     plans = experiment_variables(experiment)
     groups = read_moments(frames.moments, plans, experiment.segments)
@@ -154,6 +168,7 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
                 metric, control, treatment, experiment.alpha, experiment.cuped
             ).effect
         ),
+        sequential_alphas(experiment),
     )
     days = sorted({look.day for s in series for look in s.looks})
     srm_over_time = srm_series(_daily_counts(frames.daily_exposures), experiment, days)
@@ -163,7 +178,7 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         if key is not None
         for result in metric_results(experiment, moments, key, caps)
     )
-    return AnalysisResult(
+    result = AnalysisResult(
         experiment=experiment.name,
         title=experiment.title,
         control=experiment.control,
@@ -185,6 +200,21 @@ def build_result(experiment: Experiment, frames: QueryResults) -> AnalysisResult
         sequential=experiment.sequential,
         sequential_srm=srm_over_time,
     )
+    return apply_decision_rules(result, experiment, correction)
+
+
+def sequential_alphas(experiment: Experiment) -> dict[str, float]:
+    """Bonferroni α for the decision family's sequential tests (STATS.md §6).
+
+    Holm or BH over always-valid p-values is not standard, so sequential tests of
+    the family split α evenly whatever correction the scorecard uses.
+    """
+    rules = experiment.decision
+    members = family_members(experiment)
+    if rules is None or rules.correction == "none" or not members:
+        return {}
+    size = len(members) * len(experiment.treatments)
+    return dict.fromkeys(members, experiment.alpha / size)
 
 
 def _last_look_day(experiment: Experiment, window_end: dt.datetime | None) -> dt.date:

@@ -221,6 +221,49 @@ class SequentialSettings(_Strict):
     rho: float = Field(2.0, gt=0, description="exponent of the power spending family")
 
 
+CorrectionMethod = Literal["holm", "hochberg", "bh", "bonferroni", "none"]
+
+
+class GuardrailSettings(_Strict):
+    """A metric that must not get worse by more than a non-inferiority margin."""
+
+    margin: float = Field(gt=0, description="tolerated harm, e.g. 0.05")
+    relative: bool = Field(True, description="margin as a relative lift (else absolute)")
+
+
+class BayesSettings(_Strict):
+    """The optional Bayesian view: a normal model on the relative lift (STATS.md §8)."""
+
+    enabled: bool = True
+    prior_mean: float = 0.0
+    prior_std: float | None = Field(None, gt=0, description="None: a flat prior")
+
+
+class DecisionSettings(_Strict):
+    """Decision rules written before launch (pre-registration).
+
+    The correction family is the primary metric (unless excluded) and the secondary
+    metrics, each against every treatment; guardrails are tested one-sided against
+    their margins, outside the family.
+    """
+
+    primary: Identifier
+    minimum_effect: float = Field(
+        0.0, ge=0, description="smallest relative lift worth shipping"
+    )
+    secondary: tuple[Identifier, ...] = ()
+    correction: CorrectionMethod = "holm"
+    primary_in_family: bool = True
+    primary_weight: float = Field(
+        1.0, gt=0, description="Bonferroni/Holm weight of the primary in the family"
+    )
+    guardrails: dict[Identifier, GuardrailSettings] = Field(default_factory=dict)
+
+    def metric_names(self) -> tuple[str, ...]:
+        """Every metric the rules name."""
+        return (self.primary, *self.secondary, *self.guardrails)
+
+
 class MetricsFile(_Strict):
     """The shared metrics catalogue: metric definitions keyed by name."""
 
@@ -307,6 +350,8 @@ class ExperimentFile(_Strict):
     alpha: float = Field(0.05, gt=0, lt=0.5)
     cuped: CupedSettings = CupedSettings()
     sequential: SequentialSettings | None = None
+    decision: DecisionSettings | None = None
+    bayesian: BayesSettings | None = None
 
     def model_post_init(self, __context: Any) -> None:
         """Segments and unit covariates need a units table."""
@@ -377,6 +422,14 @@ def load_experiment(path: str | Path) -> Experiment:
         for i, name in enumerate(spec.metrics)
     )
     control = _resolve_control(spec, path.name)
+    if spec.decision is not None:
+        for name in spec.decision.metric_names():
+            if name not in spec.metrics:
+                hint = _suggest(name, list(spec.metrics)) or "; list it under metrics: too"
+                raise ConfigError(
+                    f"{path.name}: decision names metric '{name}', which is not one of "
+                    f"this experiment's metrics{hint}"
+                )
     for index, name in enumerate(spec.cuped.covariates):
         if name not in spec.metrics:
             hint = _suggest(name, list(spec.metrics)) or "; list it under metrics: too"

@@ -139,12 +139,14 @@ def metric_series(
     daily: DailyRows,
     last_day: dt.date,
     compare: Any,
+    alphas: Mapping[str, float] | None = None,
 ) -> tuple[MetricSeries, ...]:
     """Daily series (and sequential verdicts) of every windowed metric × treatment.
 
     `compare(metric, control, treatment)` returns the fixed-horizon EffectResult
     (CUPED-adjusted as configured), so the series uses the same estimator as the
-    scorecard.
+    scorecard. `alphas` gives a metric's sequential α when it differs from the
+    experiment's (Bonferroni over the decision family, STATS.md §6).
     """
     days = look_days(daily, last_day)
     weights = experiment.variants
@@ -155,15 +157,9 @@ def metric_series(
             share = (weights[experiment.control] + weights[variant]) / sum(
                 weights.values()
             )
+            alpha = (alphas or {}).get(metric.name, experiment.alpha)
             results.append(
-                _sequential(
-                    metric,
-                    variant,
-                    looks,
-                    experiment.sequential,
-                    share,
-                    experiment.alpha,
-                )
+                _sequential(metric, variant, looks, experiment.sequential, share, alpha)
             )
     return tuple(results)
 

@@ -73,6 +73,48 @@ def format_pvalue(pvalue: float) -> str:
     return "<0.0001" if pvalue < 1e-4 else f"{pvalue:.4f}"
 
 
+def _pvalue_cell(result: MetricResult) -> str:
+    """The p-value; for metrics in the correction family, the adjusted one, marked."""
+    if result.adjusted_pvalue is None:
+        return format_pvalue(result.effect.pvalue)
+    return f"{format_pvalue(result.adjusted_pvalue)} (adj.)"
+
+
+def decision_lines(result: AnalysisResult) -> list[str]:
+    """The decision summary, its reasons, and the guardrails, as plain lines."""
+    decision = result.decision
+    if decision is None:
+        return []
+    lines = [f"Decision: {decision.summary}"]
+    lines += [f"  · {reason}" for reason in decision.reasons]
+    for metric in result.metrics:
+        guard = metric.guardrail
+        if guard is not None:
+            lines.append(
+                f"  guardrail {metric.metric} ({metric.variant}): "
+                f"{guard.status.replace('_', ' ')} (margin {guard.margin:g}, "
+                f"estimate {guard.estimate:+.3g}, one-sided p = {guard.pvalue:.3g})"
+            )
+    if result.correction != "none":
+        lines.append(f"  multiple testing: {result.correction} over the decision family")
+    return lines
+
+
+def bayes_lines(result: AnalysisResult) -> list[str]:
+    """Chance to beat control and expected loss per metric (a different question)."""
+    lines = []
+    for metric in result.metrics:
+        view = metric.bayes
+        if view is None or view.status != "ok":
+            continue
+        lines.append(
+            f"{metric.metric} ({metric.variant}): P(better) {view.chance_to_win:.1%}, "
+            f"credible interval {view.ci_lower:+.1%} to {view.ci_upper:+.1%}, "
+            f"expected loss if shipped {view.risk_treatment:.2%}"
+        )
+    return lines
+
+
 def _row(result: MetricResult) -> list[str]:
     effect, fmt = result.effect, result.format
     diff_ci = (
@@ -90,7 +132,7 @@ def _row(result: MetricResult) -> list[str]:
         format_lift(
             effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
         ),
-        format_pvalue(effect.pvalue),
+        _pvalue_cell(result),
         VERDICT_MARKS[result.verdict],
         *_cuped_cells(result),
     ]
@@ -305,8 +347,27 @@ def renderables(result: AnalysisResult) -> list[Any]:
     ]
     notes = [Text(f"note: {n}", style="dim") for n in metric_notes(result)]
     sequential = sequential_table(result)
-    extra = [sequential] if sequential is not None else []
-    return [header, *tables, *notes, *extra, health_panel(result)]
+    extra: list[Any] = [sequential] if sequential is not None else []
+    bayes = bayes_lines(result)
+    if bayes:
+        title = "Bayesian view (chance to beat control; not a replacement for the test)"
+        extra.append(Panel("\n".join(bayes), title=title, border_style="blue"))
+    decision = decision_panel(result)
+    top = [decision] if decision is not None else []
+    return [header, *top, *tables, *notes, *extra, health_panel(result)]
+
+
+OUTCOME_STYLES = {"ship": "green", "do_not_ship": "red", "keep_running": "yellow",
+                  "investigate": "bold red"}  # fmt: skip
+
+
+def decision_panel(result: AnalysisResult) -> Panel | None:
+    """The decision at the top of the scorecard, coloured by outcome."""
+    if result.decision is None:
+        return None
+    lines = decision_lines(result)
+    style = OUTCOME_STYLES[result.decision.outcome]
+    return Panel("\n".join(lines), title="decision", border_style=style)
 
 
 def print_result(
@@ -336,6 +397,10 @@ def render_markdown(result: AnalysisResult) -> str:
         f"`{result.config_hash}` · abkit {result.abkit_version}",
         "",
     ]
+    decision = decision_lines(result)
+    if decision:
+        out += [f"**{decision[0]}**", ""] + [f"- {line.strip(' ·')}" for line in decision[1:]]
+        out.append("")
     for variant in (v for v in result.variants if v != result.control):
         out += [f"### {variant} vs {result.control} ({level} CI)", ""]
         out.append("| " + " | ".join(HEADERS) + " |")

@@ -5,15 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from abkit.config import SequentialSettings
 from abkit.monitoring import MetricSeries
+from abkit.stats.bayes import BayesResult
 from abkit.stats.cuped import CupedAdjustment
+from abkit.stats.guardrail import GuardrailResult
 from abkit.stats.srm import SequentialSrmResult, SrmResult
 from abkit.stats.welch import STATUS_MESSAGES, EffectResult
+
+if TYPE_CHECKING:
+    from abkit.decision import DecisionResult
 
 Verdict = Literal["better", "worse", "no_change", "invalid"]
 CheckStatus = Literal["ok", "warning", "failed"]
@@ -36,6 +41,11 @@ class MetricResult:
     cap_rule: str = ""
     cuped: CupedAdjustment | None = None
     unadjusted: EffectResult | None = None
+    adjusted_pvalue: float | None = None
+    adjusted_relative_ci_lower: float | None = None
+    adjusted_relative_ci_upper: float | None = None
+    guardrail: GuardrailResult | None = None
+    bayes: BayesResult | None = None
 
     @property
     def variance_reduction(self) -> float | None:
@@ -52,7 +62,8 @@ class MetricResult:
             effect.pvalue
         ):
             return "invalid"
-        if not effect.significant:
+        pvalue = self.adjusted_pvalue if self.adjusted_pvalue is not None else effect.pvalue
+        if not pvalue < effect.alpha:
             return "no_change"
         improved = (effect.difference > 0) == (self.direction == "higher")
         return "better" if improved else "worse"
@@ -87,6 +98,13 @@ class MetricResult:
             if cuped is not None
             else None,
             "variance_reduction": self.variance_reduction,
+        }
+        extra |= {
+            "adjusted_pvalue": self.adjusted_pvalue,
+            "adjusted_relative_ci_lower": self.adjusted_relative_ci_lower,
+            "adjusted_relative_ci_upper": self.adjusted_relative_ci_upper,
+            "guardrail": self.guardrail.to_dict() if self.guardrail is not None else None,
+            "bayes": self.bayes.to_dict() if self.bayes is not None else None,
         }
         if self.unadjusted is not None:
             plain = self.unadjusted
@@ -162,6 +180,8 @@ class AnalysisResult:
     series: tuple[MetricSeries, ...] = ()
     sequential: SequentialSettings | None = None
     sequential_srm: SequentialSrmResult | None = None
+    correction: str = "none"
+    decision: DecisionResult | None = None
     created_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc)
     )
@@ -215,6 +235,8 @@ class AnalysisResult:
             "metrics": [r.to_dict() for r in self.metrics],
             "segments": [r.to_dict() for r in self.segment_results],
             "segment_srm": [s.to_dict() for s in self.segment_srm],
+            "correction": self.correction,
+            "decision": self.decision.to_dict() if self.decision is not None else None,
             "sequential": self.sequential.model_dump() if self.sequential else None,
             "sequential_srm": self.sequential_srm.to_dict()
             if self.sequential_srm

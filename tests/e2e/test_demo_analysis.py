@@ -159,6 +159,7 @@ def test_segment_results_equal_the_analysis_of_filtered_data(
 def test_multi_covariate_adjustment_equals_pooled_ols(demo_exp, tmp_path):
     spec = yaml.safe_load(demo_exp.read_text())
     spec["metrics"] = ["messages_per_user", "sessions_per_user"]
+    spec.pop("decision")
     spec["segments"] = []
     spec["cuped"] = {
         "covariates": ["sessions_per_user"],

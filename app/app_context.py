@@ -1,0 +1,265 @@
+"""What every page shares: the folder, the experiments, the picked one, the store.
+
+The router builds an `AppContext` once per run (sidebar picker and analysis options
+bound to the URL's query parameters) and the pages read it with `current()`. Heavy
+work is cached here: analyses by `abkit.app_support.AnalysisKey` (file modification
+times included, so an edit is never served stale), the store once per folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from abkit.app_support import (
+    CORRECTIONS,
+    STORE_FILENAME,
+    AnalysisKey,
+    ExperimentEntry,
+    analysis_key,
+    default_correction,
+    discover_experiments,
+    find_entry,
+    page_url,
+    resolve_app_dir,
+    run_analysis,
+)
+from abkit.errors import AbkitError
+from abkit.results import AnalysisResult
+from abkit.store import ResultStore
+
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+CONTEXT_KEY = "_abkit_context"
+PICKER_KEY = "experiment"
+CUPED_KEY = "cuped"
+CORRECTION_KEY = "correction"
+OPTIONS_FOR_KEY = "_options_for"
+
+PAGES: dict[str, tuple[str, str, str]] = {
+    # url path: (file, title, icon)
+    "experiments": ("pages/experiments.py", "Experiments", ":material/science:"),
+    "scorecard": ("pages/scorecard.py", "Scorecard", ":material/scoreboard:"),
+    "over_time": ("pages/over_time.py", "Over time", ":material/timeline:"),
+    "segments": ("pages/segments.py", "Segments", ":material/pie_chart:"),
+    "plan": ("pages/plan.py", "Plan", ":material/calculate:"),
+    "discussion": ("pages/discussion.py", "Discussion", ":material/forum:"),
+    "share": ("pages/share.py", "Share", ":material/share:"),
+}
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """The state of one run of the app, shared by the router and the pages."""
+
+    directory: Path
+    entries: tuple[ExperimentEntry, ...]
+    entry: ExperimentEntry | None
+    cuped: bool | None
+    correction: str | None
+
+    @property
+    def store_path(self) -> Path:
+        """The results store of the experiments folder."""
+        return self.directory / STORE_FILENAME
+
+    def link(self, page: str) -> str:
+        """A shareable URL of `page` for the picked experiment and options."""
+        return page_url(st.context.url, page, self.query())
+
+    def query(self) -> dict[str, str]:
+        """The query parameters that reproduce this view."""
+        params: dict[str, str] = {}
+        if self.entry is not None:
+            params["exp"] = self.entry.key
+            experiment = self.entry.experiment
+            if experiment is not None and self.cuped is not None:
+                if self.cuped != experiment.cuped.enabled:
+                    params["cuped"] = "on" if self.cuped else "off"
+                if self.correction != default_correction(experiment):
+                    params["correction"] = str(self.correction)
+        return params
+
+
+def app_directory() -> Path:
+    """The experiments folder: `-- --dir DIR`, $ABKIT_APP_DIR, or the repo's data/."""
+    return resolve_app_dir(sys.argv[1:], os.environ, REPO_DATA)
+
+
+def build() -> AppContext:
+    """Discover experiments, draw the sidebar picker and options, remember the result."""
+    directory = app_directory()
+    entries = discover_experiments(directory)
+    entry = _picker(entries)
+    cuped, correction = _options(entry)
+    context = AppContext(directory, entries, entry, cuped, correction)
+    st.session_state[CONTEXT_KEY] = context
+    _caption(directory, entries)
+    return context
+
+
+def current() -> AppContext:
+    """The context the router built for this run (built here if a page runs alone)."""
+    context = st.session_state.get(CONTEXT_KEY)
+    return context if isinstance(context, AppContext) else build()
+
+
+def require_experiment(context: AppContext) -> ExperimentEntry:
+    """The picked experiment; otherwise a one-line message and the page stops."""
+    entry = context.entry
+    if entry is None:
+        st.info(
+            f"No exp*.yaml found under `{context.directory}`. Start the app with "
+            "`abkit app --dir FOLDER` on a folder of experiments."
+        )
+        st.stop()
+    if entry.experiment is None:
+        st.error(f"{entry.relative}: {entry.error}")
+        st.stop()
+    return entry
+
+
+def analysis(context: AppContext, entry: ExperimentEntry) -> AnalysisResult:
+    """The entry's analysis with the sidebar options (cached); errors stop the page."""
+    assert entry.experiment is not None
+    try:
+        key = analysis_key(
+            entry.experiment, cuped=context.cuped, correction=context.correction
+        )
+        return analyze_with_status(key, entry.experiment.title)
+    except AbkitError as error:
+        st.error(str(error))
+        st.stop()
+
+
+def analyze_with_status(key: AnalysisKey, title: str) -> AnalysisResult:
+    """A cached analysis; the first run of a key shows its progress in `st.status`."""
+    if key in _seen_keys():
+        return _cached_analysis(key)
+    with st.status(f"Analysing {title}…", expanded=False) as status:
+        start = time.perf_counter()
+        status.write("Running the queries on DuckDB and the statistics over them")
+        try:
+            result = _cached_analysis(key)
+        except AbkitError:
+            status.update(label=f"Analysis of {title} failed", state="error")
+            raise
+        seconds = time.perf_counter() - start
+        status.update(label=f"Analysed {title} in {seconds:.1f} s", state="complete")
+    _seen_keys().add(key)
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _cached_analysis(key: AnalysisKey) -> AnalysisResult:
+    return run_analysis(key)
+
+
+@st.cache_resource(show_spinner=False)
+def _seen_keys() -> set[AnalysisKey]:
+    return set()
+
+
+@st.cache_resource(show_spinner=False)
+def store_at(path: str) -> ResultStore:
+    """One results store per folder, shared by every session's threads."""
+    return ResultStore(path)
+
+
+def open_store(context: AppContext) -> ResultStore | None:
+    """The folder's store, or None after showing why it cannot be opened."""
+    try:
+        return store_at(str(context.store_path))
+    except AbkitError as error:
+        st.error(str(error))
+        return None
+
+
+def _picker(entries: tuple[ExperimentEntry, ...]) -> ExperimentEntry | None:
+    """The sidebar's experiment picker, bound to `?exp=` both ways."""
+    if not entries:
+        return None
+    keys = [entry.key for entry in entries]
+    wanted = find_entry(entries, st.query_params.get("exp"))
+    if wanted is not None:
+        st.session_state[PICKER_KEY] = wanted.key
+    elif st.session_state.get(PICKER_KEY) not in keys:
+        first = next((e for e in entries if e.experiment is not None), entries[0])
+        st.session_state[PICKER_KEY] = first.key
+    labels = {entry.key: entry.label for entry in entries}
+    chosen = st.sidebar.selectbox(
+        "Experiment",
+        keys,
+        key=PICKER_KEY,
+        format_func=labels.__getitem__,
+        on_change=_picked,
+    )
+    st.query_params["exp"] = chosen
+    return find_entry(entries, chosen)
+
+
+def _picked() -> None:
+    st.query_params["exp"] = st.session_state[PICKER_KEY]
+    for param in ("cuped", "correction"):
+        st.query_params.pop(param, None)
+
+
+def _options(entry: ExperimentEntry | None) -> tuple[bool | None, str | None]:
+    """CUPED and correction in the sidebar, reset to exp.yaml's on a new experiment."""
+    if entry is None or entry.experiment is None:
+        return None, None
+    experiment = entry.experiment
+    defaults = (experiment.cuped.enabled, default_correction(experiment))
+    if st.session_state.get(OPTIONS_FOR_KEY) != entry.key:
+        st.session_state[OPTIONS_FOR_KEY] = entry.key
+        st.session_state[CUPED_KEY], st.session_state[CORRECTION_KEY] = defaults
+    cuped_param = st.query_params.get("cuped")
+    if cuped_param in ("on", "off"):
+        st.session_state[CUPED_KEY] = cuped_param == "on"
+    if st.query_params.get("correction") in CORRECTIONS:
+        st.session_state[CORRECTION_KEY] = st.query_params["correction"]
+    sidebar = st.sidebar
+    sidebar.markdown("**Analysis options**")
+    cuped = sidebar.toggle(
+        "CUPED variance reduction",
+        key=CUPED_KEY,
+        help="Adjust each metric with its pre-period value (exp.yaml: cuped.enabled).",
+        on_change=_bind_param,
+        args=(CUPED_KEY, "cuped", defaults[0]),
+    )
+    correction = sidebar.selectbox(
+        "Multiple-testing correction",
+        CORRECTIONS,
+        key=CORRECTION_KEY,
+        help="Over the decision rules' primary and secondary metrics "
+        "(exp.yaml: decision.correction).",
+        on_change=_bind_param,
+        args=(CORRECTION_KEY, "correction", defaults[1]),
+    )
+    # a page switch may drop the query string: write the options back
+    _bind_param(CUPED_KEY, "cuped", defaults[0])
+    _bind_param(CORRECTION_KEY, "correction", defaults[1])
+    return bool(cuped), str(correction)
+
+
+def _bind_param(key: str, param: str, default: bool | str) -> None:
+    """Keep a changed option in the URL (only when it differs from exp.yaml's)."""
+    value = st.session_state[key]
+    if value == default:
+        st.query_params.pop(param, None)
+    elif isinstance(value, bool):
+        st.query_params[param] = "on" if value else "off"
+    else:
+        st.query_params[param] = str(value)
+
+
+def _caption(directory: Path, entries: tuple[ExperimentEntry, ...]) -> None:
+    broken = sum(entry.experiment is None for entry in entries)
+    text = f"{len(entries)} experiment file(s) under `{directory}`"
+    if broken:
+        text += f" · {broken} do not load"
+    st.sidebar.caption(text)

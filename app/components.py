@@ -1,0 +1,348 @@
+"""Rendering helpers shared by the pages: tables, plotly figures, banners.
+
+No statistics here: every number comes from an `AnalysisResult` and is formatted with
+`abkit.report`'s formatters, so the app shows exactly what the CLI prints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from pandas.io.formats.style import Styler
+
+from abkit.monitoring import MetricSeries
+from abkit.report import (
+    VERDICT_MARKS,
+    format_difference,
+    format_lift,
+    format_pvalue,
+    format_value,
+)
+from abkit.results import AnalysisResult, MetricResult
+
+GREEN, RED, GREY, BLUE = "#1a7f37", "#cf222e", "#8c959f", "#0969da"
+VERDICT_COLOURS = {"better": GREEN, "worse": RED, "no_change": GREY, "invalid": GREY}
+VERDICT_CELLS = {
+    "better": "background-color: #dafbe1; color: #116329; font-weight: 600",
+    "worse": "background-color: #ffebe9; color: #a40e26; font-weight: 600",
+    "no_change": "",
+    "invalid": "color: #9a6700",
+}
+OUTCOMES = {
+    # outcome: (headline, badge colour)
+    "ship": ("Ship", "green"),
+    "do_not_ship": ("Do not ship", "red"),
+    "keep_running": ("Keep running", "blue"),
+    "investigate": ("Investigate data quality", "orange"),
+}
+VERDICT_WORDS = {
+    "better": "significantly better",
+    "worse": "significantly worse",
+    "no_change": "no significant change",
+    "invalid": "not computable",
+}
+VERDICT_DELTA_COLOURS = {
+    "better": "green", "worse": "red", "no_change": "gray", "invalid": "orange"
+}
+STATUS_BADGES = {"running": "🟢 running", "stopped": "⏹ stopped", "decided": "✅ decided"}
+
+
+def lift_text(metric: MetricResult) -> str:
+    """The relative lift with its CI, as the CLI prints it."""
+    effect = metric.effect
+    return format_lift(
+        effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
+    )
+
+
+def metric_label(metric: MetricResult, *, variants: int = 1) -> str:
+    """The metric's name, with its variant when there are several treatments."""
+    return metric.metric if variants <= 1 else f"{metric.metric} ({metric.variant})"
+
+
+def metric_frame(metrics: Sequence[MetricResult], *, variants: int = 1) -> pd.DataFrame:
+    """The scorecard table: one formatted row per metric × treatment."""
+    rows = [_metric_row(m, variants) for m in metrics]
+    frame = pd.DataFrame(rows)
+    if not any(m.adjusted_pvalue is not None for m in metrics):
+        frame = frame.drop(columns=["adjusted p"], errors="ignore")
+    if not any(m.guardrail is not None for m in metrics):
+        frame = frame.drop(columns=["guardrail"], errors="ignore")
+    if not any(m.variance_reduction is not None for m in metrics):
+        frame = frame.drop(columns=["CUPED variance"], errors="ignore")
+    return frame
+
+
+def _metric_row(metric: MetricResult, variants: int) -> dict[str, str]:
+    effect, fmt = metric.effect, metric.format
+    difference = format_difference(effect.difference, fmt)
+    if not math.isnan(effect.ci_lower):
+        difference += (
+            f" [{format_difference(effect.ci_lower, fmt)}, "
+            f"{format_difference(effect.ci_upper, fmt)}]"
+        )
+    adjusted = metric.adjusted_pvalue
+    guard = metric.guardrail
+    reduction = metric.variance_reduction
+    return {
+        "metric": metric_label(metric, variants=variants),
+        "control": format_value(effect.control.mean, fmt),
+        "treatment": format_value(effect.treatment.mean, fmt),
+        "difference [CI]": difference,
+        "lift [CI]": lift_text(metric),
+        "p-value": format_pvalue(effect.pvalue),
+        "adjusted p": format_pvalue(adjusted) if adjusted is not None else "",
+        "verdict": VERDICT_MARKS[metric.verdict],
+        "guardrail": guard.status.replace("_", " ") if guard is not None else "",
+        "CUPED variance": f"−{reduction:.0%}" if reduction is not None else "",
+    }
+
+
+def styled(frame: pd.DataFrame, verdicts: Sequence[str]) -> Styler:
+    """Colour the lift and verdict cells of significant rows (green / red)."""
+    cells = [VERDICT_CELLS[v] for v in verdicts]
+
+    def colour(column: pd.Series[Any]) -> list[str]:
+        if column.name in ("lift [CI]", "verdict"):
+            return cells
+        return [""] * len(column)
+
+    return frame.style.apply(colour, axis=0)
+
+
+def show_metric_table(
+    metrics: Sequence[MetricResult], *, variants: int = 1, key: str
+) -> None:
+    """The coloured scorecard table."""
+    frame = metric_frame(metrics, variants=variants)
+    st.dataframe(
+        styled(frame, [m.verdict for m in metrics]),
+        hide_index=True,
+        width="stretch",
+        key=key,
+    )
+
+
+def forest_figure(
+    metrics: Sequence[MetricResult],
+    *,
+    variants: int = 1,
+    labels: Sequence[str] | None = None,
+    title: str = "",
+) -> go.Figure:
+    """Relative lifts with their CIs, one row per metric, coloured by verdict."""
+    if labels is None:
+        labels = [metric_label(m, variants=variants) for m in metrics]
+    lifts = [m.effect.relative for m in metrics]
+    lower = [m.effect.relative - m.effect.relative_ci_lower for m in metrics]
+    upper = [m.effect.relative_ci_upper - m.effect.relative for m in metrics]
+    figure = go.Figure(
+        go.Scatter(
+            x=lifts,
+            y=list(labels),
+            mode="markers",
+            marker={"size": 10, "color": [VERDICT_COLOURS[m.verdict] for m in metrics]},
+            error_x={"type": "data", "array": upper, "arrayminus": lower, "width": 4},
+            customdata=[[lift_text(m), VERDICT_MARKS[m.verdict]] for m in metrics],
+            hovertemplate="%{y}: %{customdata[0]} · %{customdata[1]}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
+    figure.update_layout(
+        title=title,
+        height=max(220, 34 * len(metrics) + 90),
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 30},
+        xaxis={"tickformat": "+.0%", "title": "relative lift (CI)", "zeroline": False},
+        yaxis={"autorange": "reversed"},
+        showlegend=False,
+    )
+    return figure
+
+
+def series_figure(series: MetricSeries, *, sequential: bool) -> go.Figure:
+    """Cumulative relative lift per morning, its CI band and the sequential CI."""
+    days = [look.day for look in series.looks]
+    figure = go.Figure()
+    _band(
+        figure,
+        days,
+        [look.relative_ci_lower for look in series.looks],
+        [look.relative_ci_upper for look in series.looks],
+        name="fixed-horizon CI",
+        fill="rgba(9, 105, 218, 0.15)",
+    )
+    if sequential:
+        bounds = [look.sequential_relative for look in series.looks]
+        for index, name in ((0, "sequential CI (lower)"), (1, "sequential CI (upper)")):
+            figure.add_trace(
+                go.Scatter(
+                    x=days,
+                    y=[b[index] for b in bounds],
+                    mode="lines",
+                    name=name,
+                    legendgroup="sequential",
+                    showlegend=index == 0,
+                    line={"color": "#9a6700", "dash": "dash"},
+                )
+            )
+    figure.add_trace(
+        go.Scatter(
+            x=days,
+            y=[look.relative for look in series.looks],
+            mode="lines+markers",
+            name="cumulative lift",
+            line={"color": BLUE, "width": 2},
+        )
+    )
+    figure.add_hline(y=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
+    if series.crossing_day is not None:
+        _mark_day(figure, series.crossing_day, "boundary crossed")
+    figure.update_layout(
+        height=360,
+        margin={"l": 10, "r": 10, "t": 30, "b": 30},
+        yaxis={"tickformat": "+.0%", "title": "relative lift"},
+        xaxis={"title": "analysis date (morning)"},
+        legend={"orientation": "h", "y": 1.12},
+    )
+    return figure
+
+
+def boundary_figure(series: MetricSeries) -> go.Figure:
+    """The group-sequential test: |z| each morning against its efficacy boundary."""
+    days = [look.day for look in series.looks]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=days,
+            y=[look.z_bound for look in series.looks],
+            mode="lines",
+            name="boundary",
+            line={"color": RED, "dash": "dash"},
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=days,
+            y=[abs(look.z) for look in series.looks],
+            mode="lines+markers",
+            name="|z|",
+            line={"color": BLUE},
+        )
+    )
+    figure.update_layout(
+        height=280,
+        margin={"l": 10, "r": 10, "t": 30, "b": 30},
+        yaxis={"title": "|z|", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": 1.15},
+    )
+    return figure
+
+
+def _band(
+    figure: go.Figure,
+    x: Sequence[Any],
+    lower: Sequence[float],
+    upper: Sequence[float],
+    *,
+    name: str,
+    fill: str,
+) -> None:
+    figure.add_trace(
+        go.Scatter(x=x, y=upper, mode="lines", line={"width": 0}, showlegend=False,
+                   hoverinfo="skip")
+    )  # fmt: skip
+    figure.add_trace(
+        go.Scatter(x=x, y=lower, mode="lines", line={"width": 0}, fill="tonexty",
+                   fillcolor=fill, name=name)
+    )  # fmt: skip
+
+
+def _mark_day(figure: go.Figure, day: Any, text: str) -> None:
+    figure.add_shape(
+        type="line",
+        x0=day,
+        x1=day,
+        y0=0,
+        y1=1,
+        yref="paper",
+        line={"color": GREEN, "dash": "dot"},
+    )
+    figure.add_annotation(x=day, y=1, yref="paper", text=text, showarrow=False)
+
+
+def health_banner(result: AnalysisResult) -> None:
+    """Failed checks in red, warnings in yellow; one green line when all is well."""
+    failed = [c for c in result.health if c.status == "failed"]
+    warnings = [c for c in result.health if c.status == "warning"]
+    if failed:
+        lines = "\n".join(f"- **{c.name}**: {c.message}" for c in failed)
+        st.error(
+            f"**Health check failed — do not trust these numbers.**\n\n{lines}",
+            icon="🚨",
+        )
+    for check in warnings:
+        st.warning(f"**{check.name}**: {check.message}", icon="⚠️")
+    if not failed and not warnings:
+        st.success(f"All {len(result.health)} health checks passed.", icon="✅")
+    with st.expander("All health checks"):
+        units = ", ".join(f"{v} {n:,}" for v, n in result.units.items())
+        st.caption(f"Units: {units} · excluded {result.excluded_units:,}")
+        st.dataframe(
+            pd.DataFrame([c.to_dict() for c in result.health])[
+                ["status", "name", "message"]
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def decision_summary(result: AnalysisResult, primary: str) -> None:
+    """The plain-language recommendation for PMs, from `result.decision`."""
+    decision = getattr(result, "decision", None)
+    with st.container(border=True):
+        if decision is None:
+            st.markdown(
+                "**No decision rules in exp.yaml** (`decision:`), so abkit makes no "
+                f"recommendation. Primary metric: **{primary}**."
+            )
+            return
+        headline, colour = OUTCOMES.get(decision.outcome, (decision.outcome, "gray"))
+        st.badge(f"Recommendation: {headline}", color=colour)  # type: ignore[arg-type]
+        st.markdown(f"#### {decision.summary}")
+        if decision.reasons:
+            st.markdown("\n".join(f"- {reason}" for reason in decision.reasons))
+        st.caption(f"Multiple-testing correction: {decision.correction}")
+
+
+def primary_cards(result: AnalysisResult, primary: str) -> None:
+    """The primary metric's lift per treatment, plus the units in the test."""
+    metrics = [m for m in result.metrics if m.metric == primary]
+    columns = st.columns(len(metrics) + 1)
+    for column, metric in zip(columns, metrics, strict=False):
+        column.metric(
+            f"{primary} · {metric.variant} vs {result.control}",
+            lift_text(metric),
+            delta=VERDICT_WORDS[metric.verdict],
+            delta_color=VERDICT_DELTA_COLOURS[metric.verdict],  # type: ignore[arg-type]
+            delta_arrow="off",
+            help=f"Relative lift with its {1 - result.alpha:.0%} confidence interval",
+            border=True,
+        )
+    columns[-1].metric(
+        "Units analysed",
+        f"{sum(result.units.values()):,}",
+        help=", ".join(f"{v}: {n:,}" for v, n in result.units.items()),
+        border=True,
+    )
+
+
+def day(value: Any) -> str:
+    """A date or datetime as YYYY-MM-DD ('–' if missing)."""
+    if value is None:
+        return "–"
+    return str(value.date() if hasattr(value, "date") else value)

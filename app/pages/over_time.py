@@ -1,0 +1,108 @@
+"""Over time: the cumulative lift each morning, its CI and the sequential test."""
+
+from __future__ import annotations
+
+import app_context
+import components
+import pandas as pd
+import streamlit as st
+
+from abkit.app_support import primary_metric
+from abkit.report import (
+    SEQUENTIAL_HEADERS,
+    SEQUENTIAL_NAMES,
+    format_lift,
+    sequential_rows,
+)
+
+context = app_context.current()
+entry = app_context.require_experiment(context)
+experiment = entry.experiment
+assert experiment is not None
+result = app_context.analysis(context, entry)
+
+st.title("Over time")
+st.caption(
+    "Each point is the analysis as it would have run that morning: units count once "
+    "their metric window is complete. The daily effect by days since exposure is not "
+    "available from the abkit API yet, so this page shows the cumulative series."
+)
+
+settings = result.sequential
+if settings is not None:
+    name = SEQUENTIAL_NAMES.get(settings.method, settings.method)
+    st.info(
+        f"Sequential design: **{name}**, planned {settings.planned_units:,} units. "
+        "Looking every day is safe: trust the sequential interval and boundary, not "
+        "the daily fixed-horizon CI.",
+        icon="📈",
+    )
+
+with_looks = [s for s in result.series if s.looks]
+if not with_looks:
+    st.warning(
+        "No daily series yet: no metric has units with a complete window "
+        "(or every metric's window is open-ended)."
+    )
+    st.stop()
+
+metrics = list(dict.fromkeys(s.metric for s in with_looks))
+primary = primary_metric(experiment)
+metric = st.selectbox(
+    "Metric",
+    metrics,
+    index=metrics.index(primary) if primary in metrics else 0,
+    key="over_time_metric",
+)
+variants = [s.variant for s in with_looks if s.metric == metric]
+variant = (
+    st.selectbox("Treatment", variants, key="over_time_variant")
+    if len(variants) > 1
+    else variants[0]
+)
+series = result.series_for(metric, variant)
+assert series is not None
+current = series.current
+assert current is not None
+
+left, right = st.columns(2)
+left.metric(
+    f"Cumulative lift on {components.day(current.day)}",
+    format_lift(
+        current.relative, current.relative_ci_lower, current.relative_ci_upper
+    ),
+    border=True,
+)
+if settings is not None:
+    lower, upper = current.sequential_relative
+    verdict = (
+        f"boundary crossed on {components.day(series.crossing_day)}"
+        if series.crossed
+        else "no boundary crossed yet: keep running"
+    )
+    right.metric(
+        "Sequential CI",
+        f"[{lower:+.1%}, {upper:+.1%}]",
+        delta=verdict,
+        delta_color="green" if series.crossed else "gray",
+        delta_arrow="off",
+        border=True,
+    )
+
+st.plotly_chart(
+    components.series_figure(series, sequential=settings is not None),
+    key="over_time_series",
+)
+if settings is not None and settings.method == "gst":
+    st.markdown("**Group-sequential test**: |z| each morning against its boundary")
+    st.plotly_chart(components.boundary_figure(series), key="over_time_boundary")
+
+rows = sequential_rows(result)
+if rows:
+    st.subheader("Sequential monitoring, all metrics")
+    st.dataframe(
+        pd.DataFrame(rows, columns=SEQUENTIAL_HEADERS),
+        hide_index=True,
+        width="stretch",
+        key="over_time_sequential",
+    )

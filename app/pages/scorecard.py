@@ -1,0 +1,75 @@
+"""Scorecard: the recommendation, health, the metric table and the forest plot."""
+
+from __future__ import annotations
+
+import app_context
+import components
+import streamlit as st
+
+from abkit.app_support import primary_metric
+
+ALL_UNITS = "All units"
+
+context = app_context.current()
+entry = app_context.require_experiment(context)
+experiment = entry.experiment
+assert experiment is not None
+result = app_context.analysis(context, entry)
+primary = primary_metric(experiment)
+
+st.title(result.title)
+meta = [
+    f"`{experiment.name}`",
+    f"owner **{experiment.owner or '–'}**",
+    f"data {components.day(result.window_start)} → {components.day(result.window_end)}",
+    f"config `{result.config_hash}`",
+    "CUPED on" if context.cuped else "CUPED off",
+]
+st.caption(" · ".join(meta))
+if experiment.hypothesis:
+    st.markdown(f"*Hypothesis:* {experiment.hypothesis}")
+
+components.health_banner(result)
+components.decision_summary(result, primary)
+components.primary_cards(result, primary)
+
+treatments = len(result.variants) - 1
+segments = {
+    f"{row.segment} = {row.segment_value}": (row.segment, row.segment_value)
+    for row in result.segment_results
+}
+choice = st.selectbox(
+    "Segment",
+    [ALL_UNITS, *sorted(segments)],
+    key="scorecard_segment",
+    help="Filter the table and plot to one segment value (exploratory).",
+)
+if choice == ALL_UNITS:
+    rows = list(result.metrics)
+    st.subheader(f"Metrics ({1 - result.alpha:.0%} CI)")
+else:
+    segment, value = segments[choice]
+    rows = [
+        r
+        for r in result.segment_results
+        if r.segment == segment and r.segment_value == value
+    ]
+    st.subheader(f"Metrics for {choice} ({1 - result.alpha:.0%} CI)")
+    st.info(
+        "Segment results are exploratory: not corrected for the many segments "
+        "looked at, and not part of the decision rules.",
+        icon="🔍",
+    )
+
+components.show_metric_table(rows, variants=treatments, key="scorecard_table")
+st.caption(
+    "Green / red: significantly better / worse in the metric's direction. Lift is "
+    "CUPED-adjusted where a pre-period exists; adjusted p: after "
+    f"the {context.correction} correction over the decision family."
+)
+st.plotly_chart(
+    components.forest_figure(
+        rows, variants=treatments, title="Relative lift with confidence interval"
+    ),
+    key="scorecard_forest",
+)

@@ -1,0 +1,114 @@
+"""Segments: per-segment lifts and per-segment SRM (exploratory)."""
+
+from __future__ import annotations
+
+import app_context
+import components
+import pandas as pd
+import streamlit as st
+
+from abkit.app_support import primary_metric
+from abkit.report import format_pvalue
+
+context = app_context.current()
+entry = app_context.require_experiment(context)
+experiment = entry.experiment
+assert experiment is not None
+result = app_context.analysis(context, entry)
+
+st.title("Segments")
+st.info(
+    "**Exploratory.** Segment results are not corrected for the many comparisons "
+    "and are not part of the decision rules: with enough segments one will look "
+    "significant by chance. Use them to form hypotheses for the next test.",
+    icon="🔍",
+)
+if not result.segment_results:
+    st.warning(
+        "This experiment has no segments: list unit attributes under `segments:` in "
+        "exp.yaml (they need `data.units`)."
+    )
+    st.stop()
+
+names = list(dict.fromkeys(str(r.segment) for r in result.segment_results))
+segment = st.selectbox("Segment", names, key="segments_segment")
+
+srm_rows = [s for s in result.segment_srm if s.segment == segment]
+flagged = [s for s in srm_rows if s.srm.flagged]
+if flagged:
+    values = ", ".join(s.value for s in flagged)
+    st.error(
+        f"Sample ratio mismatch within {segment} = {values}: the split differs from "
+        "the plan there, so those segment results cannot be trusted.",
+        icon="🚨",
+    )
+
+metrics = list(dict.fromkeys(r.metric for r in result.segment_results))
+primary = primary_metric(experiment)
+metric = st.selectbox(
+    "Metric",
+    metrics,
+    index=metrics.index(primary) if primary in metrics else 0,
+    key="segments_metric",
+)
+treatments = len(result.variants) - 1
+rows = sorted(
+    (
+        r
+        for r in result.segment_results
+        if r.segment == segment and r.metric == metric
+    ),
+    key=lambda r: (str(r.segment_value), r.variant),
+)
+labels = [
+    f"{segment} = {r.segment_value}" + (f" ({r.variant})" if treatments > 1 else "")
+    for r in rows
+]
+overall = [m for m in result.metrics if m.metric == metric]
+
+st.subheader(f"{metric} by {segment}")
+frame = components.metric_frame(rows, variants=treatments)
+frame.insert(0, segment, [str(r.segment_value) for r in rows])
+frame.insert(1, "n (control / treatment)", [
+    f"{r.effect.control.n:,} / {r.effect.treatment.n:,}" for r in rows
+])  # fmt: skip
+srm = {s.value: s.srm for s in srm_rows}
+frame["SRM p"] = [
+    format_pvalue(srm[str(r.segment_value)].pvalue)
+    if str(r.segment_value) in srm
+    else "–"
+    for r in rows
+]
+st.dataframe(
+    components.styled(frame.drop(columns=["metric"]), [r.verdict for r in rows]),
+    hide_index=True,
+    width="stretch",
+    key="segments_table",
+)
+figure = components.forest_figure(
+    [*overall, *rows],
+    labels=[
+        "all units" + (f" ({m.variant})" if treatments > 1 else "") for m in overall
+    ]
+    + labels,
+    title=f"{metric}: relative lift overall and by {segment}",
+)
+st.plotly_chart(figure, key="segments_forest")
+
+st.subheader(f"Sample ratio by {segment}")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                segment: s.value,
+                "units per variant": " / ".join(f"{n:,}" for n in s.srm.counts),
+                "SRM p": format_pvalue(s.srm.pvalue),
+                "flagged": "🚨 yes" if s.srm.flagged else "no",
+            }
+            for s in srm_rows
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+    key="segments_srm",
+)
