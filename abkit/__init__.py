@@ -13,6 +13,10 @@ Submodules:
     engines   DuckDB (default): the only code that talks to a database
     stats     pure statistics over sufficient statistics (moments, welch, delta, srm…)
     analysis  orchestrates one experiment: queries, tests, health checks
+    decision  pre-registered rules: corrections, guardrails, Bayes, the verdict
+    planning  sample size and duration from the experiment's own history
+    monitoring  daily looks and sequential tests
+    store     results history, notes and decisions (SQLite)
     results   result dataclasses; report renders them (terminal, Markdown, JSON)
     demo      the seeded dating-app event log generator
     cli       the `abkit` command line
@@ -29,6 +33,8 @@ from abkit.errors import DataError as DataError
 from abkit.errors import EngineError as EngineError
 from abkit.errors import QueryError as QueryError
 from abkit.errors import StoreError as StoreError
+from abkit.planning import PlanResult as PlanResult
+from abkit.planning import plan as plan
 from abkit.results import AnalysisResult as AnalysisResult
 from abkit.results import HealthCheck as HealthCheck
 from abkit.results import MetricResult as MetricResult
@@ -60,9 +66,11 @@ __all__ = [
     "Experiment",
     "HealthCheck",
     "MetricResult",
+    "PlanResult",
     "QueryError",
     "StoreError",
     "analyze",
     "load_experiment",
+    "plan",
     "render_sql",
 ]

@@ -32,6 +32,7 @@ from abkit.decision import apply_decision_rules, family_members
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
 from abkit.monitoring import metric_series, srm_series
+from abkit.registration import registration_check
 from abkit.results import AnalysisResult, HealthCheck, MetricResult, SegmentSrm
 from abkit.sql import (
     render_analysis_sql,
@@ -155,6 +156,7 @@ def build_result(
         health.pre_period_balance_check(overall, experiment),
         health.pre_period_coverage_check(totals.to_dict(), experiment.pre_period_days),
         health.contamination_check(frames.contamination, experiment),
+        registration_check(experiment),
     )
     caps = read_caps(frames.moments, plans)
     window_end = _window_end(experiment, frames.exposure_health)

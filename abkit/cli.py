@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -17,11 +19,23 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from abkit.analysis import analyze
+from abkit.analysis import abkit_version, analyze
+from abkit.app_launch import free_port, streamlit_command
 from abkit.config import load_experiment
 from abkit.errors import AbkitError
-from abkit.report import OutputFormat, print_result, render
+from abkit.planning import plan
+from abkit.registration import write_registration
+from abkit.report import (
+    OutputFormat,
+    _json_safe,
+    history_table,
+    plan_table,
+    print_result,
+    render,
+    render_report,
+)
 from abkit.sql import DIALECTS, render_all_sql, transpile
+from abkit.store import DEFAULT_FILENAME, ResultStore
 
 app = typer.Typer(
     name="abkit",
@@ -92,15 +106,197 @@ def analyze_command(
         str | None,
         typer.Option("--as-of", help="Analyse data before this date (YYYY-MM-DD)."),
     ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Keep this analysis in the store.")
+    ] = False,
+    store: StoreOption = None,
+    cuped: Annotated[
+        bool, typer.Option("--cuped/--no-cuped", help="CUPED on or off.")
+    ] = True,
+    correction: Annotated[
+        str | None,
+        typer.Option(
+            help="Override the correction: holm, hochberg, bh, bonferroni, none."
+        ),
+    ] = None,
     segments: Annotated[
         bool, typer.Option("--segments", help="Also print the per-segment tables.")
     ] = False,
 ) -> None:
     """Analyse an experiment and print its scorecard and health checks."""
     fmt = _output_format(output_format)
+    if correction not in (None, "holm", "hochberg", "bh", "bonferroni", "none"):
+        raise AbkitError(f"--correction '{correction}' is not known; use holm, hochberg, "
+                         "bh, bonferroni or none")  # fmt: skip
     with stderr.status("analysing…"):
-        result = analyze(exp_yaml, as_of=_parse_date(as_of))
+        result = analyze(
+            exp_yaml, as_of=_parse_date(as_of), cuped=None if cuped else False,
+            correction=correction,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if save:
+        with _store(exp_yaml, store) as results:
+            snapshot = results.save_snapshot(
+                result.experiment, result.to_dict(), config_hash=result.config_hash,
+                window_start=_iso_day(result.window_start),
+                window_end=_iso_day(result.window_end), engine=result.engine,
+                abkit_version=result.abkit_version,
+            )  # fmt: skip
+        stderr.print(f"saved as snapshot {snapshot}")
     _emit(result, fmt, output, segments=segments)
+
+
+def _iso_day(value: dt.datetime | None) -> str | None:
+    return value.date().isoformat() if value is not None else None
+
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store", help="Results database (default: abkit.db beside exp.yaml)."
+    ),
+]
+
+
+def _store(exp_yaml: Path, store: Path | None) -> ResultStore:
+    return ResultStore(store or exp_yaml.resolve().parent / DEFAULT_FILENAME)
+
+
+@app.command("lock")
+@user_errors
+def lock_command(
+    exp_yaml: ExpPath,
+    force: Annotated[bool, typer.Option(help="Replace an existing lock.")] = False,
+) -> None:
+    """Pre-register: lock exp.yaml and its metrics before launch."""
+    experiment = load_experiment(exp_yaml)
+    registration = write_registration(experiment, abkit_version(), force=force)
+    stderr.print(f"locked {experiment.name} at hash {registration.config_hash}")
+
+
+@app.command("plan")
+@user_errors
+def plan_command(
+    exp_yaml: ExpPath,
+    mde: Annotated[
+        float | None, typer.Option(help="Target relative lift, e.g. 0.03 for +3%.")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Duration for the MDE column.")
+    ] = None,
+    power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
+    output_format: FormatOption = "table",
+) -> None:
+    """Sample size and duration per metric, from the experiment's own history."""
+    fmt = _output_format(output_format)
+    with stderr.status("estimating variances from the pre-exposure history…"):
+        result = plan(exp_yaml, mde=mde, days=days, power=power)
+    if fmt == "json":
+        typer.echo(json.dumps(_json_safe(result.to_dict()), indent=2))
+    else:
+        stdout.print(plan_table(result))
+
+
+@app.command("history")
+@user_errors
+def history_command(exp_yaml: ExpPath, store: StoreOption = None) -> None:
+    """Saved analyses of an experiment, newest first."""
+    experiment = load_experiment(exp_yaml)
+    with _store(exp_yaml, store) as results:
+        snapshots = results.snapshots(experiment.name)
+    if not snapshots:
+        stderr.print(f"no saved analyses of {experiment.name}; run `abkit analyze "
+                     f"{exp_yaml} --save`")  # fmt: skip
+        return
+    stdout.print(history_table(experiment.name, snapshots))
+
+
+@app.command("note")
+@user_errors
+def note_command(
+    exp_yaml: ExpPath,
+    text: Annotated[str, typer.Argument(help="The note.")],
+    author: Annotated[str, typer.Option(help="Who writes it.")],
+    metric: Annotated[str | None, typer.Option(help="The metric it is about.")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Add a note to an experiment's discussion."""
+    experiment = load_experiment(exp_yaml)
+    if metric is not None:
+        experiment.metric(metric)  # one-line error with "did you mean" if unknown
+    with _store(exp_yaml, store) as results:
+        note = results.add_note(experiment.name, text, author=author, metric=metric)
+    stderr.print(f"note {note.id} saved")
+
+
+@app.command("decide")
+@user_errors
+def decide_command(
+    exp_yaml: ExpPath,
+    decision: Annotated[str, typer.Argument(help="ship, iterate, stop or extend.")],
+    why: Annotated[str, typer.Option("--why", help="The rationale.")],
+    author: Annotated[str, typer.Option(help="Who decides.")],
+    store: StoreOption = None,
+) -> None:
+    """Record the team's decision on an experiment."""
+    experiment = load_experiment(exp_yaml)
+    with _store(exp_yaml, store) as results:
+        record = results.record_decision(
+            experiment.name, decision, rationale=why, author=author,  # type: ignore[arg-type]
+            config_hash=experiment.config_hash,
+        )  # fmt: skip
+    stderr.print(f"decision '{record.decision}' recorded")
+
+
+@app.command("report")
+@user_errors
+def report_command(
+    exp_yaml: ExpPath,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="html, markdown or json.")
+    ] = "html",
+    output: OutputOption = None,
+    store: StoreOption = None,
+) -> None:
+    """A shareable report: the analysis with notes and the decision log."""
+    if output_format not in ("html", "markdown", "json"):
+        raise AbkitError(
+            f"--format '{output_format}' is not known; use html, markdown or json"
+        )
+    experiment = load_experiment(exp_yaml)
+    with stderr.status("analysing…"):
+        result = analyze(experiment)
+    with _store(exp_yaml, store) as results:
+        notes, decisions = (
+            results.notes(experiment.name),
+            results.decisions(experiment.name),
+        )
+    text = render_report(result, output_format, notes, decisions)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        stderr.print(f"wrote {output}")
+
+
+@app.command("app")
+@user_errors
+def app_command(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder searched for exp*.yaml files.")
+    ] = Path("data/examples"),
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: a free one).")
+    ] = None,
+) -> None:
+    """Start the Streamlit app on 127.0.0.1."""
+    if not directory.is_dir():
+        raise AbkitError(
+            f"--dir {directory} is not a folder; point it at your experiments"
+        )
+    chosen = port or free_port()
+    stderr.print(f"abkit app on http://127.0.0.1:{chosen}  (Ctrl+C stops it)")
+    command = streamlit_command(directory.resolve(), chosen)
+    raise typer.Exit(subprocess.call(command))
 
 
 @app.command("sql")

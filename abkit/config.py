@@ -228,7 +228,9 @@ class GuardrailSettings(_Strict):
     """A metric that must not get worse by more than a non-inferiority margin."""
 
     margin: float = Field(gt=0, description="tolerated harm, e.g. 0.05")
-    relative: bool = Field(True, description="margin as a relative lift (else absolute)")
+    relative: bool = Field(
+        True, description="margin as a relative lift (else absolute)"
+    )
 
 
 class BayesSettings(_Strict):
@@ -425,7 +427,9 @@ def load_experiment(path: str | Path) -> Experiment:
     if spec.decision is not None:
         for name in spec.decision.metric_names():
             if name not in spec.metrics:
-                hint = _suggest(name, list(spec.metrics)) or "; list it under metrics: too"
+                hint = (
+                    _suggest(name, list(spec.metrics)) or "; list it under metrics: too"
+                )
                 raise ConfigError(
                     f"{path.name}: decision names metric '{name}', which is not one of "
                     f"this experiment's metrics{hint}"

@@ -68,7 +68,9 @@ def _quantile(alpha: float, df: float) -> float:
 
 
 def apply_decision_rules(
-    result: AnalysisResult, experiment: Experiment, correction: CorrectionMethod | None = None
+    result: AnalysisResult,
+    experiment: Experiment,
+    correction: CorrectionMethod | None = None,
 ) -> AnalysisResult:
     """The analysis with corrected p-values, guardrails, Bayes and the decision."""
     rules = experiment.decision
@@ -80,7 +82,9 @@ def apply_decision_rules(
     updated = dataclasses.replace(result, metrics=metrics, correction=method)
     if rules is None:
         return updated
-    return dataclasses.replace(updated, decision=decide(updated, experiment, rules, method))
+    return dataclasses.replace(
+        updated, decision=decide(updated, experiment, rules, method)
+    )
 
 
 def family_members(experiment: Experiment) -> tuple[str, ...]:
@@ -114,7 +118,9 @@ def correct_family(
     for position, i in enumerate(in_family):
         effect, level = metrics[i].effect, corrected.levels[position]
         low, high = (
-            adjusted_ci(effect.relative, relative_standard_error(effect), level, df=effect.df)
+            adjusted_ci(
+                effect.relative, relative_standard_error(effect), level, df=effect.df
+            )
             if not math.isnan(level)
             else (math.nan, math.nan)
         )
@@ -185,12 +191,15 @@ def _overall(decisions: Sequence[TreatmentDecision]) -> Outcome:
     outcomes = {d.outcome for d in decisions}
     for outcome in ("ship", "keep_running"):
         if outcome in outcomes:
-            return outcome  # type: ignore[return-value]
+            return outcome
     return "do_not_ship"
 
 
-def _treatment_decision(
-    result: AnalysisResult, experiment: Experiment, rules: DecisionSettings, variant: str
+def _treatment_decision(  # noqa: PLR0911 (the rules read best as early returns)
+    result: AnalysisResult,
+    experiment: Experiment,
+    rules: DecisionSettings,
+    variant: str,
 ) -> TreatmentDecision:
     primary = result.metric(rules.primary, variant)
     reasons: list[str] = []
@@ -202,12 +211,18 @@ def _treatment_decision(
         elif guard is not None and guard.status == "inconclusive":
             unsure.append(name)
     if harmed:
-        reasons.append(f"{variant}: guardrail harmed beyond its margin: {', '.join(harmed)}")
+        reasons.append(
+            f"{variant}: guardrail harmed beyond its margin: {', '.join(harmed)}"
+        )
         return TreatmentDecision(variant, "do_not_ship", tuple(reasons))
     significant, finished, why = _primary_evidence(result, experiment, primary)
     reasons.append(f"{variant}: {why}")
     better = (primary.effect.difference > 0) == (primary.direction == "higher")
-    lift = primary.effect.relative if primary.direction == "higher" else -primary.effect.relative
+    lift = (
+        primary.effect.relative
+        if primary.direction == "higher"
+        else -primary.effect.relative
+    )
     if significant and not better:
         reasons.append(f"{variant}: {rules.primary} got significantly worse")
         return TreatmentDecision(variant, "do_not_ship", tuple(reasons))
@@ -219,7 +234,9 @@ def _treatment_decision(
         return TreatmentDecision(variant, "do_not_ship", tuple(reasons))
     if significant:
         if unsure:
-            reasons.append(f"{variant}: guardrails not yet shown safe: {', '.join(unsure)}")
+            reasons.append(
+                f"{variant}: guardrails not yet shown safe: {', '.join(unsure)}"
+            )
             return TreatmentDecision(variant, "keep_running", tuple(reasons))
         reasons.append(f"{variant}: no guardrail harmed")
         return TreatmentDecision(variant, "ship", tuple(reasons))
@@ -242,12 +259,18 @@ def _primary_evidence(
         )  # fmt: skip
         significant = bool(pvalue < experiment.alpha)
         word = "significant" if significant else "not significant"
-        return significant, False, f"{primary.metric} {word} (p = {pvalue:.3g}, fixed horizon)"
+        return (
+            significant,
+            False,
+            f"{primary.metric} {word} (p = {pvalue:.3g}, fixed horizon)",
+        )
     series = result.series_for(primary.metric, primary.variant)
     look = series.current if series is not None else None
     if series is None or look is None:
         return False, False, f"{primary.metric}: no sequential look yet"
-    information = (look.n_control + look.n_treatment) / _planned(experiment, primary.variant)
+    information = (look.n_control + look.n_treatment) / _planned(
+        experiment, primary.variant
+    )
     finished = information >= 1.0
     return series.crossed, finished, _sequential_words(series, information)
 
@@ -261,8 +284,9 @@ def _planned(experiment: Experiment, variant: str) -> float:
 
 def _sequential_words(series: MetricSeries, information: float) -> str:
     if series.crossed and series.crossing_day is not None:
-        return (f"{series.metric} crossed its sequential boundary on "
-                f"{series.crossing_day.isoformat()} ({information:.0%} of planned units)")  # fmt: skip
+        day = series.crossing_day.isoformat()
+        return (f"{series.metric} crossed its sequential boundary on {day} "
+                f"({information:.0%} of planned units)")  # fmt: skip
     return (f"{series.metric} has not crossed its sequential boundary "
             f"({information:.0%} of planned units)")  # fmt: skip
 
@@ -282,7 +306,9 @@ def _summary(
     decisions: Sequence[TreatmentDecision],
 ) -> str:
     """One sentence a PM can read aloud."""
-    variant = next((d.variant for d in decisions if d.outcome == outcome), decisions[0].variant)
+    variant = next(
+        (d.variant for d in decisions if d.outcome == outcome), decisions[0].variant
+    )
     primary = result.metric(rules.primary, variant)
     effect = primary.effect
     level = f"{1 - result.alpha:.0%}"
@@ -290,7 +316,9 @@ def _summary(
     if primary.verdict == "no_change":
         moved = "did not detectably change"
     label = rules.primary.replace("_", " ")
-    interval = f"{level} CI {effect.relative_ci_lower:+.1%} to {effect.relative_ci_upper:+.1%}"
+    interval = (
+        f"{level} CI {effect.relative_ci_lower:+.1%} to {effect.relative_ci_upper:+.1%}"
+    )
     change = (
         f"{variant.capitalize()} {moved} {label} by {effect.relative:+.1%} ({interval})"
         if primary.verdict != "no_change"

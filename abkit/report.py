@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from rich.console import Console, Group
@@ -12,7 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from abkit.planning import PlanResult
 from abkit.results import AnalysisResult, CheckStatus, MetricResult
+from abkit.store import DecisionRecord, Note, Snapshot
 
 OutputFormat = Literal["table", "json", "markdown"]
 
@@ -96,7 +99,9 @@ def decision_lines(result: AnalysisResult) -> list[str]:
                 f"estimate {guard.estimate:+.3g}, one-sided p = {guard.pvalue:.3g})"
             )
     if result.correction != "none":
-        lines.append(f"  multiple testing: {result.correction} over the decision family")
+        lines.append(
+            f"  multiple testing: {result.correction} over the decision family"
+        )
     return lines
 
 
@@ -399,7 +404,9 @@ def render_markdown(result: AnalysisResult) -> str:
     ]
     decision = decision_lines(result)
     if decision:
-        out += [f"**{decision[0]}**", ""] + [f"- {line.strip(' ·')}" for line in decision[1:]]
+        out += [f"**{decision[0]}**", ""] + [
+            f"- {line.strip(' ·')}" for line in decision[1:]
+        ]
         out.append("")
     for variant in (v for v in result.variants if v != result.control):
         out += [f"### {variant} vs {result.control} ({level} CI)", ""]
@@ -447,3 +454,100 @@ def _json_safe(value: Any) -> Any:
 
 def _day(value: Any) -> str:
     return value.date().isoformat() if value is not None else "?"
+
+
+def plan_table(plan: PlanResult) -> Table:
+    """The planning table: per metric, units and days for the target MDE."""
+    title = (
+        f"{plan.experiment}: plan for a {plan.rows[0].mde:+.1%} relative lift "
+        f"(α {plan.alpha:g} over {plan.comparisons} comparison(s), power {plan.power:.0%}, "
+        f"{plan.sequential}, inflation ×{plan.inflation:.3f}); "
+        f"{plan.daily_units:,.0f} new units a day"
+        if plan.rows
+        else plan.experiment
+    )
+    table = Table(title=title, title_justify="left")
+    headers = ["metric", "baseline", "std", "CUPED variance", "units / arm", "units total",
+               "days", f"MDE in {plan.days} days"]  # fmt: skip
+    for header in headers:
+        table.add_column(header, justify="left" if header == "metric" else "right")
+    for row in plan.rows:
+        if row.status != "ok":
+            table.add_row(row.metric, *["–"] * 6, Text(row.status, style="yellow"))
+            continue
+        table.add_row(
+            row.metric,
+            f"{row.baseline:.4g}",
+            f"{row.std:.4g}",
+            f"−{row.variance_reduction:.0%}",
+            f"{row.n_per_arm:,}",
+            f"{row.n_total:,}",
+            f"{row.days:,}",
+            f"{row.mde_in_days:+.1%}",
+        )
+    table.caption = f"history: {plan.history}"
+    table.caption_justify = "left"
+    return table
+
+
+def render_plan(plan: PlanResult, width: int = 140) -> str:
+    """The planning table as plain text."""
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, no_color=True).print(plan_table(plan))
+    return buffer.getvalue()
+
+
+def history_table(experiment: str, snapshots: Sequence[Snapshot]) -> Table:
+    """Saved analyses, newest first: when, which config, the decision then."""
+    table = Table(title=f"{experiment}: saved analyses", title_justify="left")
+    for header in ("id", "saved at", "config", "data window", "decision"):
+        table.add_column(header)
+    for snapshot in snapshots:
+        decision = snapshot.payload.get("decision") or {}
+        table.add_row(
+            str(snapshot.id),
+            snapshot.created_at.strftime("%Y-%m-%d %H:%M"),
+            snapshot.config_hash,
+            f"{snapshot.window_start or '?'} → {snapshot.window_end or '?'}",
+            str(decision.get("outcome", "–")).replace("_", " "),
+        )
+    return table
+
+
+def discussion_markdown(
+    notes: Sequence[Note], decisions: Sequence[DecisionRecord]
+) -> str:
+    """Notes and the decision log as Markdown (user text kept verbatim)."""
+    out = ["### Decisions", ""]
+    out += [
+        f"- {d.created_at:%Y-%m-%d %H:%M} **{d.decision}** by {d.author}: {d.rationale}"
+        for d in decisions
+    ] or ["- none recorded"]
+    out += ["", "### Notes", ""]
+    out += [
+        f"- {n.created_at:%Y-%m-%d %H:%M} {n.author}"
+        + (f" on `{n.metric}`" if n.metric else "")
+        + f": {n.text}"
+        for n in notes
+    ] or ["- none yet"]
+    return "\n".join(out) + "\n"
+
+
+def render_report(
+    result: AnalysisResult,
+    output_format: str,
+    notes: Sequence[Note] = (),
+    decisions: Sequence[DecisionRecord] = (),
+) -> str:
+    """A shareable report with the discussion: html, markdown or json."""
+    if output_format == "html":
+        from abkit.html_report import render_html
+
+        return render_html(result, notes=notes, decisions=decisions)
+    if output_format == "markdown":
+        return render_markdown(result) + "\n" + discussion_markdown(notes, decisions)
+    payload = result.to_dict() | {
+        "notes": [n.to_dict() for n in notes],
+        "decisions": [d.to_dict() for d in decisions],
+    }
+    return json.dumps(_json_safe(payload), indent=2, allow_nan=False)

@@ -62,7 +62,9 @@ class MetricResult:
             effect.pvalue
         ):
             return "invalid"
-        pvalue = self.adjusted_pvalue if self.adjusted_pvalue is not None else effect.pvalue
+        pvalue = (
+            self.adjusted_pvalue if self.adjusted_pvalue is not None else effect.pvalue
+        )
         if not pvalue < effect.alpha:
             return "no_change"
         improved = (effect.difference > 0) == (self.direction == "higher")
@@ -103,7 +105,9 @@ class MetricResult:
             "adjusted_pvalue": self.adjusted_pvalue,
             "adjusted_relative_ci_lower": self.adjusted_relative_ci_lower,
             "adjusted_relative_ci_upper": self.adjusted_relative_ci_upper,
-            "guardrail": self.guardrail.to_dict() if self.guardrail is not None else None,
+            "guardrail": self.guardrail.to_dict()
+            if self.guardrail is not None
+            else None,
             "bayes": self.bayes.to_dict() if self.bayes is not None else None,
         }
         if self.unadjusted is not None:

@@ -266,10 +266,13 @@ def _measure_context(
     }
 
 
-def analysis_context(experiment: Experiment) -> dict[str, Any]:
-    """Every parameter of analysis.sql, user expressions validated."""
+def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, Any]:
+    """Every parameter of analysis.sql, user expressions validated.
+
+    `shift_days` > 0 renders the planning variant: every window moved into the past.
+    """
     columns = known_event_columns(experiment)
-    plans = experiment_variables(experiment)
+    plans = experiment_variables(experiment, shift_days)
     aggregates = [
         _measure_context(a, p.metric.name, columns) for p in plans for a in p.aggregates
     ]
@@ -298,9 +301,9 @@ def analysis_context(experiment: Experiment) -> dict[str, Any]:
     }
 
 
-def render_analysis_sql(experiment: Experiment) -> str:
+def render_analysis_sql(experiment: Experiment, shift_days: int = 0) -> str:
     """The fused moments query of an experiment, in DuckDB SQL."""
-    return render_template("analysis.sql", analysis_context(experiment))
+    return render_template("analysis.sql", analysis_context(experiment, shift_days))
 
 
 def render_health_sql(experiment: Experiment) -> str:

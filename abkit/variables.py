@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from abkit.config import Experiment, Measure, Metric
+from abkit.config import Experiment, Measure, Metric, Window
 
 Role = str
 ROLES: tuple[Role, ...] = ("value", "den", "pre", "pre_den")
@@ -102,12 +102,16 @@ def metric_variables(
     pre_period_days: int,
     covariates: Sequence[str] = (),
     unit_covariates: Sequence[str] = (),
+    shift_days: int = 0,
 ) -> MetricVariables:
     """Plan the per-unit aggregates, caps and variables of one metric.
 
     `covariates` are other metrics whose pre-period values (`<metric>__pre` in
     unit_aggregates) join this metric's regression adjustment; `unit_covariates`
     numeric unit attributes. Both apply to non-ratio metrics only.
+    `shift_days` moves every window that many days back (planning: the metric as
+    it was before exposure, when no treatment could touch it); shifted windows lie
+    wholly in the past, so nothing is censored.
     """
     pre_period_days = metric.pre_period_days or pre_period_days
     name, window = metric.name, metric.effective_window
@@ -130,6 +134,9 @@ def metric_variables(
             aggregates.append(
                 UnitAggregate(f"{name}__cap_base", measures[""], -span, 0)
             )
+    if shift_days:
+        aggregates = [_shifted(a, shift_days) for a in aggregates]
+        window = Window(start_day=window.start_day)  # history is complete: no censoring
     cap_of_role = {"value": caps[0].column, "pre": caps[1].column} if caps else {}
     column = {role: variable_column(name, role) for role in roles}
     variables = [
@@ -153,6 +160,13 @@ def metric_variables(
     return MetricVariables(metric, tuple(aggregates), caps, tuple(variables))
 
 
+def _shifted(aggregate: UnitAggregate, days: int) -> UnitAggregate:
+    upper = aggregate.upper - days if aggregate.upper is not None else 0
+    return UnitAggregate(
+        aggregate.column, aggregate.measure, aggregate.lower - days, upper
+    )
+
+
 def _caps(metric: Metric) -> tuple[Cap, Cap]:
     """Caps of the value and of its pre-period covariate, each its own percentile."""
     assert metric.winsorize is not None
@@ -166,12 +180,18 @@ def _caps(metric: Metric) -> tuple[Cap, Cap]:
     return value_cap, Cap(f"{name}__pre__cap", f"{name}__pre", percentile, None, zeros)
 
 
-def experiment_variables(experiment: Experiment) -> tuple[MetricVariables, ...]:
+def experiment_variables(
+    experiment: Experiment, shift_days: int = 0
+) -> tuple[MetricVariables, ...]:
     """The variables of every metric of an experiment, in metric order."""
     cuped = experiment.cuped
     return tuple(
         metric_variables(
-            m, experiment.pre_period_days, cuped.covariates, cuped.unit_covariates
+            m,
+            experiment.pre_period_days,
+            cuped.covariates,
+            cuped.unit_covariates,
+            shift_days,
         )
         for m in experiment.metrics
     )

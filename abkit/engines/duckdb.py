@@ -35,8 +35,12 @@ class DuckDBEngine:
         self.connection = (
             connection if connection is not None else duckdb.connect(":memory:")
         )
-        if self._owned:  # abkit shows progress itself; keep stdout clean for --format json
-            with contextlib.suppress(duckdb.Error):  # Jupyter without ipywidgets refuses
+        if (
+            self._owned
+        ):  # abkit shows progress itself; keep stdout clean for --format json
+            with contextlib.suppress(
+                duckdb.Error
+            ):  # Jupyter without ipywidgets refuses
                 self.connection.execute("SET enable_progress_bar = false")
         if self._owned and threads:
             self.connection.execute(f"SET threads = {int(threads)}")

@@ -1,0 +1,268 @@
+"""Power and duration planning on the experiment's own history (STATS.md §7).
+
+Each metric's variance, its CUPED variance reduction and the daily traffic are
+estimated from the data before exposure: the same fused query as the analysis,
+with every window moved back so it ends at exposure (no treatment can have
+touched it). The sample size then comes from `abkit.stats.power`, inflated for the
+sequential design in use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from abkit.analysis import check_columns, read_moments
+from abkit.config import Experiment, Metric, load_experiment
+from abkit.engines.duckdb import DuckDBEngine
+from abkit.errors import DataError
+from abkit.sql import render_analysis_sql, render_daily_exposures_sql
+from abkit.stats.cuped import cuped_adjust, cuped_ratio_adjust
+from abkit.stats.delta import ratio_variance
+from abkit.stats.moments import JointMoments
+from abkit.stats.power import (
+    Design,
+    MetricModel,
+    PowerResult,
+    duration_days,
+    mde_for_duration,
+    sample_size,
+)
+from abkit.stats.sequential import asymptotic_cs_halfwidth, gst_inflation
+from abkit.variables import experiment_variables
+
+DEFAULT_MDE = 0.05
+"""Relative MDE planned for when neither exp.yaml's decision nor the caller sets one."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    """One metric's plan: its history, the size for the target MDE, the MDE in time."""
+
+    metric: str
+    kind: str
+    baseline: float
+    std: float
+    variance_reduction: float
+    mde: float
+    n_per_arm: int
+    n_total: int
+    days: int
+    mde_in_days: float
+    status: str = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """Sample sizes and durations for every metric of an experiment."""
+
+    experiment: str
+    rows: tuple[PlanRow, ...]
+    daily_units: float
+    days: int
+    alpha: float
+    power: float
+    comparisons: int
+    inflation: float
+    sequential: str
+    history: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric."""
+        frame: pd.DataFrame = pd.DataFrame([asdict(row) for row in self.rows])
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+    def __str__(self) -> str:
+        from abkit.report import render_plan
+
+        return render_plan(self)
+
+
+def plan(
+    experiment: Experiment | str | Path,
+    *,
+    mde: float | None = None,
+    days: int | None = None,
+    power: float = 0.8,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> PlanResult:
+    """Plan an experiment from its own pre-exposure history.
+
+    Args:
+        experiment: a loaded `Experiment` or the path of its exp.yaml.
+        mde: target relative lift (default: the decision's minimum effect, or 5%).
+        days: duration for the "MDE reachable" column (default: 14 days).
+        power: target power of each treatment-versus-control comparison.
+        con: run on this DuckDB connection instead of a private one.
+    """
+    if not isinstance(experiment, Experiment):
+        experiment = load_experiment(experiment)
+    shift = history_shift(experiment.metrics)
+    moments, daily = _history(experiment, shift, con)
+    target = mde or _default_mde(experiment)
+    horizon = days or 14
+    daily_units = _daily_units(daily)
+    design = Design(
+        alpha=experiment.alpha,
+        power=power,
+        weights=tuple(experiment.variants.values()),
+        comparisons=len(experiment.treatments),
+    )
+    inflation = sequential_inflation(experiment, design, horizon)
+    groups = read_moments(moments, experiment_variables(experiment, shift), ())
+    arms = groups.get(None, {})
+    rows = tuple(
+        _plan_metric(
+            m, arms, experiment, design, inflation, target, horizon, daily_units
+        )
+        for m in experiment.metrics
+    )
+    method = experiment.sequential.method if experiment.sequential else "fixed horizon"
+    return PlanResult(
+        experiment=experiment.name,
+        rows=rows,
+        daily_units=daily_units,
+        days=horizon,
+        alpha=experiment.alpha,
+        power=power,
+        comparisons=design.comparisons or 1,
+        inflation=inflation,
+        sequential=method,
+        history=f"each metric's window moved {shift} days back to end by exposure, "
+        "both arms pooled (no treatment can have touched it)",
+    )
+
+
+def history_shift(metrics: Sequence[Metric]) -> int:
+    """Days to move windows back so that every windowed metric ends by exposure."""
+    ends = [m.effective_window.end_day for m in metrics if m.effective_window.end_day]
+    return max(ends, default=7)
+
+
+def _history(
+    experiment: Experiment, shift: int, con: duckdb.DuckDBPyConnection | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    engine = DuckDBEngine(con)
+    try:
+        check_columns(engine, experiment)
+        sources = [experiment.data.assignments, experiment.data.events]
+        engine.lock_down(
+            [s for s in (*sources, experiment.data.units) if s is not None]
+        )
+        moments = engine.query(render_analysis_sql(experiment, shift_days=shift))
+        daily = engine.query(render_daily_exposures_sql(experiment))
+    finally:
+        engine.close()
+    return moments, daily
+
+
+def _default_mde(experiment: Experiment) -> float:
+    rules = experiment.decision
+    return rules.minimum_effect if rules and rules.minimum_effect > 0 else DEFAULT_MDE
+
+
+def _daily_units(daily: pd.DataFrame) -> float:
+    """Average new exposed units per day over the days with exposures."""
+    if daily.empty:
+        raise DataError("no exposures found to estimate the daily traffic; check the "
+                        "assignments source and the date window in exp.yaml")  # fmt: skip
+    per_day = daily.groupby("exposure_day")["n_units"].sum()
+    return float(per_day.mean())
+
+
+def sequential_inflation(experiment: Experiment, design: Design, looks: int) -> float:
+    """N_max / N_fixed for the sequential plan, with one look a day (STATS.md §7)."""
+    settings = experiment.sequential
+    if settings is None:
+        return 1.0
+    alpha = experiment.alpha / (design.comparisons or 1)
+    if settings.method == "gst":
+        fractions = [(k + 1) / looks for k in range(looks)]
+        return gst_inflation(fractions, alpha, design.power, spending=settings.spending,
+                             rho=settings.rho)  # fmt: skip
+    # always-valid / mSPRT tuned to N*: read once at N* the boundary is wider than z
+    boundary = asymptotic_cs_halfwidth(1.0, 1.0, 1.0, alpha)
+    z_alpha = float(scipy_stats.norm.ppf(1 - alpha / 2))
+    z_power = float(scipy_stats.norm.ppf(design.power))
+    return ((boundary + z_power) / (z_alpha + z_power)) ** 2
+
+
+def _plan_metric(
+    metric: Metric,
+    arms: dict[str, dict[str, JointMoments]],
+    experiment: Experiment,
+    design: Design,
+    inflation: float,
+    mde: float,
+    days: int,
+    daily_units: float,
+) -> PlanRow:
+    control = arms.get(experiment.control, {}).get(metric.name)
+    treated = arms.get(experiment.treatments[0], {}).get(metric.name)
+    if control is None or treated is None or control.n + treated.n < 4:
+        return _empty_row(metric, mde, "no_history")
+    pooled = control + treated
+    model, baseline, std = _model(metric, pooled)
+    if not (std > 1e-6 * abs(baseline) and math.isfinite(std)):
+        return _empty_row(metric, mde, "zero_variance")
+    reduction = _reduction(metric, control, treated, experiment)
+    shaped = Design(**(asdict(design) | {"variance_reduction": reduction,
+                                          "inflation": inflation}))  # fmt: skip
+    sized: PowerResult = sample_size(model, mde, mde_type="relative", design=shaped)
+    reachable = mde_for_duration(
+        model, days, daily_units, mde_type="relative", design=shaped
+    )
+    return PlanRow(
+        metric=metric.name,
+        kind=metric.kind,
+        baseline=baseline,
+        std=std,
+        variance_reduction=reduction,
+        mde=mde,
+        n_per_arm=sized.n_per_arm[0],
+        n_total=sized.n_total,
+        days=duration_days(sized.n_total, daily_units),
+        mde_in_days=reachable.mde,
+    )
+
+
+def _model(metric: Metric, pooled: JointMoments) -> tuple[MetricModel, float, float]:
+    if metric.kind == "ratio":
+        baseline = pooled.mean("value") / pooled.mean("den")
+        variance = ratio_variance(pooled, "value", "den")
+        return (
+            MetricModel.ratio(variance, baseline=baseline),
+            baseline,
+            math.sqrt(variance),
+        )
+    values = pooled.marginal("value")
+    if metric.is_binary:
+        return MetricModel.proportion(values.mean), values.mean, values.std
+    return MetricModel.mean(values.std, baseline=values.mean), values.mean, values.std
+
+
+def _reduction(
+    metric: Metric, control: JointMoments, treated: JointMoments, experiment: Experiment
+) -> float:
+    """The variance CUPED would remove, measured on the history (0 without CUPED)."""
+    if not (experiment.cuped.enabled and metric.cuped):
+        return 0.0
+    adjust = cuped_ratio_adjust if metric.kind == "ratio" else cuped_adjust
+    result = adjust(control, treated)
+    return max(result.variance_reduction, 0.0) if result.status == "ok" else 0.0
+
+
+def _empty_row(metric: Metric, mde: float, status: str) -> PlanRow:
+    nan = math.nan
+    return PlanRow(metric.name, metric.kind, nan, nan, nan, mde, 0, 0, 0, nan, status)
