@@ -11,6 +11,7 @@ scorecard row, holding the full-precision ``repr`` of the floats in the JSON rep
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import math
@@ -24,6 +25,7 @@ import plotly.io as pio
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
+from abkit.monitoring import Look
 from abkit.report import (
     HEADERS,
     SEQUENTIAL_HEADERS,
@@ -101,8 +103,9 @@ def render_html(
 
     Args:
         result: the analysis to show.
-        notes: discussion notes on the experiment (shown newest first).
-        decisions: the decision log (shown newest first).
+        notes: discussion notes on the experiment; shown newest first (highest id
+            first, the store's order, which a reset clock cannot scramble).
+        decisions: the decision log, shown newest first likewise.
 
     Returns:
         The HTML document, plotly.js included, as text.
@@ -125,7 +128,6 @@ def render_html(
         decisions=sorted(decisions, key=lambda record: record.id, reverse=True),
         stamp=_stamp,
         figures=_json_safe(figures),
-        verdict_colors=VERDICT_COLORS,
         headers=HEADERS,
         outcome_labels=OUTCOME_LABELS,
         csp=_CSP,
@@ -260,7 +262,7 @@ def timeline_figure(result: AnalysisResult) -> dict[str, Any] | None:
     return _spec(figure)
 
 
-def _timeline_traces(looks: Sequence[Any], *, sequential: bool) -> list[go.Scatter]:
+def _timeline_traces(looks: Sequence[Look], *, sequential: bool) -> list[go.Scatter]:
     days = [look.day.isoformat() for look in looks]
     band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
     traces = [
@@ -425,7 +427,13 @@ def _sequential(result: AnalysisResult) -> dict[str, Any] | None:
         f"{SEQUENTIAL_NAMES[settings.method]}{spending}, planned "
         f"{settings.planned_units:,} units (safe to look daily)"
     )
-    return {"title": title, "headers": SEQUENTIAL_HEADERS, "rows": rows}
+    classes = ["metric", "", *["num"] * (len(SEQUENTIAL_HEADERS) - 2)]
+    return {
+        "title": title,
+        "headers": SEQUENTIAL_HEADERS,
+        "rows": rows,
+        "classes": classes,
+    }
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -435,6 +443,7 @@ def _stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+@functools.cache
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
         autoescape=True,
@@ -463,7 +472,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: top; }
 th { background: var(--bg-soft); text-align: left; white-space: nowrap; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .nowrap, td.when { white-space: nowrap; }
 td.metric { font-weight: 600; }
 .detail { display: block; font-weight: normal; font-size: 0.78rem; color: var(--muted);
@@ -550,11 +559,13 @@ _TEMPLATE = """<!DOCTYPE html>
 {% for heading, rows in scorecards %}
 <h3>{{ heading }}</h3>
 <div class="scroll"><table class="scorecard">
-<thead><tr>{% for header in headers %}<th>{{ header }}</th>{% endfor %}</tr></thead>
+<thead><tr>{% for header in headers %}<th class="{{ 'num' if not loop.first }}">{{ header }}</th>
+{%- endfor %}</tr></thead>
 <tbody>
 {% for row in rows %}
 <tr{{ row.data|xmlattr }}>{% for cell in row.cells %}<td class="{{ cell.css }}">
-{%- for part in cell.parts %}<span class="nowrap">{{ part }}</span>{{ ' ' if not loop.last }}{% endfor %}
+{%- for part in cell.parts %}{{ ' ' if not loop.first }}<span class="nowrap">{{ part }}</span>
+{%- endfor %}
 {%- if cell.detail %}<span class="detail">{{ cell.detail }}</span>{% endif %}</td>{% endfor %}</tr>
 {% endfor %}
 </tbody></table></div>
@@ -589,10 +600,11 @@ _TEMPLATE = """<!DOCTYPE html>
 <h2>Sequential monitoring</h2>
 <p class="caption">{{ sequential.title }}</p>
 <div class="scroll"><table>
-<thead><tr>{% for header in sequential.headers %}<th>{{ header }}</th>{% endfor %}</tr></thead>
+<thead><tr>{% for header in sequential.headers %}
+<th class="{{ sequential.classes[loop.index0] }}">{{ header }}</th>{% endfor %}</tr></thead>
 <tbody>
 {% for row in sequential.rows %}
-<tr>{% for cell in row %}<td class="{{ 'metric' if loop.first else '' if loop.index == 2 else 'num' }}
+<tr>{% for cell in row %}<td class="{{ sequential.classes[loop.index0] }}
 {%- if loop.last and cell.startswith('crossed') %} verdict-better{% endif %}">{{ cell }}</td>
 {%- endfor %}</tr>
 {% endfor %}

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import abkit
+from abkit.decision import DecisionResult
 from abkit.html_report import render_html
 from abkit.report import render_json
 from abkit.results import AnalysisResult, HealthCheck
@@ -32,16 +33,6 @@ REMOTE_ATTRIBUTE = re.compile(
     r"""\b(?:src|href|action|poster)\s*=\s*["']?\s*(?:https?:)?//""", re.I
 )
 STYLESHEET_LINK = re.compile(r"<link\b[^>]*\brel\s*=\s*[\"']?stylesheet", re.I)
-
-
-@dataclasses.dataclass(frozen=True)
-class StandInDecision:
-    """Duck-typed like abkit.decision.DecisionResult (the fields the report reads)."""
-
-    outcome: str
-    summary: str
-    reasons: tuple[str, ...]
-    correction: str
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +154,12 @@ def test_summary_shows_the_decision_or_says_it_is_missing(
     missing = render_html(dataclasses.replace(demo_result, decision=None))
     assert "primary decision isn't configured" in missing
     assert "recommendation:" not in missing
-    decision = StandInDecision(
-        "do_not_ship", f"Summary {SCRIPT}", ("reason one", f"reason {SCRIPT}"), "holm"
+    decision = DecisionResult(
+        "do_not_ship",
+        f"Summary {SCRIPT}",
+        ("reason one", f"reason {SCRIPT}"),
+        "holm",
+        (),
     )
     page = render_html(dataclasses.replace(demo_result, decision=decision))
     assert "primary decision isn't configured" not in page
@@ -221,6 +216,23 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+def _pick_second_metric(page: Any, result: AnalysisResult) -> None:
+    """The timeline's dropdown shows another metric's traces only."""
+    series = [s for s in result.series if s.looks]
+    page.click("#timeline-plot .updatemenu-header")
+    page.locator("#timeline-plot .updatemenu-dropdown-button").nth(1).click()
+    page.wait_for_function(
+        "document.getElementById('timeline-plot').data[0].visible === false"
+    )
+    visible = page.evaluate(
+        "document.getElementById('timeline-plot').data.map(t => t.visible === true)"
+    )
+    per_series = len(visible) // len(series)
+    assert visible == [i // per_series == 1 for i in range(len(visible))]
+    header = page.locator("#timeline-plot .updatemenu-header").text_content()
+    assert header is not None and header.strip() == series[1].metric
+
+
 @pytest.mark.browser
 def test_report_renders_in_chromium(
     demo_result: AnalysisResult, chromium: Any, tmp_path: Path
@@ -269,10 +281,11 @@ def test_report_renders_in_chromium(
             page.locator("meta[name=abkit-config-hash]").get_attribute("content")
             == demo_result.config_hash
         )
+        _pick_second_metric(page, demo_result)
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / "html_report.png"), full_page=True)
     finally:
         page.close()
-    assert blocked == []
-    assert errors == []
+    assert blocked == []  # no request left the file
+    assert errors == []  # incl. CSP refusals, which stop a load before it is routed
     assert rendered < 15

@@ -232,3 +232,56 @@ def test_demo_generates_and_analyses(tmp_path):
     assert len(payload["metrics"]) == 15
     assert (tmp_path / "demo" / "manifest.json").is_file()
     assert (tmp_path / "examples" / "exp.yaml").is_file()
+
+
+def test_save_note_decide_history_report_lock(tiny_exp, tmp_path):
+    store = str(tmp_path / "results.db")
+    assert run("analyze", str(tiny_exp), "--save", "--store", store, "-f", "json").exit_code == 0
+    note = run("note", str(tiny_exp), "<script>alert(1)</script> looks good", "--author",
+               "ana", "--metric", "messages", "--store", store)  # fmt: skip
+    assert note.exit_code == 0, note.output
+    decided = run("decide", str(tiny_exp), "ship", "--why", "clear win", "--author", "pm",
+                  "--store", store)  # fmt: skip
+    assert decided.exit_code == 0, decided.output
+    history = run("history", str(tiny_exp), "--store", store)
+    assert history.exit_code == 0
+    assert "saved analyses" in history.stdout
+    report = run("report", str(tiny_exp), "-f", "json", "--store", store)
+    payload = json.loads(report.stdout)
+    assert payload["decisions"][0]["decision"] == "ship"
+    assert payload["notes"][0]["text"].startswith("<script>")
+    markdown = run("report", str(tiny_exp), "-f", "markdown", "--store", store)
+    assert "**ship** by pm: clear win" in markdown.stdout
+    assert run("lock", str(tiny_exp)).exit_code == 0
+    assert_one_line_error(run("lock", str(tiny_exp)), "already locked", "--force")
+
+
+def test_bad_decision_and_unknown_metric_in_a_note(tiny_exp, tmp_path):
+    store = str(tmp_path / "results.db")
+    assert_one_line_error(
+        run("decide", str(tiny_exp), "shipit", "--why", "x", "--author", "pm", "--store", store),
+        "did you mean 'ship'",
+    )
+    assert_one_line_error(
+        run("note", str(tiny_exp), "hi", "--author", "a", "--metric", "mesages", "--store", store),
+        "did you mean 'messages'",
+    )
+
+
+def test_changed_config_after_lock_is_flagged(tiny_exp):
+    assert run("lock", str(tiny_exp)).exit_code == 0
+    spec = yaml.safe_load(tiny_exp.read_text())
+    spec["alpha"] = 0.1
+    tiny_exp.write_text(yaml.safe_dump(spec))
+    payload = json.loads(run("analyze", str(tiny_exp), "-f", "json").stdout)
+    check = next(c for c in payload["health"] if c["name"] == "pre_registration")
+    assert check["status"] == "warning"
+    assert "changed after the lock" in check["message"]
+
+
+def test_plan_command(tiny_exp):
+    result = run("plan", str(tiny_exp), "--mde", "0.1", "-f", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {row["metric"] for row in payload["rows"]} == {"messages", "revenue", "payer"}
+    assert payload["rows"][0]["mde"] == 0.1

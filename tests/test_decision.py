@@ -1,0 +1,138 @@
+"""Decision rules on constructed logs: every outcome is reachable, with its reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from statsmodels.stats.multitest import multipletests
+
+import abkit
+
+T0 = pd.Timestamp("2026-04-01 09:00")
+METRICS = {
+    "messages": {"kind": "mean", "events": ["message"], "window": {"end_day": 7}},
+    "likes": {"kind": "mean", "events": ["like"], "window": {"end_day": 7}},
+    "reports": {"kind": "proportion", "events": ["report"], "window": {"end_day": 7},
+                "direction": "lower"},
+}  # fmt: skip
+
+
+def build(
+    directory: Path,
+    *,
+    n: int = 4000,
+    treated_share: float = 0.5,
+    message_lift: float = 0.0,
+    report_rate: tuple[float, float] = (0.02, 0.02),
+    seed: int = 0,
+) -> Path:
+    rng = np.random.default_rng(seed)
+    users = np.arange(n)
+    treated = rng.random(n) < treated_share
+    exposed = T0 + pd.to_timedelta(rng.integers(0, 3 * 86400, n), unit="s")
+    rows = []
+    for name, rate in (("message", 3.0), ("like", 5.0)):
+        lam = rate * rng.gamma(2.0, 0.5, n) * np.where(treated & (name == "message"),
+                                                      1 + message_lift, 1.0)  # fmt: skip
+        counts = rng.poisson(lam)
+        who = np.repeat(users, counts)
+        rows.append(pd.DataFrame({"user_id": who, "event": name, "offset": rng.uniform(0, 6.9, who.size)}))
+    reports = rng.random(n) < np.where(treated, report_rate[1], report_rate[0])
+    rows.append(pd.DataFrame({"user_id": users[reports], "event": "report", "offset": 1.0}))
+    events = pd.concat(rows, ignore_index=True)
+    events["ts"] = exposed[events["user_id"].to_numpy()] + pd.to_timedelta(events["offset"], unit="D")
+    events = pd.concat([events, pd.DataFrame({"user_id": [0], "event": ["session"],
+                                              "ts": [T0 + pd.Timedelta(days=15)]})])  # fmt: skip
+    directory.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"user_id": users, "variant": np.where(treated, "treatment", "control"),
+                  "exposed_at": exposed}).to_parquet(directory / "assignments.parquet")  # fmt: skip
+    events.assign(value=1.0)[["user_id", "ts", "event", "value"]].to_parquet(
+        directory / "events.parquet"
+    )
+    (directory / "metrics.yaml").write_text(yaml.safe_dump({"metrics": METRICS}))
+    spec = {
+        "name": "rules",
+        "data": {
+            "assignments": {"path": "assignments.parquet", "unit_id": "user_id",
+                            "timestamp": "exposed_at"},
+            "events": {"path": "events.parquet", "unit_id": "user_id", "timestamp": "ts"},
+        },
+        "variants": {"control": 0.5, "treatment": 0.5},
+        "metrics": list(METRICS),
+        "cuped": {"enabled": False},
+        "decision": {"primary": "messages", "minimum_effect": 0.02, "secondary": ["likes"],
+                     "guardrails": {"reports": {"margin": 0.3}}},
+        "bayesian": {},
+    }  # fmt: skip
+    (directory / "exp.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return directory / "exp.yaml"
+
+
+def test_ship(tmp_path):
+    result = abkit.analyze(build(tmp_path, n=12000, message_lift=0.15, seed=1))
+    assert result.decision is not None
+    assert result.decision.outcome == "ship", result.decision.reasons
+    assert "recommendation: ship" in result.decision.summary
+    assert "raised messages by +" in result.decision.summary
+    assert any("no guardrail harmed" in r for r in result.decision.reasons)
+
+
+def test_do_not_ship_when_a_guardrail_is_harmed(tmp_path):
+    result = abkit.analyze(build(tmp_path, message_lift=0.15, report_rate=(0.02, 0.06)))
+    assert result.decision is not None
+    assert result.decision.outcome == "do_not_ship"
+    assert result.metric("reports").guardrail.status == "harmed"
+    assert any("guardrail harmed beyond its margin: reports" in r for r in result.decision.reasons)
+
+
+def test_keep_running_when_the_evidence_is_thin(tmp_path):
+    result = abkit.analyze(build(tmp_path, n=600, message_lift=0.03))
+    assert result.decision is not None
+    assert result.decision.outcome == "keep_running"
+    assert any("not enough evidence" in r for r in result.decision.reasons)
+
+
+def test_investigate_on_sample_ratio_mismatch(tmp_path):
+    result = abkit.analyze(build(tmp_path, treated_share=0.56, message_lift=0.15))
+    assert result.decision is not None
+    assert result.decision.outcome == "investigate"
+    assert any("srm" in r for r in result.decision.reasons)
+    assert "investigate data quality" in result.decision.summary
+
+
+def test_do_not_ship_when_the_minimum_effect_is_ruled_out(tmp_path):
+    result = abkit.analyze(build(tmp_path, n=20000, message_lift=0.0, seed=3))
+    assert result.decision is not None
+    assert result.decision.outcome == "do_not_ship"
+    assert any("no effect of at least +2.0%" in r for r in result.decision.reasons)
+
+
+@pytest.mark.parametrize("method", ["holm", "hochberg", "bh", "bonferroni"])
+def test_family_p_values_equal_statsmodels(tmp_path, method):
+    result = abkit.analyze(build(tmp_path, message_lift=0.04, seed=5), correction=method)
+    family = [result.metric("messages"), result.metric("likes")]
+    reference = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh",
+                 "bonferroni": "bonferroni"}[method]  # fmt: skip
+    _, expected, *_ = multipletests([m.effect.pvalue for m in family], method=reference)
+    assert [m.adjusted_pvalue for m in family] == pytest.approx(list(expected), rel=1e-12)
+    assert result.metric("reports").adjusted_pvalue is None  # guardrails stay outside
+    assert result.correction == method
+
+
+def test_flat_prior_credible_interval_equals_the_delta_interval(tmp_path):
+    result = abkit.analyze(build(tmp_path, message_lift=0.05))
+    messages = result.metric("messages")
+    assert messages.bayes is not None
+    # the delta-method interval of the relative lift, with the normal quantile
+    from scipy import stats
+
+    from abkit.decision import relative_standard_error
+
+    se = relative_standard_error(messages.effect)
+    z = stats.norm.ppf(0.975)
+    assert messages.bayes.ci_lower == pytest.approx(messages.effect.relative - z * se, rel=1e-9)
+    assert messages.bayes.ci_upper == pytest.approx(messages.effect.relative + z * se, rel=1e-9)
