@@ -283,6 +283,11 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
             [a["lower"] for a in aggregates] + [-experiment.pre_period_days]
         ),
         "pre_period_days": experiment.pre_period_days,
+        "offsets": sorted(
+            {a["lower"] for a in aggregates}
+            | {a["upper"] for a in aggregates if a["upper"] is not None}
+            | {-experiment.pre_period_days}
+        ),
         "scan_upper": None if None in uppers else max(uppers),
         "caps": [asdict(c) for p in plans for c in p.caps],
         "variables": [asdict(v) for p in plans for v in p.variables],

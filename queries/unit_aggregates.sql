@@ -9,17 +9,19 @@
               `value` and `filter` were validated by abkit/sql.py.
               scan_lower, scan_upper: the union of all windows (upper None = open).
               pre_period_days: the experiment's pre-period length.
+              offsets: every day offset used above (their bounds are precomputed).
   Output      unit_id, events_after_exposure, events_before_exposure (events between
               the experiment's first exposure and this unit's), events_in_pre_period
               (the experiment's pre-period before this unit's exposure), one column per
               entry of `columns` (NULL = no such event).
   Grain       unit (only units with at least one event in the scanned range).
 #}
-{% macro shifted(days) -%}
-    {%- if days > 0 %}x.exposed_at + INTERVAL {{ days }} DAY
-    {%- elif days < 0 %}x.exposed_at - INTERVAL {{ -days }} DAY
-    {%- else %}x.exposed_at{% endif %}
+{#- Window bounds are computed once per unit (in `x` below), not once per event and
+    aggregate: on large logs that per-row date arithmetic dominated the scan. #}
+{% macro bound_name(days) -%}
+    {%- if days > 0 %}at_plus_{{ days }}{% elif days < 0 %}at_minus_{{ -days }}{% else %}exposed_at{% endif %}
 {%- endmacro %}
+{% macro shifted(days) -%}x.{{ bound_name(days) }}{%- endmacro %}
     SELECT
         e.unit_id,
         COUNT(*) FILTER (WHERE e.ts >= x.exposed_at) AS events_after_exposure,
@@ -43,7 +45,15 @@
         {%- endif %}
         {%- endfor %}
     FROM events AS e
-    INNER JOIN exposures AS x
+    INNER JOIN (
+        SELECT
+            unit_id,
+            exposed_at
+            {%- for days in offsets if days != 0 %},
+            exposed_at {{ "+" if days > 0 else "-" }} INTERVAL {{ days | abs }} DAY AS {{ bound_name(days) }}
+            {%- endfor %}
+        FROM exposures
+    ) AS x
         ON e.unit_id = x.unit_id
     CROSS JOIN (SELECT MIN(exposed_at) AS first_exposure FROM exposures) AS f
     WHERE e.ts >= {{ shifted(scan_lower) }}
