@@ -28,5 +28,6 @@ def streamlit_command(directory: Path, port: int) -> list[str]:
         sys.executable, "-m", "streamlit", "run", str(app_script()),
         "--server.address", "127.0.0.1", "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",
         "--", "--dir", str(directory),
     ]  # fmt: skip

@@ -8,24 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-import inspect
 import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, cast, get_args
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from abkit.analysis import analyze
-from abkit.config import Experiment, load_experiment
+from abkit.config import CorrectionMethod, Experiment, load_experiment
 from abkit.errors import AbkitError
 from abkit.results import AnalysisResult
 
 EXPERIMENT_GLOB = "**/exp*.yaml"
 """Experiment files the app lists, searched recursively under its folder."""
-CORRECTIONS: tuple[str, ...] = ("holm", "hochberg", "bh", "bonferroni", "none")
+CORRECTIONS: tuple[str, ...] = get_args(CorrectionMethod)
 """Multiple-testing corrections `abkit.analyze(..., correction=)` accepts."""
 DIR_ENV = "ABKIT_APP_DIR"
 """Environment variable naming the experiments folder (when `--dir` is not given)."""
@@ -53,7 +52,7 @@ class ExperimentEntry:
     def label(self) -> str:
         """What the experiment picker shows."""
         if self.experiment is None:
-            return f"⚠ {self.relative} (does not load)"
+            return f"{self.relative} (does not load)"
         return self.experiment.title
 
     @property
@@ -145,7 +144,9 @@ def analysis_key(
         path=str(path),
         exp_mtime=_mtime(path),
         metrics_mtime=_mtime(metrics),
-        data_mtimes=tuple((name, _mtime(Path(name))) for name in data_files(experiment)),
+        data_mtimes=tuple(
+            (name, _mtime(Path(name))) for name in data_files(experiment)
+        ),
         cuped=experiment.cuped.enabled if cuped is None else cuped,
         correction=default_correction(experiment) if correction is None else correction,
     )
@@ -165,31 +166,21 @@ def data_files(experiment: Experiment) -> tuple[str, ...]:
     return tuple(files)
 
 
-def supports_option(name: str) -> bool:
-    """Whether this abkit's `analyze` takes the keyword option `name`."""
-    return name in inspect.signature(analyze).parameters
-
-
 def run_analysis(key: AnalysisKey) -> AnalysisResult:
     """Analyse the experiment a key describes (the function the app caches)."""
-    options: dict[str, Any] = {"cuped": key.cuped}
-    if key.correction is not None and supports_option("correction"):
-        options["correction"] = key.correction
-    return analyze(key.path, **options)
+    correction = cast("CorrectionMethod | None", key.correction)
+    return analyze(key.path, cuped=key.cuped, correction=correction)
 
 
 def primary_metric(experiment: Experiment) -> str:
     """The decision rules' primary metric, else the first metric listed."""
-    rules = getattr(experiment, "decision", None)
-    primary = getattr(rules, "primary", None)
-    return primary if isinstance(primary, str) else experiment.metric_names[0]
+    rules = experiment.decision
+    return rules.primary if rules is not None else experiment.metric_names[0]
 
 
 def default_correction(experiment: Experiment) -> str:
     """The correction exp.yaml's decision rules name ('none' without rules)."""
-    rules = getattr(experiment, "decision", None)
-    correction = getattr(rules, "correction", None)
-    return correction if correction in CORRECTIONS else "none"
+    return experiment.decision.correction if experiment.decision else "none"
 
 
 def experiment_status(

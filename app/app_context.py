@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from abkit.app_support import (
     resolve_app_dir,
     run_analysis,
 )
+from abkit.config import Experiment
 from abkit.errors import AbkitError
 from abkit.results import AnalysisResult
 from abkit.store import ResultStore
@@ -42,13 +43,13 @@ OPTIONS_FOR_KEY = "_options_for"
 
 PAGES: dict[str, tuple[str, str, str]] = {
     # url path: (file, title, icon)
-    "experiments": ("pages/experiments.py", "Experiments", ":material/science:"),
-    "scorecard": ("pages/scorecard.py", "Scorecard", ":material/scoreboard:"),
-    "over_time": ("pages/over_time.py", "Over time", ":material/timeline:"),
-    "segments": ("pages/segments.py", "Segments", ":material/pie_chart:"),
-    "plan": ("pages/plan.py", "Plan", ":material/calculate:"),
-    "discussion": ("pages/discussion.py", "Discussion", ":material/forum:"),
-    "share": ("pages/share.py", "Share", ":material/share:"),
+    "experiments": ("views/experiments.py", "Experiments", ":material/science:"),
+    "scorecard": ("views/scorecard.py", "Scorecard", ":material/scoreboard:"),
+    "over_time": ("views/over_time.py", "Over time", ":material/timeline:"),
+    "segments": ("views/segments.py", "Segments", ":material/pie_chart:"),
+    "plan": ("views/plan.py", "Plan", ":material/calculate:"),
+    "discussion": ("views/discussion.py", "Discussion", ":material/forum:"),
+    "share": ("views/share.py", "Share", ":material/share:"),
 }
 
 
@@ -108,7 +109,7 @@ def current() -> AppContext:
     return context if isinstance(context, AppContext) else build()
 
 
-def require_experiment(context: AppContext) -> ExperimentEntry:
+def require_experiment(context: AppContext) -> Experiment:
     """The picked experiment; otherwise a one-line message and the page stops."""
     entry = context.entry
     if entry is None:
@@ -120,36 +121,40 @@ def require_experiment(context: AppContext) -> ExperimentEntry:
     if entry.experiment is None:
         st.error(f"{entry.relative}: {entry.error}")
         st.stop()
-    return entry
+    return entry.experiment
 
 
-def analysis(context: AppContext, entry: ExperimentEntry) -> AnalysisResult:
-    """The entry's analysis with the sidebar options (cached); errors stop the page."""
-    assert entry.experiment is not None
+def analysis(context: AppContext, experiment: Experiment) -> AnalysisResult:
+    """The analysis with the sidebar's options (cached); errors stop the page."""
     try:
         key = analysis_key(
-            entry.experiment, cuped=context.cuped, correction=context.correction
+            experiment, cuped=context.cuped, correction=context.correction
         )
-        return analyze_with_status(key, entry.experiment.title)
+        return analyze_with_status(key, experiment.title)
     except AbkitError as error:
         st.error(str(error))
         st.stop()
 
 
 def analyze_with_status(key: AnalysisKey, title: str) -> AnalysisResult:
-    """A cached analysis; the first run of a key shows its progress in `st.status`."""
+    """A cached analysis; the first run of a key shows its progress in `st.status`.
+
+    The status box goes away once the analysis is done (the page then shows it).
+    """
     if key in _seen_keys():
         return _cached_analysis(key)
-    with st.status(f"Analysing {title}…", expanded=False) as status:
-        start = time.perf_counter()
-        status.write("Running the queries on DuckDB and the statistics over them")
+    placeholder = st.empty()
+    with placeholder.status(f"Analysing {title}…", expanded=True) as status:
+        status.write(
+            "Running the fused queries on DuckDB, then the statistics over the "
+            "few rows they return"
+        )
         try:
             result = _cached_analysis(key)
         except AbkitError:
             status.update(label=f"Analysis of {title} failed", state="error")
             raise
-        seconds = time.perf_counter() - start
-        status.update(label=f"Analysed {title} in {seconds:.1f} s", state="complete")
+    placeholder.empty()
     _seen_keys().add(key)
     return result
 
@@ -170,8 +175,14 @@ def store_at(path: str) -> ResultStore:
     return ResultStore(path)
 
 
-def open_store(context: AppContext) -> ResultStore | None:
-    """The folder's store, or None after showing why it cannot be opened."""
+def open_store(context: AppContext, *, create: bool = True) -> ResultStore | None:
+    """The folder's store, or None after showing why it cannot be opened.
+
+    With `create=False` a folder without a store stays without one (None), so that
+    only writing a note or a decision creates the file.
+    """
+    if not create and not context.store_path.exists():
+        return None
     try:
         return store_at(str(context.store_path))
     except AbkitError as error:
@@ -190,7 +201,11 @@ def _picker(entries: tuple[ExperimentEntry, ...]) -> ExperimentEntry | None:
     elif st.session_state.get(PICKER_KEY) not in keys:
         first = next((e for e in entries if e.experiment is not None), entries[0])
         st.session_state[PICKER_KEY] = first.key
-    labels = {entry.key: entry.label for entry in entries}
+    titles = Counter(entry.label for entry in entries)
+    labels = {
+        e.key: e.label if titles[e.label] == 1 else f"{e.label} ({e.relative})"
+        for e in entries
+    }
     chosen = st.sidebar.selectbox(
         "Experiment",
         keys,
@@ -198,6 +213,8 @@ def _picker(entries: tuple[ExperimentEntry, ...]) -> ExperimentEntry | None:
         format_func=labels.__getitem__,
         on_change=_picked,
     )
+    if chosen is None:
+        return None
     st.query_params["exp"] = chosen
     return find_entry(entries, chosen)
 
@@ -205,7 +222,7 @@ def _picker(entries: tuple[ExperimentEntry, ...]) -> ExperimentEntry | None:
 def _picked() -> None:
     st.query_params["exp"] = st.session_state[PICKER_KEY]
     for param in ("cuped", "correction"):
-        st.query_params.pop(param, None)
+        _drop_param(param)
 
 
 def _options(entry: ExperimentEntry | None) -> tuple[bool | None, str | None]:
@@ -250,11 +267,16 @@ def _bind_param(key: str, param: str, default: bool | str) -> None:
     """Keep a changed option in the URL (only when it differs from exp.yaml's)."""
     value = st.session_state[key]
     if value == default:
-        st.query_params.pop(param, None)
+        _drop_param(param)
     elif isinstance(value, bool):
         st.query_params[param] = "on" if value else "off"
     else:
         st.query_params[param] = str(value)
+
+
+def _drop_param(param: str) -> None:
+    if param in st.query_params:
+        del st.query_params[param]
 
 
 def _caption(directory: Path, entries: tuple[ExperimentEntry, ...]) -> None:

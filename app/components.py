@@ -7,8 +7,8 @@ No statistics here: every number comes from an `AnalysisResult` and is formatted
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,6 +25,7 @@ from abkit.report import (
 )
 from abkit.results import AnalysisResult, MetricResult
 
+BadgeColor = Literal["green", "red", "blue", "orange", "gray"]
 GREEN, RED, GREY, BLUE = "#1a7f37", "#cf222e", "#8c959f", "#0969da"
 VERDICT_COLOURS = {"better": GREEN, "worse": RED, "no_change": GREY, "invalid": GREY}
 VERDICT_CELLS = {
@@ -33,7 +34,7 @@ VERDICT_CELLS = {
     "no_change": "",
     "invalid": "color: #9a6700",
 }
-OUTCOMES = {
+OUTCOMES: dict[str, tuple[str, BadgeColor]] = {
     # outcome: (headline, badge colour)
     "ship": ("Ship", "green"),
     "do_not_ship": ("Do not ship", "red"),
@@ -47,9 +48,16 @@ VERDICT_WORDS = {
     "invalid": "not computable",
 }
 VERDICT_DELTA_COLOURS = {
-    "better": "green", "worse": "red", "no_change": "gray", "invalid": "orange"
+    "better": "green",
+    "worse": "red",
+    "no_change": "gray",
+    "invalid": "orange",
 }
-STATUS_BADGES = {"running": "🟢 running", "stopped": "⏹ stopped", "decided": "✅ decided"}
+STATUS_CELLS = {
+    "running": "color: #0969da; font-weight: 600",
+    "stopped": "color: #57606a; font-weight: 600",
+    "decided": "color: #1a7f37; font-weight: 600",
+}
 
 
 def lift_text(metric: MetricResult) -> str:
@@ -68,14 +76,30 @@ def metric_label(metric: MetricResult, *, variants: int = 1) -> str:
 def metric_frame(metrics: Sequence[MetricResult], *, variants: int = 1) -> pd.DataFrame:
     """The scorecard table: one formatted row per metric × treatment."""
     rows = [_metric_row(m, variants) for m in metrics]
-    frame = pd.DataFrame(rows)
-    if not any(m.adjusted_pvalue is not None for m in metrics):
-        frame = frame.drop(columns=["adjusted p"], errors="ignore")
-    if not any(m.guardrail is not None for m in metrics):
-        frame = frame.drop(columns=["guardrail"], errors="ignore")
-    if not any(m.variance_reduction is not None for m in metrics):
-        frame = frame.drop(columns=["CUPED variance"], errors="ignore")
+    optional = {
+        "adjusted p": any(m.adjusted_pvalue is not None for m in metrics),
+        "guardrail": any(m.guardrail is not None for m in metrics),
+        "CUPED variance": any(m.variance_reduction is not None for m in metrics),
+    }
+    columns = [c for c in METRIC_COLUMNS if optional.get(c, True)]
+    frame: pd.DataFrame = pd.DataFrame(
+        [[row[c] for c in columns] for row in rows], columns=columns
+    )
     return frame
+
+
+METRIC_COLUMNS = (
+    "metric",
+    "lift [CI]",
+    "verdict",
+    "p-value",
+    "adjusted p",
+    "guardrail",
+    "control",
+    "treatment",
+    "difference [CI]",
+    "CUPED variance",
+)
 
 
 def _metric_row(metric: MetricResult, variants: int) -> dict[str, str]:
@@ -115,6 +139,20 @@ def styled(frame: pd.DataFrame, verdicts: Sequence[str]) -> Styler:
     return frame.style.apply(colour, axis=0)
 
 
+def styled_overview(frame: pd.DataFrame, verdicts: Mapping[str, str]) -> Styler:
+    """The experiments overview: status coloured, significant lifts green / red."""
+    cells = [VERDICT_CELLS[verdicts.get(str(f), "no_change")] for f in frame["file"]]
+
+    def colour(column: pd.Series[Any]) -> list[str]:
+        if column.name == "status":
+            return [STATUS_CELLS.get(str(v), "") for v in column]
+        if column.name in ("lift [CI]", "verdict"):
+            return cells
+        return [""] * len(column)
+
+    return frame.style.apply(colour, axis=0)
+
+
 def show_metric_table(
     metrics: Sequence[MetricResult], *, variants: int = 1, key: str
 ) -> None:
@@ -124,8 +162,18 @@ def show_metric_table(
         styled(frame, [m.verdict for m in metrics]),
         hide_index=True,
         width="stretch",
+        height=table_height(len(frame)),
+        column_config={
+            "metric": st.column_config.TextColumn(pinned=True),
+            "guardrail": st.column_config.TextColumn(width=100),
+        },
         key=key,
     )
+
+
+def table_height(rows: int) -> int:
+    """Pixels that show every row of a data frame without an inner scroll bar."""
+    return 35 * (rows + 1) + 3
 
 
 def forest_figure(
@@ -135,33 +183,78 @@ def forest_figure(
     labels: Sequence[str] | None = None,
     title: str = "",
 ) -> go.Figure:
-    """Relative lifts with their CIs, one row per metric, coloured by verdict."""
+    """Relative lifts with their CIs, one row per metric, coloured by verdict.
+
+    A few very wide intervals (rare events) would squash the rest, so the axis is
+    zoomed to the bulk of the intervals; wider ones run off the edge (hover or zoom
+    out to see them).
+    """
     if labels is None:
         labels = [metric_label(m, variants=variants) for m in metrics]
-    lifts = [m.effect.relative for m in metrics]
-    lower = [m.effect.relative - m.effect.relative_ci_lower for m in metrics]
-    upper = [m.effect.relative_ci_upper - m.effect.relative for m in metrics]
-    figure = go.Figure(
-        go.Scatter(
-            x=lifts,
-            y=list(labels),
-            mode="markers",
-            marker={"size": 10, "color": [VERDICT_COLOURS[m.verdict] for m in metrics]},
-            error_x={"type": "data", "array": upper, "arrayminus": lower, "width": 4},
-            customdata=[[lift_text(m), VERDICT_MARKS[m.verdict]] for m in metrics],
-            hovertemplate="%{y}: %{customdata[0]} · %{customdata[1]}<extra></extra>",
+    figure = go.Figure()
+    for verdict, colour in VERDICT_COLOURS.items():
+        chosen = [i for i, m in enumerate(metrics) if m.verdict == verdict]
+        if not chosen:
+            continue
+        rows = [metrics[i] for i in chosen]
+        figure.add_trace(
+            go.Scatter(
+                x=[m.effect.relative for m in rows],
+                y=[labels[i] for i in chosen],
+                mode="markers",
+                name=VERDICT_WORDS[verdict],
+                marker={"size": 11, "color": colour},
+                error_x={
+                    "type": "data",
+                    "array": [
+                        m.effect.relative_ci_upper - m.effect.relative for m in rows
+                    ],
+                    "arrayminus": [
+                        m.effect.relative - m.effect.relative_ci_lower for m in rows
+                    ],
+                    "width": 5,
+                    "thickness": 2,
+                    "color": colour,
+                },
+                customdata=[lift_text(m) for m in rows],
+                hovertemplate="%{y}: %{customdata}<extra></extra>",
+            )
         )
-    )
     figure.add_vline(x=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
     figure.update_layout(
         title=title,
-        height=max(220, 34 * len(metrics) + 90),
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 30},
-        xaxis={"tickformat": "+.0%", "title": "relative lift (CI)", "zeroline": False},
-        yaxis={"autorange": "reversed"},
-        showlegend=False,
+        height=max(220, 30 * len(metrics) + 110),
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
+        xaxis={
+            "tickformat": "+.0%",
+            "title": "relative lift with confidence interval",
+            "zeroline": False,
+            "range": _zoomed_range(metrics),
+        },
+        yaxis={
+            "autorange": "reversed",
+            "categoryorder": "array",
+            "categoryarray": list(labels),
+        },
+        legend={"orientation": "h", "y": -0.25 if len(metrics) < 6 else -0.08},
     )
     return figure
+
+
+def _zoomed_range(metrics: Sequence[MetricResult]) -> list[float] | None:
+    """An x range over most intervals: up to 3× the median interval end."""
+    ends = sorted(
+        abs(value)
+        for m in metrics
+        for value in (m.effect.relative_ci_lower, m.effect.relative_ci_upper)
+        if math.isfinite(value)
+    )
+    if not ends:
+        return None
+    limit = max(ends[len(ends) // 2] * 3, 0.02)
+    if ends[-1] <= limit:
+        return None
+    return [-limit, limit]
 
 
 def series_figure(series: MetricSeries, *, sequential: bool) -> go.Figure:
@@ -178,13 +271,13 @@ def series_figure(series: MetricSeries, *, sequential: bool) -> go.Figure:
     )
     if sequential:
         bounds = [look.sequential_relative for look in series.looks]
-        for index, name in ((0, "sequential CI (lower)"), (1, "sequential CI (upper)")):
+        for index in (0, 1):
             figure.add_trace(
                 go.Scatter(
                     x=days,
                     y=[b[index] for b in bounds],
                     mode="lines",
-                    name=name,
+                    name="sequential CI",
                     legendgroup="sequential",
                     showlegend=index == 0,
                     line={"color": "#9a6700", "dash": "dash"},
@@ -275,21 +368,28 @@ def _mark_day(figure: go.Figure, day: Any, text: str) -> None:
     figure.add_annotation(x=day, y=1, yref="paper", text=text, showarrow=False)
 
 
-def health_banner(result: AnalysisResult) -> None:
-    """Failed checks in red, warnings in yellow; one green line when all is well."""
+def health_failures(result: AnalysisResult) -> None:
+    """Failed health checks as one red banner (nothing when none failed)."""
     failed = [c for c in result.health if c.status == "failed"]
-    warnings = [c for c in result.health if c.status == "warning"]
     if failed:
         lines = "\n".join(f"- **{c.name}**: {c.message}" for c in failed)
         st.error(
             f"**Health check failed — do not trust these numbers.**\n\n{lines}",
-            icon="🚨",
+            icon=":material/error:",
         )
+
+
+def health_warnings(result: AnalysisResult) -> None:
+    """Warnings in yellow, a green line when all passed, and every check on demand."""
+    warnings = [c for c in result.health if c.status == "warning"]
     for check in warnings:
-        st.warning(f"**{check.name}**: {check.message}", icon="⚠️")
-    if not failed and not warnings:
-        st.success(f"All {len(result.health)} health checks passed.", icon="✅")
-    with st.expander("All health checks"):
+        st.warning(f"**{check.name}**: {check.message}", icon=":material/warning:")
+    if result.healthy and not warnings:
+        st.success(
+            f"All {len(result.health)} health checks passed.",
+            icon=":material/check_circle:",
+        )
+    with st.expander(f"All {len(result.health)} health checks"):
         units = ", ".join(f"{v} {n:,}" for v, n in result.units.items())
         st.caption(f"Units: {units} · excluded {result.excluded_units:,}")
         st.dataframe(
@@ -303,7 +403,7 @@ def health_banner(result: AnalysisResult) -> None:
 
 def decision_summary(result: AnalysisResult, primary: str) -> None:
     """The plain-language recommendation for PMs, from `result.decision`."""
-    decision = getattr(result, "decision", None)
+    decision = result.decision
     with st.container(border=True):
         if decision is None:
             st.markdown(
@@ -311,11 +411,11 @@ def decision_summary(result: AnalysisResult, primary: str) -> None:
                 f"recommendation. Primary metric: **{primary}**."
             )
             return
-        headline, colour = OUTCOMES.get(decision.outcome, (decision.outcome, "gray"))
-        st.badge(f"Recommendation: {headline}", color=colour)  # type: ignore[arg-type]
-        st.markdown(f"#### {decision.summary}")
+        headline, colour = OUTCOMES[decision.outcome]
+        st.badge(f"Recommendation: {headline}", color=colour)
+        st.markdown(f"#### {plain_markdown(decision.summary)}")
         if decision.reasons:
-            st.markdown("\n".join(f"- {reason}" for reason in decision.reasons))
+            st.markdown("\n".join(f"- {plain_markdown(r)}" for r in decision.reasons))
         st.caption(f"Multiple-testing correction: {decision.correction}")
 
 
@@ -339,6 +439,11 @@ def primary_cards(result: AnalysisResult, primary: str) -> None:
         help=", ".join(f"{v}: {n:,}" for v, n in result.units.items()),
         border=True,
     )
+
+
+def plain_markdown(text: str) -> str:
+    """Library text shown as Markdown: `$` would otherwise start LaTeX math."""
+    return text.replace("$", "\\$")
 
 
 def day(value: Any) -> str:

@@ -40,11 +40,19 @@ def build(
                                                       1 + message_lift, 1.0)  # fmt: skip
         counts = rng.poisson(lam)
         who = np.repeat(users, counts)
-        rows.append(pd.DataFrame({"user_id": who, "event": name, "offset": rng.uniform(0, 6.9, who.size)}))
+        rows.append(
+            pd.DataFrame(
+                {"user_id": who, "event": name, "offset": rng.uniform(0, 6.9, who.size)}
+            )
+        )
     reports = rng.random(n) < np.where(treated, report_rate[1], report_rate[0])
-    rows.append(pd.DataFrame({"user_id": users[reports], "event": "report", "offset": 1.0}))
+    rows.append(
+        pd.DataFrame({"user_id": users[reports], "event": "report", "offset": 1.0})
+    )
     events = pd.concat(rows, ignore_index=True)
-    events["ts"] = exposed[events["user_id"].to_numpy()] + pd.to_timedelta(events["offset"], unit="D")
+    events["ts"] = exposed[events["user_id"].to_numpy()] + pd.to_timedelta(
+        events["offset"], unit="D"
+    )
     events = pd.concat([events, pd.DataFrame({"user_id": [0], "event": ["session"],
                                               "ts": [T0 + pd.Timedelta(days=15)]})])  # fmt: skip
     directory.mkdir(parents=True, exist_ok=True)
@@ -85,8 +93,13 @@ def test_do_not_ship_when_a_guardrail_is_harmed(tmp_path):
     result = abkit.analyze(build(tmp_path, message_lift=0.15, report_rate=(0.02, 0.06)))
     assert result.decision is not None
     assert result.decision.outcome == "do_not_ship"
-    assert result.metric("reports").guardrail.status == "harmed"
-    assert any("guardrail harmed beyond its margin: reports" in r for r in result.decision.reasons)
+    guard = result.metric("reports").guardrail
+    assert guard is not None
+    assert guard.status == "harmed"
+    assert any(
+        "guardrail harmed beyond its margin: reports" in r
+        for r in result.decision.reasons
+    )
 
 
 def test_keep_running_when_the_evidence_is_thin(tmp_path):
@@ -113,12 +126,16 @@ def test_do_not_ship_when_the_minimum_effect_is_ruled_out(tmp_path):
 
 @pytest.mark.parametrize("method", ["holm", "hochberg", "bh", "bonferroni"])
 def test_family_p_values_equal_statsmodels(tmp_path, method):
-    result = abkit.analyze(build(tmp_path, message_lift=0.04, seed=5), correction=method)
+    result = abkit.analyze(
+        build(tmp_path, message_lift=0.04, seed=5), correction=method
+    )
     family = [result.metric("messages"), result.metric("likes")]
     reference = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh",
                  "bonferroni": "bonferroni"}[method]  # fmt: skip
     _, expected, *_ = multipletests([m.effect.pvalue for m in family], method=reference)
-    assert [m.adjusted_pvalue for m in family] == pytest.approx(list(expected), rel=1e-12)
+    assert [m.adjusted_pvalue for m in family] == pytest.approx(
+        list(expected), rel=1e-12
+    )
     assert result.metric("reports").adjusted_pvalue is None  # guardrails stay outside
     assert result.correction == method
 
@@ -134,5 +151,9 @@ def test_flat_prior_credible_interval_equals_the_delta_interval(tmp_path):
 
     se = relative_standard_error(messages.effect)
     z = stats.norm.ppf(0.975)
-    assert messages.bayes.ci_lower == pytest.approx(messages.effect.relative - z * se, rel=1e-9)
-    assert messages.bayes.ci_upper == pytest.approx(messages.effect.relative + z * se, rel=1e-9)
+    assert messages.bayes.ci_lower == pytest.approx(
+        messages.effect.relative - z * se, rel=1e-9
+    )
+    assert messages.bayes.ci_upper == pytest.approx(
+        messages.effect.relative + z * se, rel=1e-9
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import app_context
 import components
 import streamlit as st
 
 from abkit.errors import AbkitError
-from abkit.store import DECISIONS, DecisionRecord, Note, ResultStore
+from abkit.store import DECISIONS, Decision, DecisionRecord, Note, ResultStore
 
 AUTHOR_KEY = "author_name"
 NO_METRIC = "(whole experiment)"
@@ -21,9 +22,7 @@ DECISION_HELP = {
 }
 
 context = app_context.current()
-entry = app_context.require_experiment(context)
-experiment = entry.experiment
-assert experiment is not None
+experiment = app_context.require_experiment(context)
 name = experiment.name
 
 st.title("Discussion")
@@ -41,7 +40,7 @@ def _markdown_text(text: str) -> str:
 def _author(form: str) -> str:
     return st.text_input(
         "Your name",
-        value=st.session_state.get(AUTHOR_KEY, ""),
+        value=str(st.session_state.get(AUTHOR_KEY, "")),
         key=f"{form}_author",
         placeholder="e.g. ana",
     ).strip()
@@ -49,7 +48,7 @@ def _author(form: str) -> str:
 
 def _saved(author: str, action: str) -> None:
     st.session_state[AUTHOR_KEY] = author
-    st.toast(f"{action} saved", icon="✅")
+    st.toast(f"{action} saved", icon=":material/check:")
 
 
 def _note_form(store: ResultStore) -> None:
@@ -91,13 +90,13 @@ def _decision_form(store: ResultStore) -> None:
         rationale = st.text_area("Rationale", key="decision_rationale")
         if not st.form_submit_button("Record decision", key="decision_submit"):
             return
-    if not author or not rationale.strip():
+    if decision is None or not author or not rationale.strip():
         st.error("A decision needs your name and a rationale.")
         return
     try:
         store.record_decision(
             name,
-            decision,
+            cast("Decision", decision),
             rationale=rationale.strip(),
             author=author,
             config_hash=experiment.config_hash,

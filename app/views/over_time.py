@@ -16,10 +16,8 @@ from abkit.report import (
 )
 
 context = app_context.current()
-entry = app_context.require_experiment(context)
-experiment = entry.experiment
-assert experiment is not None
-result = app_context.analysis(context, entry)
+experiment = app_context.require_experiment(context)
+result = app_context.analysis(context, experiment)
 
 st.title("Over time")
 st.caption(
@@ -35,7 +33,7 @@ if settings is not None:
         f"Sequential design: **{name}**, planned {settings.planned_units:,} units. "
         "Looking every day is safe: trust the sequential interval and boundary, not "
         "the daily fixed-horizon CI.",
-        icon="📈",
+        icon=":material/monitoring:",
     )
 
 with_looks = [s for s in result.series if s.looks]
@@ -48,15 +46,18 @@ if not with_looks:
 
 metrics = list(dict.fromkeys(s.metric for s in with_looks))
 primary = primary_metric(experiment)
-metric = st.selectbox(
-    "Metric",
-    metrics,
-    index=metrics.index(primary) if primary in metrics else 0,
-    key="over_time_metric",
+metric = (
+    st.selectbox(
+        "Metric",
+        metrics,
+        index=metrics.index(primary) if primary in metrics else 0,
+        key="over_time_metric",
+    )
+    or metrics[0]
 )
 variants = [s.variant for s in with_looks if s.metric == metric]
 variant = (
-    st.selectbox("Treatment", variants, key="over_time_variant")
+    st.selectbox("Treatment", variants, key="over_time_variant") or variants[0]
     if len(variants) > 1
     else variants[0]
 )
@@ -68,9 +69,7 @@ assert current is not None
 left, right = st.columns(2)
 left.metric(
     f"Cumulative lift on {components.day(current.day)}",
-    format_lift(
-        current.relative, current.relative_ci_lower, current.relative_ci_upper
-    ),
+    format_lift(current.relative, current.relative_ci_lower, current.relative_ci_upper),
     border=True,
 )
 if settings is not None:
@@ -103,6 +102,7 @@ if rows:
     st.dataframe(
         pd.DataFrame(rows, columns=SEQUENTIAL_HEADERS),
         hide_index=True,
+        height=components.table_height(len(rows)),
         width="stretch",
         key="over_time_sequential",
     )

@@ -11,17 +11,15 @@ from abkit.app_support import primary_metric
 from abkit.report import format_pvalue
 
 context = app_context.current()
-entry = app_context.require_experiment(context)
-experiment = entry.experiment
-assert experiment is not None
-result = app_context.analysis(context, entry)
+experiment = app_context.require_experiment(context)
+result = app_context.analysis(context, experiment)
 
 st.title("Segments")
 st.info(
     "**Exploratory.** Segment results are not corrected for the many comparisons "
     "and are not part of the decision rules: with enough segments one will look "
     "significant by chance. Use them to form hypotheses for the next test.",
-    icon="🔍",
+    icon=":material/travel_explore:",
 )
 if not result.segment_results:
     st.warning(
@@ -31,7 +29,7 @@ if not result.segment_results:
     st.stop()
 
 names = list(dict.fromkeys(str(r.segment) for r in result.segment_results))
-segment = st.selectbox("Segment", names, key="segments_segment")
+segment = st.selectbox("Segment", names, key="segments_segment") or names[0]
 
 srm_rows = [s for s in result.segment_srm if s.segment == segment]
 flagged = [s for s in srm_rows if s.srm.flagged]
@@ -40,24 +38,23 @@ if flagged:
     st.error(
         f"Sample ratio mismatch within {segment} = {values}: the split differs from "
         "the plan there, so those segment results cannot be trusted.",
-        icon="🚨",
+        icon=":material/error:",
     )
 
 metrics = list(dict.fromkeys(r.metric for r in result.segment_results))
 primary = primary_metric(experiment)
-metric = st.selectbox(
-    "Metric",
-    metrics,
-    index=metrics.index(primary) if primary in metrics else 0,
-    key="segments_metric",
+metric = (
+    st.selectbox(
+        "Metric",
+        metrics,
+        index=metrics.index(primary) if primary in metrics else 0,
+        key="segments_metric",
+    )
+    or metrics[0]
 )
 treatments = len(result.variants) - 1
 rows = sorted(
-    (
-        r
-        for r in result.segment_results
-        if r.segment == segment and r.metric == metric
-    ),
+    (r for r in result.segment_results if r.segment == segment and r.metric == metric),
     key=lambda r: (str(r.segment_value), r.variant),
 )
 labels = [
@@ -103,7 +100,7 @@ st.dataframe(
                 segment: s.value,
                 "units per variant": " / ".join(f"{n:,}" for n in s.srm.counts),
                 "SRM p": format_pvalue(s.srm.pvalue),
-                "flagged": "🚨 yes" if s.srm.flagged else "no",
+                "flagged": "yes" if s.srm.flagged else "no",
             }
             for s in srm_rows
         ]

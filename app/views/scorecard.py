@@ -11,10 +11,8 @@ from abkit.app_support import primary_metric
 ALL_UNITS = "All units"
 
 context = app_context.current()
-entry = app_context.require_experiment(context)
-experiment = entry.experiment
-assert experiment is not None
-result = app_context.analysis(context, entry)
+experiment = app_context.require_experiment(context)
+result = app_context.analysis(context, experiment)
 primary = primary_metric(experiment)
 
 st.title(result.title)
@@ -29,9 +27,10 @@ st.caption(" · ".join(meta))
 if experiment.hypothesis:
     st.markdown(f"*Hypothesis:* {experiment.hypothesis}")
 
-components.health_banner(result)
+components.health_failures(result)
 components.decision_summary(result, primary)
 components.primary_cards(result, primary)
+components.health_warnings(result)
 
 treatments = len(result.variants) - 1
 segments = {
@@ -44,7 +43,7 @@ choice = st.selectbox(
     key="scorecard_segment",
     help="Filter the table and plot to one segment value (exploratory).",
 )
-if choice == ALL_UNITS:
+if choice is None or choice == ALL_UNITS:
     rows = list(result.metrics)
     st.subheader(f"Metrics ({1 - result.alpha:.0%} CI)")
 else:
@@ -58,7 +57,7 @@ else:
     st.info(
         "Segment results are exploratory: not corrected for the many segments "
         "looked at, and not part of the decision rules.",
-        icon="🔍",
+        icon=":material/travel_explore:",
     )
 
 components.show_metric_table(rows, variants=treatments, key="scorecard_table")

@@ -34,7 +34,7 @@ if not context.entries:
     )
     st.stop()
 
-store = app_context.open_store(context)
+store = app_context.open_store(context, create=False)
 
 
 def _latest_decision(name: str) -> DecisionRecord | None:
@@ -51,16 +51,17 @@ def _row(entry: ExperimentEntry, key: AnalysisKey | None) -> dict[str, str]:
     primary = primary_metric(experiment)
     row = {
         "experiment": experiment.title,
-        "status": components.STATUS_BADGES[status],
-        "owner": experiment.owner or "–",
-        "dates": f"{components.day(experiment.start)} → {components.day(experiment.end)}",
+        "status": status,
         "primary metric": primary,
         "lift [CI]": "–",
         "verdict": "–",
-        "decision": f"{decision.decision} ({decision.author}, "
+        "recommendation": "–",
+        "recorded decision": f"{decision.decision} ({decision.author}, "
         f"{components.day(decision.created_at)})"
         if decision
         else "–",
+        "owner": experiment.owner or "–",
+        "dates": f"{components.day(experiment.start)} → {components.day(experiment.end)}",
         "file": entry.relative,
     }
     if key is None:
@@ -78,6 +79,9 @@ def _row(entry: ExperimentEntry, key: AnalysisKey | None) -> dict[str, str]:
         )
     row["lift [CI]"] = components.lift_text(metric)
     row["verdict"] = components.VERDICT_WORDS[metric.verdict]
+    if result.decision is not None:
+        row["recommendation"] = components.OUTCOMES[result.decision.outcome][0]
+    verdicts[entry.relative] = metric.verdict
     return row
 
 
@@ -89,10 +93,16 @@ def _key(entry: ExperimentEntry) -> AnalysisKey | None:
         return None
 
 
+verdicts: dict[str, str] = {}
 rows = [_row(entry, _key(entry)) for entry in loaded]
 if rows:
     frame = pd.DataFrame(rows)
-    st.dataframe(frame, hide_index=True, width="stretch", key="experiments_table")
+    st.dataframe(
+        components.styled_overview(frame, verdicts),
+        hide_index=True,
+        width="stretch",
+        key="experiments_table",
+    )
     st.caption(
         "Status: decided once a ship / iterate / stop decision is recorded, stopped "
         "after exp.yaml's `end`, running otherwise. Lift: the primary metric of the "

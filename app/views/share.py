@@ -11,11 +11,9 @@ import streamlit as st
 from abkit.report import render_markdown
 
 context = app_context.current()
-entry = app_context.require_experiment(context)
-experiment = entry.experiment
-assert experiment is not None
-result = app_context.analysis(context, entry)
-store = app_context.open_store(context)
+experiment = app_context.require_experiment(context)
+result = app_context.analysis(context, experiment)
+store = app_context.open_store(context, create=False)
 notes = store.notes(experiment.name) if store is not None else []
 decisions = store.decisions(experiment.name) if store is not None else []
 
@@ -31,7 +29,7 @@ st.code(context.link("scorecard"), language=None)
 def _html_renderer() -> Callable[..., str] | None:
     """`abkit.html_report.render_html`, or None in an abkit without HTML reports."""
     try:
-        from abkit import html_report  # type: ignore[attr-defined,unused-ignore]
+        from abkit import html_report
     except ImportError:
         return None
     renderer: Any = getattr(html_report, "render_html", None)
