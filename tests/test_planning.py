@@ -23,7 +23,9 @@ def test_sizes_equal_statsmodels(fixed_experiment):
     row = next(r for r in result.rows if r.metric == "sessions_per_user")
     delta = 0.05 * row.baseline
     std = row.std * math.sqrt(1 - row.variance_reduction)
-    expected = NormalIndPower().solve_power(effect_size=delta / std, alpha=0.05, power=0.8)
+    expected = NormalIndPower().solve_power(
+        effect_size=delta / std, alpha=0.05, power=0.8
+    )
     assert row.n_per_arm == math.ceil(expected)
     assert row.n_total == 2 * row.n_per_arm
     assert row.days == math.ceil(row.n_total / result.daily_units)
@@ -39,18 +41,24 @@ def test_cuped_shrinks_the_sample_by_the_measured_reduction(fixed_experiment):
         reduction = with_cuped[name].variance_reduction
         assert reduction > 0.2
         ratio = with_cuped[name].n_per_arm / plain[name].n_per_arm
-        assert ratio == pytest.approx(1 - reduction, abs=2 / plain[name].n_per_arm + 1e-9)
+        assert ratio == pytest.approx(
+            1 - reduction, abs=2 / plain[name].n_per_arm + 1e-9
+        )
 
 
 def test_sequential_design_inflates_the_sample(demo_exp, fixed_experiment):
     sequential = plan(load_experiment(demo_exp), mde=0.05, days=14)
     fixed = plan(fixed_experiment, mde=0.05, days=14)
-    expected = gst_inflation([(k + 1) / 14 for k in range(14)], 0.05, 0.8, spending="obf")
+    expected = gst_inflation(
+        [(k + 1) / 14 for k in range(14)], 0.05, 0.8, spending="obf"
+    )
     assert sequential.inflation == pytest.approx(expected, rel=1e-12)
     assert 1.0 < sequential.inflation < 1.1
     first_seq = sequential.rows[0]
     first_fixed = fixed.rows[0]
-    assert first_seq.n_per_arm == pytest.approx(first_fixed.n_per_arm * expected, rel=1e-4)
+    assert first_seq.n_per_arm == pytest.approx(
+        first_fixed.n_per_arm * expected, rel=1e-4
+    )
 
 
 def test_mde_in_days_inverts_the_sample_size(fixed_experiment):

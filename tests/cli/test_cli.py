@@ -236,7 +236,12 @@ def test_demo_generates_and_analyses(tmp_path):
 
 def test_save_note_decide_history_report_lock(tiny_exp, tmp_path):
     store = str(tmp_path / "results.db")
-    assert run("analyze", str(tiny_exp), "--save", "--store", store, "-f", "json").exit_code == 0
+    assert (
+        run(
+            "analyze", str(tiny_exp), "--save", "--store", store, "-f", "json"
+        ).exit_code
+        == 0
+    )
     note = run("note", str(tiny_exp), "<script>alert(1)</script> looks good", "--author",
                "ana", "--metric", "messages", "--store", store)  # fmt: skip
     assert note.exit_code == 0, note.output
@@ -259,11 +264,31 @@ def test_save_note_decide_history_report_lock(tiny_exp, tmp_path):
 def test_bad_decision_and_unknown_metric_in_a_note(tiny_exp, tmp_path):
     store = str(tmp_path / "results.db")
     assert_one_line_error(
-        run("decide", str(tiny_exp), "shipit", "--why", "x", "--author", "pm", "--store", store),
+        run(
+            "decide",
+            str(tiny_exp),
+            "shipit",
+            "--why",
+            "x",
+            "--author",
+            "pm",
+            "--store",
+            store,
+        ),
         "did you mean 'ship'",
     )
     assert_one_line_error(
-        run("note", str(tiny_exp), "hi", "--author", "a", "--metric", "mesages", "--store", store),
+        run(
+            "note",
+            str(tiny_exp),
+            "hi",
+            "--author",
+            "a",
+            "--metric",
+            "mesages",
+            "--store",
+            store,
+        ),
         "did you mean 'messages'",
     )
 
@@ -283,5 +308,9 @@ def test_plan_command(tiny_exp):
     result = run("plan", str(tiny_exp), "--mde", "0.1", "-f", "json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert {row["metric"] for row in payload["rows"]} == {"messages", "revenue", "payer"}
+    assert {row["metric"] for row in payload["rows"]} == {
+        "messages",
+        "revenue",
+        "payer",
+    }
     assert payload["rows"][0]["mde"] == 0.1
