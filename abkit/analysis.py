@@ -31,7 +31,13 @@ from abkit.config import (
 from abkit.decision import apply_decision_rules, family_members
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
-from abkit.monitoring import metric_series, srm_series
+from abkit.monitoring import (
+    NoveltyPoint,
+    metric_series,
+    novelty_experiment,
+    novelty_points,
+    srm_series,
+)
 from abkit.registration import registration_check
 from abkit.results import AnalysisResult, HealthCheck, MetricResult, SegmentSrm
 from abkit.sql import (
@@ -67,6 +73,7 @@ class QueryResults:
     exposure_health: pd.DataFrame
     daily_exposures: pd.DataFrame
     contamination: pd.DataFrame | None
+    novelty: pd.DataFrame | None = None
 
 
 def abkit_version() -> str:
@@ -117,6 +124,7 @@ def run_queries(
         check_columns(engine, experiment)
         engine.lock_down(_sources(experiment))
         contamination_sql = render_contamination_sql(experiment)
+        split = novelty_experiment(experiment)
         return QueryResults(
             moments=engine.query(render_analysis_sql(experiment)),
             exposure_health=engine.query(render_health_sql(experiment)),
@@ -124,6 +132,7 @@ def run_queries(
             contamination=engine.query(contamination_sql)
             if contamination_sql
             else None,
+            novelty=engine.query(render_analysis_sql(split)) if split else None,
         )
     finally:
         engine.close()
@@ -172,6 +181,7 @@ def build_result(
         ),
         sequential_alphas(experiment),
     )
+    novelty = _novelty(experiment, frames)
     days = sorted({look.day for s in series for look in s.looks})
     srm_over_time = srm_series(_daily_counts(frames.daily_exposures), experiment, days)
     segment_results = tuple(
@@ -201,8 +211,25 @@ def build_result(
         series=series,
         sequential=experiment.sequential,
         sequential_srm=srm_over_time,
+        novelty=novelty,
     )
     return apply_decision_rules(result, experiment, correction)
+
+
+def _novelty(experiment: Experiment, frames: QueryResults) -> tuple[NoveltyPoint, ...]:
+    split = novelty_experiment(experiment)
+    if split is None or frames.novelty is None:
+        return ()
+    moments = read_moments(frames.novelty, experiment_variables(split), ()).get(
+        None, {}
+    )
+    return novelty_points(
+        experiment,
+        moments,
+        lambda metric, control, treatment: unadjusted_test(
+            metric, control, treatment, experiment.alpha
+        ),
+    )
 
 
 def sequential_alphas(experiment: Experiment) -> dict[str, float]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from abkit.config import SequentialSettings
-from abkit.monitoring import MetricSeries
+from abkit.monitoring import MetricSeries, NoveltyPoint
 from abkit.stats.bayes import BayesResult
 from abkit.stats.cuped import CupedAdjustment
 from abkit.stats.guardrail import GuardrailResult
@@ -186,6 +186,7 @@ class AnalysisResult:
     sequential_srm: SequentialSrmResult | None = None
     correction: str = "none"
     decision: DecisionResult | None = None
+    novelty: tuple[NoveltyPoint, ...] = ()
     created_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc)
     )
@@ -246,6 +247,7 @@ class AnalysisResult:
             if self.sequential_srm
             else None,
             "series": [s.to_dict() for s in self.series],
+            "novelty": [p.to_dict() for p in self.novelty],
             "engine": self.engine,
             "abkit_version": self.abkit_version,
             "created_at": _iso(self.created_at),

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from abkit.monitoring import MetricSeries
+from abkit.monitoring import MetricSeries, NoveltyPoint
 from abkit.report import (
     VERDICT_MARKS,
     format_difference,
@@ -301,6 +301,38 @@ def series_figure(series: MetricSeries, *, sequential: bool) -> go.Figure:
         yaxis={"tickformat": "+.0%", "title": "relative lift"},
         xaxis={"title": "analysis date (morning)"},
         legend={"orientation": "h", "y": 1.12},
+    )
+    return figure
+
+
+def novelty_figure(points: Sequence[NoveltyPoint]) -> go.Figure:
+    """The effect on each day since exposure, with its CI."""
+    days = [p.day_since_exposure for p in points]
+    figure = go.Figure()
+    _band(
+        figure,
+        days,
+        [p.relative_ci_lower for p in points],
+        [p.relative_ci_upper for p in points],
+        name="95% CI",
+        fill="rgba(31, 119, 180, 0.15)",
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=days,
+            y=[p.relative for p in points],
+            mode="lines+markers",
+            name="lift that day",
+            line={"color": BLUE},
+        )
+    )
+    figure.add_hline(y=0, line={"color": "gray", "dash": "dot"})
+    figure.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 30, "b": 30},
+        yaxis={"tickformat": "+.0%", "title": "relative lift"},
+        xaxis={"title": "days since exposure", "dtick": 1},
+        legend={"orientation": "h", "y": 1.15},
     )
     return figure
 

@@ -22,8 +22,8 @@ result = app_context.analysis(context, experiment)
 st.title("Over time")
 st.caption(
     "Each point is the analysis as it would have run that morning: units count once "
-    "their metric window is complete. The daily effect by days since exposure is not "
-    "available from the abkit API yet, so this page shows the cumulative series."
+    "their metric window is complete. Below, the primary metric's effect on each day "
+    "since exposure shows novelty (fading) or learning (growing) effects."
 )
 
 settings = result.sequential
@@ -106,3 +106,15 @@ if rows:
         width="stretch",
         key="over_time_sequential",
     )
+
+if result.novelty:
+    st.subheader("Effect by day since exposure")
+    novelty_variant = variant if any(p.variant == variant for p in result.novelty) else (
+        result.novelty[0].variant
+    )  # fmt: skip
+    points = [p for p in result.novelty if p.variant == novelty_variant]
+    st.caption(
+        f"{points[0].metric}, {novelty_variant} vs {result.control}: each day's own "
+        "effect (not cumulative), uncorrected; a falling line suggests a novelty effect."
+    )
+    st.plotly_chart(components.novelty_figure(points), key="novelty_chart")

@@ -188,9 +188,9 @@ def test_over_time_and_segments_show_the_api_series(
     if expected.sequential is not None:
         lower, upper = look.sequential_relative
         assert app.metric[1].value == f"[{lower:+.1%}, {upper:+.1%}]"
-    assert "not available from the abkit API yet" in texts(app)[0] or any(
-        "not available from the abkit API yet" in t for t in texts(app)
-    )
+    assert expected.novelty, "the demo's primary metric has a day-by-day effect"
+    first = next(p for p in expected.novelty if p.variant == look_variant(expected))
+    assert any(f"{first.metric}, {first.variant} vs" in t for t in texts(app))
 
     open_page(app, "segments")
     assert any("Exploratory" in i.value for i in app.info)
@@ -335,3 +335,7 @@ def test_a_failed_health_check_cannot_be_missed(expected: AnalysisResult):
     assert "do not trust these numbers" in app.error[0].value
     assert failed.message in app.error[0].value
     assert app.main.children[0].type == "error"  # above the recommendation
+
+
+def look_variant(result) -> str:
+    return result.novelty[0].variant

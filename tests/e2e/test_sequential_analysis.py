@@ -99,3 +99,34 @@ def test_demo_shows_a_sequential_verdict_for_each_metric(full):
     assert full.sequential_srm is not None and not full.sequential_srm.flagged
     days = np.array([look.day for look in full.series[0].looks])
     assert (np.diff(days) > dt.timedelta(0)).all()
+
+
+def test_effect_by_day_since_exposure_equals_pandas(demo_exp, full):
+    data = demo_exp.parent.parent / "demo"
+    assignments = pd.read_parquet(data / "assignments.parquet")
+    first = assignments.groupby("user_id").agg(
+        n=("variant", "nunique"), variant=("variant", "min"), at=("exposed_at", "min")
+    )
+    users = first[first["n"] == 1]
+    events = pd.read_parquet(
+        data / "events.parquet", columns=["user_id", "ts", "event"]
+    )
+    messages = events[events["event"] == "message"].merge(
+        users, left_on="user_id", right_index=True
+    )
+    offset = (messages["ts"] - messages["at"]) / pd.Timedelta(days=1)
+    last_event = events["ts"].max()
+    assert [p.day_since_exposure for p in full.novelty] == list(range(7))
+    for point in (full.novelty[0], full.novelty[4]):
+        day = point.day_since_exposure
+        counted = (
+            messages[(offset >= day) & (offset < day + 1)].groupby("user_id").size()
+        )
+        values = counted.reindex(users.index, fill_value=0)
+        complete = users["at"] + pd.Timedelta(days=day + 1) <= last_event
+        means = {
+            v: values[complete & (users["variant"] == v)].mean()
+            for v in ("control", "treatment")
+        }
+        assert point.relative == pytest.approx(means["treatment"] / means["control"] - 1,
+                                               rel=1e-9)  # fmt: skip
