@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -39,7 +40,7 @@ from abkit.monitoring import (
     srm_series,
 )
 from abkit.registration import registration_check
-from abkit.results import AnalysisResult, HealthCheck, MetricResult, SegmentSrm
+from abkit.results import AnalysisResult, MetricResult, SegmentSrm
 from abkit.sql import (
     render_analysis_sql,
     render_contamination_sql,
@@ -115,14 +116,28 @@ def analyze(
     return build_result(experiment, run_queries(experiment, con), correction)
 
 
+@contextmanager
+def locked_engine(
+    experiment: Experiment, connection: duckdb.DuckDBPyConnection | None = None
+) -> Iterator[DuckDBEngine]:
+    """An engine whose sources were checked and which reads nothing else, closed after."""
+    engine = DuckDBEngine(connection)
+    try:
+        check_columns(engine, experiment)
+        data = experiment.data
+        engine.lock_down(
+            [s for s in (data.assignments, data.events, data.units) if s is not None]
+        )
+        yield engine
+    finally:
+        engine.close()
+
+
 def run_queries(
     experiment: Experiment, connection: duckdb.DuckDBPyConnection | None = None
 ) -> QueryResults:
     """Check the sources, lock the engine down and run the analysis queries."""
-    engine = DuckDBEngine(connection)
-    try:
-        check_columns(engine, experiment)
-        engine.lock_down(_sources(experiment))
+    with locked_engine(experiment, connection) as engine:
         contamination_sql = render_contamination_sql(experiment)
         split = novelty_experiment(experiment)
         return QueryResults(
@@ -134,8 +149,6 @@ def run_queries(
             else None,
             novelty=engine.query(render_analysis_sql(split)) if split else None,
         )
-    finally:
-        engine.close()
 
 
 def build_result(
@@ -152,8 +165,10 @@ def build_result(
     weights = list(experiment.variants.values())
     srm = srm_test(list(units.values()), weights, health.SRM_THRESHOLD)
     segment_srm = _segment_srm(frames.moments, groups, experiment)
-    totals = frames.moments[_overall_rows(frames.moments, experiment.segments)].sum(
-        numeric_only=True
+    totals = (
+        frames.moments[_overall_rows(frames.moments, experiment.segments)]
+        .sum(numeric_only=True)
+        .to_dict()
     )
     checks = (
         health.srm_check(srm),
@@ -161,9 +176,9 @@ def build_result(
         health.segment_srm_check(segment_srm),
         health.multiple_variants_check(frames.exposure_health),
         health.unknown_variants_check(frames.exposure_health, experiment),
-        *health.activity_checks(totals.to_dict()),
+        *health.activity_checks(totals),
         health.pre_period_balance_check(overall, experiment),
-        health.pre_period_coverage_check(totals.to_dict(), experiment.pre_period_days),
+        health.pre_period_coverage_check(totals, experiment.pre_period_days),
         health.contamination_check(frames.contamination, experiment),
         registration_check(experiment),
     )
@@ -263,11 +278,6 @@ def _daily_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
     return counts
 
 
-def _sources(experiment: Experiment) -> list[Source]:
-    data = experiment.data
-    return [s for s in (data.assignments, data.events, data.units) if s is not None]
-
-
 def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
     """Every mapped column exists in its source, or a DataError naming the fix."""
     data = experiment.data
@@ -312,14 +322,22 @@ def _missing_column(
 def read_moments(
     rows: pd.DataFrame, plans: Sequence[MetricVariables], segments: Sequence[str]
 ) -> dict[GroupKey, VariantMoments]:
-    """Group the moments.sql rows into (segment, value) -> variant -> metric moments."""
+    """Group the moments.sql rows into (segment, value) -> variant -> metric moments.
+
+    Groups come out in a stable order (overall, then segments as configured, values
+    sorted) whatever order the engine returned the rows in.
+    """
     groups: dict[GroupKey, VariantMoments] = {}
     for row in rows[rows["exposure_key"].isna()].to_dict("records"):
         key = _group_key(row, segments)
         groups.setdefault(key, {})[str(row["variant"])] = {
             plan.metric.name: joint_moments(row, plan) for plan in plans
         }
-    return groups
+    order = {segment: i for i, segment in enumerate(segments)}
+    return dict(
+        sorted(groups.items(), key=lambda item: (-1, "") if item[0] is None
+               else (order[item[0][0]], item[0][1]))
+    )  # fmt: skip
 
 
 def joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
@@ -456,14 +474,18 @@ def metric_results(
     key: GroupKey = None,
     caps: Mapping[str, float] | None = None,
 ) -> tuple[MetricResult, ...]:
-    """Every metric × treatment compared with the control."""
-    empty = _empty_moments(experiment)
+    """Every metric × treatment compared with the control.
+
+    A variant without units in a group (a segment value) compares as empty moments,
+    which the tests report as too few units.
+    """
     caps = caps or {}
     results = []
-    for metric in experiment.metrics:
-        control = moments.get(experiment.control, empty)[metric.name]
+    for plan in experiment_variables(experiment):
+        metric = plan.metric
+        control = _arm_moments(moments, experiment.control, plan)
         for variant in experiment.treatments:
-            treated = moments.get(variant, empty)[metric.name]
+            treated = _arm_moments(moments, variant, plan)
             comparison = compare(
                 metric, control, treated, experiment.alpha, experiment.cuped
             )
@@ -487,14 +509,11 @@ def metric_results(
     return tuple(results)
 
 
-def _empty_moments(experiment: Experiment) -> dict[str, JointMoments]:
-    plans = experiment_variables(experiment)
-    return {
-        p.metric.name: JointMoments(
-            0, p.roles, (0.0,) * len(p.roles), ((0.0,) * len(p.roles),) * len(p.roles)
-        )
-        for p in plans
-    }
+def _arm_moments(
+    moments: VariantMoments, variant: str, plan: MetricVariables
+) -> JointMoments:
+    found = moments.get(variant, {}).get(plan.metric.name)
+    return found if found is not None else JointMoments.empty(plan.roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,6 +601,3 @@ def _timestamp(value: object) -> dt.datetime | None:
         return None
     converted: dt.datetime = pd.Timestamp(value).to_pydatetime()
     return converted
-
-
-HealthChecks = tuple[HealthCheck, ...]

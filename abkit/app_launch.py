@@ -6,7 +6,7 @@ import socket
 import sys
 from pathlib import Path
 
-APP_SCRIPT = Path(__file__).resolve().parent.parent / "app" / "streamlit_app.py"
+from abkit.resources import resource_dir
 
 
 def free_port() -> int:
@@ -17,9 +17,8 @@ def free_port() -> int:
 
 
 def app_script() -> Path:
-    """The app's entry script: beside the package in a checkout, or packaged."""
-    packaged = Path(__file__).resolve().parent / "app" / "streamlit_app.py"
-    return packaged if packaged.is_file() else APP_SCRIPT
+    """The app's entry script: packaged, or beside the package in a checkout."""
+    return resource_dir("app") / "streamlit_app.py"
 
 
 def streamlit_command(directory: Path, port: int) -> list[str]:

@@ -34,6 +34,7 @@ from abkit.report import (
     render,
     render_report,
 )
+from abkit.resources import resource_dir
 from abkit.sql import DIALECTS, render_all_sql, transpile
 from abkit.store import DEFAULT_FILENAME, ResultStore
 
@@ -361,17 +362,8 @@ def demo_command(
 def _ensure_examples(target: Path) -> Path:
     """The example exp.yaml, copied from the installed package when missing."""
     if not (target / "exp.yaml").is_file():
-        shutil.copytree(_packaged_examples(), target, dirs_exist_ok=True)
+        shutil.copytree(resource_dir("examples"), target, dirs_exist_ok=True)
     return target / "exp.yaml"
-
-
-def _packaged_examples() -> Path:
-    packaged = Path(__file__).parent / "examples"
-    return (
-        packaged
-        if packaged.is_dir()
-        else Path(__file__).resolve().parents[1] / "data" / "examples"
-    )
 
 
 def _parse_date(text: str | None) -> dt.date | None:

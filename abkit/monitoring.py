@@ -11,6 +11,8 @@ analysis exactly as run that morning) still had it.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -116,22 +118,36 @@ def look_days(daily: DailyRows, last_day: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last_day - first).days + 1)]
 
 
+def running_totals(
+    rows: Sequence[tuple[dt.date, Mapping[str, JointMoments]]], metric: Metric
+) -> list[tuple[dt.date, JointMoments]]:
+    """A metric's moments summed over the exposure keys up to each key, in order."""
+    totals: list[tuple[dt.date, JointMoments]] = []
+    for key, moments in rows:
+        value = moments[metric.name]
+        totals.append((key, totals[-1][1] + value if totals else value))
+    return totals
+
+
+def _as_of(
+    totals: Sequence[tuple[dt.date, JointMoments]], metric: Metric, day: dt.date
+) -> JointMoments | None:
+    """The running total on the morning of `day`: keys up to day − end_day − 1."""
+    end_day = metric.effective_window.end_day
+    if end_day is None:
+        return None
+    last_key = day - dt.timedelta(days=end_day + 1)
+    position = bisect.bisect_right([key for key, _ in totals], last_key)
+    return totals[position - 1][1] if position else None
+
+
 def cumulative(
     rows: Sequence[tuple[dt.date, Mapping[str, JointMoments]]],
     metric: Metric,
     day: dt.date,
 ) -> JointMoments | None:
     """A metric's moments as of the morning of `day` (units with complete windows)."""
-    end_day = metric.effective_window.end_day
-    if end_day is None:
-        return None
-    last_key = day - dt.timedelta(days=end_day + 1)
-    total: JointMoments | None = None
-    for key, moments in rows:
-        if key > last_key:
-            break
-        total = moments[metric.name] if total is None else total + moments[metric.name]
-    return total
+    return _as_of(running_totals(rows, metric), metric, day)
 
 
 def metric_series(
@@ -173,8 +189,9 @@ def _looks(
     compare: Any,
 ) -> list[Look]:
     looks: list[Look] = []
+    totals = [running_totals(daily.get(v, ()), metric) for v in (control, variant)]
     for day in days:
-        arms = [cumulative(daily.get(v, ()), metric, day) for v in (control, variant)]
+        arms = [_as_of(arm, metric, day) for arm in totals]
         if arms[0] is None or arms[1] is None:
             continue
         if min(arms[0].n, arms[1].n) < MIN_UNITS_PER_ARM:
@@ -264,14 +281,13 @@ def run_sequential(
 
 
 def _with_sequential(look: Look, result: SequentialResult, k: int) -> Look:
-    values = {f: getattr(look, f) for f in look.__dataclass_fields__}
-    values |= {
-        "sequential_lower": result.ci_lower[k],
-        "sequential_upper": result.ci_upper[k],
-        "z_bound": result.z_bounds[k],
-        "pvalue": result.pvalues[k],
-    }
-    return Look(**values)
+    return dataclasses.replace(
+        look,
+        sequential_lower=result.ci_lower[k],
+        sequential_upper=result.ci_upper[k],
+        z_bound=result.z_bounds[k],
+        pvalue=result.pvalues[k],
+    )
 
 
 def srm_series(

@@ -19,9 +19,8 @@ import duckdb
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from abkit.analysis import check_columns, read_moments
+from abkit.analysis import locked_engine, read_moments
 from abkit.config import Experiment, Metric, load_experiment
-from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
 from abkit.sql import render_analysis_sql, render_daily_exposures_sql
 from abkit.stats.cuped import cuped_adjust, cuped_ratio_adjust
@@ -153,17 +152,9 @@ def history_shift(metrics: Sequence[Metric]) -> int:
 def _history(
     experiment: Experiment, shift: int, con: duckdb.DuckDBPyConnection | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    engine = DuckDBEngine(con)
-    try:
-        check_columns(engine, experiment)
-        sources = [experiment.data.assignments, experiment.data.events]
-        engine.lock_down(
-            [s for s in (*sources, experiment.data.units) if s is not None]
-        )
+    with locked_engine(experiment, con) as engine:
         moments = engine.query(render_analysis_sql(experiment, shift_days=shift))
         daily = engine.query(render_daily_exposures_sql(experiment))
-    finally:
-        engine.close()
     return moments, daily
 
 

@@ -384,12 +384,18 @@ def print_result(
         console.print(item)
 
 
-def render_text(result: AnalysisResult, width: int = 140) -> str:
-    """The scorecard as plain text (for `str(result)` and logs)."""
+def plain_text(items: Sequence[Any], width: int = 140) -> str:
+    """Rich renderables as uncoloured text (for `str()`, logs and files)."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, no_color=True, force_terminal=False)
-    print_result(result, console)
+    for item in items:
+        console.print(item)
     return buffer.getvalue()
+
+
+def render_text(result: AnalysisResult, width: int = 140) -> str:
+    """The scorecard as plain text (for `str(result)` and logs)."""
+    return plain_text(renderables(result), width)
 
 
 def render_markdown(result: AnalysisResult) -> str:
@@ -492,9 +498,7 @@ def plan_table(plan: PlanResult) -> Table:
 
 def render_plan(plan: PlanResult, width: int = 140) -> str:
     """The planning table as plain text."""
-    buffer = io.StringIO()
-    Console(file=buffer, width=width, no_color=True).print(plan_table(plan))
-    return buffer.getvalue()
+    return plain_text([plan_table(plan)], width)
 
 
 def history_table(experiment: str, snapshots: Sequence[Snapshot]) -> Table:

@@ -22,6 +22,7 @@ from sqlglot.errors import ParseError
 
 from abkit.config import EventsSource, Experiment, Source
 from abkit.errors import QueryError
+from abkit.resources import resource_dir
 from abkit.variables import UnitAggregate, experiment_variables, unit_covariate_column
 
 Dialect = Literal["duckdb", "spark", "bigquery", "snowflake", "trino", "postgres"]
@@ -123,10 +124,7 @@ _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
 @functools.cache
 def queries_dir() -> Path:
     """Where the SQL templates are: inside the installed package, else the repo."""
-    packaged = Path(__file__).parent / "queries"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "queries"
+    return resource_dir("queries")
 
 
 @functools.cache

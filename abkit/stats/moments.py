@@ -100,6 +100,12 @@ class JointMoments:
             raise ValueError(f"JointMoments needs {k} sums and a {k}x{k} cross matrix")
 
     @classmethod
+    def empty(cls, names: Sequence[str]) -> JointMoments:
+        """Moments of no units (n = 0, all sums 0)."""
+        k = len(names)
+        return cls(0, tuple(names), (0.0,) * k, ((0.0,) * k,) * k)
+
+    @classmethod
     def from_columns(
         cls, columns: Mapping[str, Sequence[float] | FloatArray]
     ) -> JointMoments:

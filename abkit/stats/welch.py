@@ -7,6 +7,7 @@ ratio metrics (delta method) and CUPED-adjusted means (STATS.md §1, §2, §3).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -148,7 +149,7 @@ def proportion_ztest(
     pooled_se = math.sqrt(pooled * (1 - pooled) * (1 / control.n + 1 / treatment.n))
     statistic = result.difference / pooled_se
     pvalue = 2 * scipy_stats.norm.sf(abs(statistic))
-    return _replace_test(result, statistic, pvalue)
+    return dataclasses.replace(result, statistic=statistic, pvalue=float(pvalue))
 
 
 def _proportion_arm(moments: Moments) -> ArmEstimate:
@@ -219,11 +220,3 @@ def _degenerate(
         test,
         status,
     )
-
-
-def _replace_test(
-    result: EffectResult, statistic: float, pvalue: float
-) -> EffectResult:
-    values = {f: getattr(result, f) for f in result.__dataclass_fields__}
-    values |= {"statistic": statistic, "pvalue": float(pvalue)}
-    return EffectResult(**values)
