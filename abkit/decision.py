@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from scipy import stats as scipy_stats
-
 from abkit.config import CorrectionMethod, DecisionSettings, Experiment
 from abkit.monitoring import MetricSeries
 from abkit.results import AnalysisResult, MetricResult
 from abkit.stats.bayes import bayesian_test
 from abkit.stats.guardrail import guardrail_test
 from abkit.stats.multiple import adjusted_ci, correct_pvalues
-from abkit.stats.welch import EffectResult
+from abkit.stats.welch import EffectResult, critical_value
 
 Outcome = Literal["ship", "do_not_ship", "keep_running", "investigate"]
 OUTCOME_WORDS: dict[Outcome, str] = {
@@ -58,13 +56,8 @@ class DecisionResult:
 
 def relative_standard_error(effect: EffectResult) -> float:
     """SE of the relative lift, backed out of its delta-method interval."""
-    quantile = _quantile(effect.alpha, effect.df)
+    quantile = critical_value(effect.alpha, effect.df)
     return (effect.relative_ci_upper - effect.relative) / quantile
-
-
-def _quantile(alpha: float, df: float) -> float:
-    distribution = scipy_stats.norm if math.isinf(df) else scipy_stats.t(df)
-    return float(distribution.ppf(1 - alpha / 2))
 
 
 def apply_decision_rules(

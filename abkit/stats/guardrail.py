@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from scipy import stats as scipy_stats
+from abkit.stats.welch import reference_distribution
 
 GuardrailStatus = Literal["harmed", "not_harmed", "inconclusive"]
 
@@ -126,7 +126,7 @@ def guardrail_test(
             estimate, standard_error, margin, alpha, higher_is_better,
             nan, nan, nan, nan, "inconclusive", False,
         )  # fmt: skip
-    distribution = scipy_stats.norm if math.isinf(df) else scipy_stats.t(df)
+    distribution = reference_distribution(df)
     gain = estimate if higher_is_better else -estimate
     statistic = (gain + margin) / standard_error
     pvalue = float(distribution.sf(statistic))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from scipy import stats as scipy_stats
+from abkit.stats.welch import reference_distribution
 
 CorrectionMethod = Literal["bonferroni", "holm", "hochberg", "bh", "none"]
 CORRECTION_METHODS: tuple[CorrectionMethod, ...] = (
@@ -252,7 +252,7 @@ def adjusted_ci(
     """
     if math.isnan(level) or not 0 < level < 1:
         return (math.nan, math.nan)
-    distribution = scipy_stats.norm if math.isinf(df) else scipy_stats.t(df)
+    distribution = reference_distribution(df)
     half = float(distribution.isf(level / 2)) * standard_error
     return (estimate - half, estimate + half)
 

@@ -99,6 +99,16 @@ class EffectResult:
         return data
 
 
+def reference_distribution(df: float) -> Any:
+    """The test's reference distribution: normal for df = inf, else Student t(df)."""
+    return scipy_stats.norm if math.isinf(df) else scipy_stats.t(df)
+
+
+def critical_value(alpha: float, df: float) -> float:
+    """The two-sided critical value q₁₋α/2 of the reference distribution."""
+    return float(reference_distribution(df).ppf(1 - alpha / 2))
+
+
 def welch_df(control: ArmEstimate, treatment: ArmEstimate) -> float:
     """Welch–Satterthwaite degrees of freedom (STATS.md §1.1; GB `TTest.dof`)."""
     v_c, v_t = control.mean_variance, treatment.mean_variance
@@ -167,8 +177,8 @@ def _compare(
 ) -> EffectResult:
     difference = treatment.mean - control.mean
     se = math.sqrt(control.mean_variance + treatment.mean_variance)
-    distribution = scipy_stats.norm if math.isinf(df) else scipy_stats.t(df)
-    quantile = float(distribution.ppf(1 - alpha / 2))
+    distribution = reference_distribution(df)
+    quantile = critical_value(alpha, df)
     statistic = difference / se
     pvalue = float(2 * distribution.sf(abs(statistic)))
     lift = relative_lift(control, treatment, quantile)
