@@ -24,21 +24,21 @@ Submodules:
 
 from __future__ import annotations
 
-from abkit.analysis import analyze as analyze
-from abkit.config import Experiment as Experiment
-from abkit.config import load_experiment as load_experiment
+from abkit.analysis.planning import PlanResult as PlanResult
+from abkit.analysis.planning import plan as plan
+from abkit.analysis.results import AnalysisResult as AnalysisResult
+from abkit.analysis.results import HealthCheck as HealthCheck
+from abkit.analysis.results import MetricResult as MetricResult
+from abkit.analysis.run import analyze as analyze
+from abkit.config.models import Experiment as Experiment
+from abkit.config.models import load_experiment as load_experiment
 from abkit.errors import AbkitError as AbkitError
 from abkit.errors import ConfigError as ConfigError
 from abkit.errors import DataError as DataError
 from abkit.errors import EngineError as EngineError
 from abkit.errors import QueryError as QueryError
 from abkit.errors import StoreError as StoreError
-from abkit.planning import PlanResult as PlanResult
-from abkit.planning import plan as plan
-from abkit.results import AnalysisResult as AnalysisResult
-from abkit.results import HealthCheck as HealthCheck
-from abkit.results import MetricResult as MetricResult
-from abkit.sql import Dialect, render_all_sql, transpile
+from abkit.sql.render import Dialect, render_all_sql, transpile
 
 
 def render_sql(

@@ -2,7 +2,7 @@
 
 The router builds an `AppContext` once per run (sidebar picker and analysis options
 bound to the URL's query parameters) and the pages read it with `current()`. Heavy
-work is cached here: analyses by `abkit.app_support.AnalysisKey` (file modification
+work is cached here: analyses by `abkit.frontends.app_support.AnalysisKey` (file modification
 times included, so an edit is never served stale), the store once per folder.
 """
 
@@ -16,7 +16,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from abkit.app_support import (
+from abkit.analysis.results import AnalysisResult
+from abkit.config.models import Experiment
+from abkit.errors import AbkitError
+from abkit.frontends.app_support import (
     CORRECTIONS,
     STORE_FILENAME,
     AnalysisKey,
@@ -29,10 +32,7 @@ from abkit.app_support import (
     resolve_app_dir,
     run_analysis,
 )
-from abkit.config import Experiment
-from abkit.errors import AbkitError
-from abkit.results import AnalysisResult
-from abkit.store import ResultStore
+from abkit.store.store import ResultStore
 
 REPO_DATA = Path(__file__).resolve().parents[1] / "data"
 CONTEXT_KEY = "_abkit_context"

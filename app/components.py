@@ -1,7 +1,7 @@
 """Rendering helpers shared by the pages: tables, plotly figures, banners.
 
 No statistics here: every number comes from an `AnalysisResult` and is formatted with
-`abkit.report`'s formatters, so the app shows exactly what the CLI prints.
+`abkit.report.terminal`'s formatters, so the app shows exactly what the CLI prints.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from abkit.monitoring import MetricSeries, NoveltyPoint
-from abkit.report import (
+from abkit.analysis.monitoring import MetricSeries, NoveltyPoint
+from abkit.analysis.results import AnalysisResult, MetricResult
+from abkit.report.terminal import (
     VERDICT_MARKS,
     format_difference,
     format_lift,
     format_pvalue,
     format_value,
 )
-from abkit.results import AnalysisResult, MetricResult
 
 BadgeColor = Literal["green", "red", "blue", "orange", "gray"]
 GREEN, RED, GREY, BLUE = "#1a7f37", "#cf222e", "#8c959f", "#0969da"

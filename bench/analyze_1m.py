@@ -22,9 +22,9 @@ from pathlib import Path
 import duckdb
 
 import abkit
-from abkit.config import Experiment, load_experiment
-from abkit.demo import DemoSpec, demo_is_current, generate_demo
-from abkit.sql import render_analysis_sql
+from abkit.config.models import Experiment, load_experiment
+from abkit.demo.generator import DemoSpec, demo_is_current, generate_demo
+from abkit.sql.render import render_analysis_sql
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
@@ -103,7 +103,7 @@ def main() -> None:
           f"(Parquet / native = {fused / on_tables:.2f})")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"bench process peak RSS {peak:.0f} MiB; abkit {abkit.analysis.abkit_version()}"
+        f"bench process peak RSS {peak:.0f} MiB; abkit {abkit.analysis.run.abkit_version()}"
     )
 
 

@@ -27,8 +27,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from abkit.aggregates.moments import JointMoments
 from abkit.stats.cuped import CupedAdjustment, cuped_adjust, cuped_ratio_adjust
-from abkit.stats.moments import JointMoments
 
 RHOS = (0.3, 0.5, 0.7, 0.9)
 EFFECT = 0.1

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from abkit.demo import DemoSpec, generate_demo
+from abkit.demo.generator import DemoSpec, generate_demo
 
 
 def _parse_args() -> argparse.Namespace:

@@ -13,7 +13,7 @@ import argparse
 import time
 from pathlib import Path
 
-from abkit.store import ResultStore
+from abkit.store.store import ResultStore
 
 
 def main() -> None:

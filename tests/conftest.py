@@ -118,7 +118,7 @@ def tiny_exp(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_exp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example exp.yaml over the default seeded demo log (40,000 members)."""
-    from abkit.demo import DemoSpec, generate_demo
+    from abkit.demo.generator import DemoSpec, generate_demo
 
     root = tmp_path_factory.mktemp("demo")
     generate_demo(root / "demo", DemoSpec())

@@ -147,7 +147,7 @@ def test_flat_prior_credible_interval_equals_the_delta_interval(tmp_path):
     # the delta-method interval of the relative lift, with the normal quantile
     from scipy import stats
 
-    from abkit.decision import relative_standard_error
+    from abkit.analysis.decision import relative_standard_error
 
     se = relative_standard_error(messages.effect)
     z = stats.norm.ppf(0.975)

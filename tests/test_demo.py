@@ -14,7 +14,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from abkit import demo
-from abkit.demo import DemoSpec, demo_is_current, generate_demo
+from abkit.demo.generator import DemoSpec, demo_is_current, generate_demo
 from abkit.errors import ConfigError
 
 START = pd.Timestamp("2026-10-05")

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 import abkit
-from abkit.decision import DecisionResult
-from abkit.html_report import render_html
-from abkit.report import render_json
-from abkit.results import AnalysisResult, HealthCheck
-from abkit.store import DecisionRecord, Note
+from abkit.analysis.decision import DecisionResult
+from abkit.analysis.results import AnalysisResult, HealthCheck
+from abkit.report.html import render_html
+from abkit.report.terminal import render_json
+from abkit.store.store import DecisionRecord, Note
 
 CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"

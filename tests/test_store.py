@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from abkit.errors import StoreError
-from abkit.store import SCHEMA_VERSION, ResultStore
+from abkit.store.store import SCHEMA_VERSION, ResultStore
 
 REPO = Path(__file__).resolve().parents[1]
 WRITER = REPO / "tests" / "_store_writer.py"

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
-from abkit.config import Source
+from abkit.config.models import Source
 from abkit.errors import DataError, EngineError
-from abkit.sql import relation_sql
+from abkit.sql.render import relation_sql
 
 
 class DuckDBEngine:

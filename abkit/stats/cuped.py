@@ -41,9 +41,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from abkit.aggregates.moments import JointMoments
 from abkit.errors import ConfigError, DataError
 from abkit.stats.delta import ratio_estimate, ratio_variance
-from abkit.stats.moments import JointMoments
 from abkit.stats.welch import ArmEstimate
 
 FloatArray = npt.NDArray[np.float64]

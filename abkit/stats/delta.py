@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from abkit.stats.moments import JointMoments
+from abkit.aggregates.moments import JointMoments
 
 if TYPE_CHECKING:
     from abkit.stats.welch import ArmEstimate

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from scipy import stats as scipy_stats
 
+from abkit.aggregates.moments import Moments
 from abkit.stats.delta import relative_lift
-from abkit.stats.moments import Moments
 
 TestKind = Literal["welch", "z", "two-proportion-z"]
 EffectStatus = Literal[

@@ -10,7 +10,7 @@ import components
 import streamlit as st
 
 from abkit.errors import AbkitError
-from abkit.store import DECISIONS, Decision, DecisionRecord, Note, ResultStore
+from abkit.store.store import DECISIONS, Decision, DecisionRecord, Note, ResultStore
 
 AUTHOR_KEY = "author_name"
 NO_METRIC = "(whole experiment)"

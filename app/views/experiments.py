@@ -9,15 +9,15 @@ import components
 import pandas as pd
 import streamlit as st
 
-from abkit.app_support import (
+from abkit.errors import AbkitError
+from abkit.frontends.app_support import (
     AnalysisKey,
     ExperimentEntry,
     analysis_key,
     experiment_status,
     primary_metric,
 )
-from abkit.errors import AbkitError
-from abkit.store import DecisionRecord
+from abkit.store.store import DecisionRecord
 
 context = app_context.current()
 st.title("Experiments")

@@ -7,8 +7,8 @@ import components
 import pandas as pd
 import streamlit as st
 
-from abkit.app_support import primary_metric
-from abkit.report import (
+from abkit.frontends.app_support import primary_metric
+from abkit.report.terminal import (
     SEQUENTIAL_HEADERS,
     SEQUENTIAL_NAMES,
     format_lift,

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 import abkit
-from abkit.app_support import AnalysisKey, analysis_key, primary_metric
 from abkit.errors import AbkitError
+from abkit.frontends.app_support import AnalysisKey, analysis_key, primary_metric
 
 COLUMNS = {
     "metric": st.column_config.TextColumn("metric"),

@@ -6,7 +6,7 @@ import app_context
 import components
 import streamlit as st
 
-from abkit.app_support import primary_metric
+from abkit.frontends.app_support import primary_metric
 
 ALL_UNITS = "All units"
 

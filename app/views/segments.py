@@ -7,8 +7,8 @@ import components
 import pandas as pd
 import streamlit as st
 
-from abkit.app_support import primary_metric
-from abkit.report import format_pvalue
+from abkit.frontends.app_support import primary_metric
+from abkit.report.terminal import format_pvalue
 
 context = app_context.current()
 experiment = app_context.require_experiment(context)

@@ -8,7 +8,7 @@ from typing import Any
 import app_context
 import streamlit as st
 
-from abkit.report import render_markdown
+from abkit.report.terminal import render_markdown
 
 context = app_context.current()
 experiment = app_context.require_experiment(context)
@@ -27,9 +27,9 @@ st.code(context.link("scorecard"), language=None)
 
 
 def _html_renderer() -> Callable[..., str] | None:
-    """`abkit.html_report.render_html`, or None in an abkit without HTML reports."""
+    """`abkit.report.html.render_html`, or None in an abkit without HTML reports."""
     try:
-        from abkit import html_report
+        from abkit.report import html as html_report
     except ImportError:
         return None
     renderer: Any = getattr(html_report, "render_html", None)

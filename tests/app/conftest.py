@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import abkit
-from abkit.results import AnalysisResult
+from abkit.analysis.results import AnalysisResult
 
 REPO = Path(__file__).resolve().parents[2]
 APP_DIR = REPO / "app"

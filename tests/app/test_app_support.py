@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from abkit.app_support import (
+from abkit.config.models import load_experiment
+from abkit.errors import ConfigError
+from abkit.frontends.app_support import (
     DIR_ENV,
     analysis_key,
     data_files,
@@ -17,8 +19,6 @@ from abkit.app_support import (
     primary_metric,
     resolve_app_dir,
 )
-from abkit.config import load_experiment
-from abkit.errors import ConfigError
 from tests.conftest import tiny_exp_dict, write_tiny
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 import abkit
-from abkit.app_support import STORE_FILENAME, primary_metric
-from abkit.report import format_lift
-from abkit.results import AnalysisResult
-from abkit.store import ResultStore
+from abkit.analysis.results import AnalysisResult
+from abkit.frontends.app_support import STORE_FILENAME, primary_metric
+from abkit.report.terminal import format_lift
+from abkit.store.store import ResultStore
 from tests.app.conftest import APP_FILE, EXPERIMENT, REPO
 
 CHROMIUM = Path("/usr/bin/chromium")

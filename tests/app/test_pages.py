@@ -11,11 +11,11 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 import abkit
-from abkit.app_support import DIR_ENV, STORE_FILENAME, primary_metric
+from abkit.analysis.results import AnalysisResult, HealthCheck, MetricResult
 from abkit.errors import ConfigError
-from abkit.report import format_lift, format_pvalue
-from abkit.results import AnalysisResult, HealthCheck, MetricResult
-from abkit.store import ResultStore
+from abkit.frontends.app_support import DIR_ENV, STORE_FILENAME, primary_metric
+from abkit.report.terminal import format_lift, format_pvalue
+from abkit.store.store import ResultStore
 from tests.app.conftest import APP_DIR, APP_FILE, EXPERIMENT, copy_experiments
 
 PAGES = [

@@ -16,7 +16,7 @@ import yaml
 from scipy import stats as scipy_stats
 from typer.testing import CliRunner
 
-from abkit.cli import app
+from abkit.frontends.cli import app
 from tests.conftest import tiny_exp_dict, write_tiny
 
 runner = CliRunner()

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import abkit
-from abkit.results import AnalysisResult
+from abkit.analysis.results import AnalysisResult
 from abkit.stats.welch import EffectResult
 from tests.conftest import EXAMPLES
 

@@ -11,7 +11,7 @@ import pytest
 from nbclient import NotebookClient
 from typer.testing import CliRunner
 
-from abkit.cli import app
+from abkit.frontends.cli import app
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "notebook.ipynb"
 

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import abkit
-from abkit.analysis import read_daily, run_queries
-from abkit.config import load_experiment
-from abkit.monitoring import cumulative
-from abkit.variables import experiment_variables
+from abkit.analysis.monitoring import cumulative
+from abkit.analysis.run import read_daily, run_queries
+from abkit.config.models import load_experiment
+from abkit.sql.variables import experiment_variables
 
 
 @pytest.fixture(scope="module")

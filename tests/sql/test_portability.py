@@ -7,10 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 import abkit
-from abkit.analysis import build_result, run_queries
-from abkit.cli import app
-from abkit.config import load_experiment
-from abkit.stats.moments import Moments
+from abkit.aggregates.moments import Moments
+from abkit.analysis.run import build_result, run_queries
+from abkit.config.models import load_experiment
+from abkit.frontends.cli import app
 from abkit.stats.welch import ArmEstimate, welch_test
 from tests.conftest import tiny_tables
 

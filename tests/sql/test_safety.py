@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from abkit.analysis import analyze
+from abkit.analysis.run import analyze
 from abkit.errors import QueryError
-from abkit.sql import EVENT_COLUMNS, safe_expression
+from abkit.sql.render import EVENT_COLUMNS, safe_expression
 from tests.conftest import write_tiny
 
 INJECTIONS = [

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
+from abkit.aggregates.moments import JointMoments
 from abkit.errors import ConfigError, DataError
 from abkit.stats.cuped import (
     STATUS_MESSAGES,
@@ -18,7 +19,6 @@ from abkit.stats.cuped import (
     regression_adjust,
 )
 from abkit.stats.delta import ratio_estimate
-from abkit.stats.moments import JointMoments
 from abkit.stats.welch import ArmEstimate, welch_test
 
 A_A_REPLICATES = 2_000

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
+from abkit.aggregates.moments import JointMoments, Moments
 from abkit.stats.delta import ratio_estimate
-from abkit.stats.moments import JointMoments, Moments
 from abkit.stats.welch import ArmEstimate, proportion_ztest, welch_test, z_test
 
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from abkit.config import CorrectionMethod, DecisionSettings, Experiment
-from abkit.monitoring import MetricSeries
-from abkit.results import AnalysisResult, MetricResult
+from abkit.analysis.monitoring import MetricSeries
+from abkit.analysis.results import AnalysisResult, MetricResult
+from abkit.config.models import CorrectionMethod, DecisionSettings, Experiment
 from abkit.stats.bayes import bayesian_test
 from abkit.stats.guardrail import guardrail_test
 from abkit.stats.multiple import adjusted_ci, correct_pvalues

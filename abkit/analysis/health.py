@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from abkit.config import Experiment
-from abkit.results import CheckStatus, HealthCheck, SegmentSrm
-from abkit.stats.moments import JointMoments
+from abkit.aggregates.moments import JointMoments
+from abkit.analysis.results import CheckStatus, HealthCheck, SegmentSrm
+from abkit.config.models import Experiment
 from abkit.stats.srm import SrmResult, srm_test
 from abkit.stats.welch import ArmEstimate, welch_test
 

@@ -25,7 +25,7 @@ Schema:
     application are all refused without being modified.
 
 Payload:
-    Stored as JSON text. NaN and ±inf become ``null`` (as `abkit.report.render_json`
+    Stored as JSON text. NaN and ±inf become ``null`` (as `abkit.report.terminal.render_json`
     does: in a result they mean "not computable"), dates and datetimes ISO-8601
     strings, tuples and numpy arrays lists, numpy scalars Python numbers, integer keys
     strings. Anything else is refused before writing.

@@ -13,9 +13,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from abkit.config import Experiment
+from abkit.analysis.results import HealthCheck
+from abkit.config.models import Experiment
 from abkit.errors import ConfigError
-from abkit.results import HealthCheck
 
 
 @dataclass(frozen=True, slots=True)

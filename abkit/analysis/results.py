@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from abkit.config import SequentialSettings
-from abkit.monitoring import MetricSeries, NoveltyPoint
+from abkit.analysis.monitoring import MetricSeries, NoveltyPoint
+from abkit.config.models import SequentialSettings
 from abkit.stats.bayes import BayesResult
 from abkit.stats.cuped import CupedAdjustment
 from abkit.stats.guardrail import GuardrailResult
@@ -18,7 +18,7 @@ from abkit.stats.srm import SequentialSrmResult, SrmResult
 from abkit.stats.welch import STATUS_MESSAGES, EffectResult
 
 if TYPE_CHECKING:
-    from abkit.decision import DecisionResult
+    from abkit.analysis.decision import DecisionResult
 
 Verdict = Literal["better", "worse", "no_change", "invalid"]
 CheckStatus = Literal["ok", "warning", "failed"]
@@ -254,12 +254,12 @@ class AnalysisResult:
         }
 
     def __str__(self) -> str:
-        from abkit.report import render_text
+        from abkit.report.terminal import render_text
 
         return render_text(self)
 
     def _repr_markdown_(self) -> str:
-        from abkit.report import render_markdown
+        from abkit.report.terminal import render_markdown
 
         return render_markdown(self)
 

@@ -19,8 +19,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from abkit.config import CupedSettings, Experiment, Metric, SequentialSettings, Window
-from abkit.stats.moments import JointMoments
+from abkit.aggregates.moments import JointMoments
+from abkit.config.models import (
+    CupedSettings,
+    Experiment,
+    Metric,
+    SequentialSettings,
+    Window,
+)
 from abkit.stats.sequential import (
     SequentialResult,
     asymptotic_cs_test,

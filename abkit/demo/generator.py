@@ -953,7 +953,7 @@ def _manifest(
     spec: DemoSpec, row_counts: Mapping[str, int], event_counts: Mapping[str, int]
 ) -> dict[str, Any]:
     return {
-        "generator": "abkit.demo",
+        "generator": "abkit.demo.generator",
         "generator_version": GENERATOR_VERSION,
         "spec": spec_to_dict(spec),
         "true_lifts": true_lifts(spec),

@@ -13,9 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from abkit.planning import PlanResult
-from abkit.results import AnalysisResult, CheckStatus, MetricResult
-from abkit.store import DecisionRecord, Note, Snapshot
+from abkit.analysis.planning import PlanResult
+from abkit.analysis.results import AnalysisResult, CheckStatus, MetricResult
+from abkit.store.store import DecisionRecord, Note, Snapshot
 
 OutputFormat = Literal["table", "json", "markdown"]
 
@@ -545,7 +545,7 @@ def render_report(
 ) -> str:
     """A shareable report with the discussion: html, markdown or json."""
     if output_format == "html":
-        from abkit.html_report import render_html
+        from abkit.report.html import render_html
 
         return render_html(result, notes=notes, decisions=decisions)
     if output_format == "markdown":

@@ -20,8 +20,19 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from abkit import health
-from abkit.config import (
+from abkit.aggregates.moments import JointMoments
+from abkit.analysis import health
+from abkit.analysis.decision import apply_decision_rules, family_members
+from abkit.analysis.monitoring import (
+    NoveltyPoint,
+    metric_series,
+    novelty_experiment,
+    novelty_points,
+    srm_series,
+)
+from abkit.analysis.registration import registration_check
+from abkit.analysis.results import AnalysisResult, MetricResult, SegmentSrm
+from abkit.config.models import (
     CorrectionMethod,
     CupedSettings,
     Experiment,
@@ -29,25 +40,16 @@ from abkit.config import (
     Source,
     load_experiment,
 )
-from abkit.decision import apply_decision_rules, family_members
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
-from abkit.monitoring import (
-    NoveltyPoint,
-    metric_series,
-    novelty_experiment,
-    novelty_points,
-    srm_series,
-)
-from abkit.registration import registration_check
-from abkit.results import AnalysisResult, MetricResult, SegmentSrm
-from abkit.sql import (
+from abkit.sql.render import (
     render_analysis_sql,
     render_contamination_sql,
     render_daily_exposures_sql,
     render_health_sql,
     segment_column,
 )
+from abkit.sql.variables import MetricVariables, experiment_variables
 from abkit.stats.cuped import (
     CupedAdjustment,
     cuped_adjust,
@@ -55,10 +57,8 @@ from abkit.stats.cuped import (
     regression_adjust,
 )
 from abkit.stats.delta import ratio_estimate
-from abkit.stats.moments import JointMoments
 from abkit.stats.srm import srm_test
 from abkit.stats.welch import ArmEstimate, EffectResult, proportion_ztest, welch_test
-from abkit.variables import MetricVariables, experiment_variables
 
 GroupKey = tuple[str, str] | None
 """(segment, value) of a group of moments rows; None for the overall rows."""

@@ -19,13 +19,14 @@ import duckdb
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from abkit.analysis import locked_engine, read_moments
-from abkit.config import Experiment, Metric, load_experiment
+from abkit.aggregates.moments import JointMoments
+from abkit.analysis.run import locked_engine, read_moments
+from abkit.config.models import Experiment, Metric, load_experiment
 from abkit.errors import DataError
-from abkit.sql import render_analysis_sql, render_daily_exposures_sql
+from abkit.sql.render import render_analysis_sql, render_daily_exposures_sql
+from abkit.sql.variables import experiment_variables
 from abkit.stats.cuped import cuped_adjust, cuped_ratio_adjust
 from abkit.stats.delta import ratio_variance
-from abkit.stats.moments import JointMoments
 from abkit.stats.power import (
     Design,
     MetricModel,
@@ -35,7 +36,6 @@ from abkit.stats.power import (
     sample_size,
 )
 from abkit.stats.sequential import asymptotic_cs_halfwidth, gst_inflation
-from abkit.variables import experiment_variables
 
 DEFAULT_MDE = 0.05
 """Relative MDE planned for when neither exp.yaml's decision nor the caller sets one."""
@@ -83,7 +83,7 @@ class PlanResult:
         return asdict(self)
 
     def __str__(self) -> str:
-        from abkit.report import render_plan
+        from abkit.report.terminal import render_plan
 
         return render_plan(self)
 

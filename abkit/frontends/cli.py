@@ -19,13 +19,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from abkit.analysis import abkit_version, analyze
-from abkit.app_launch import free_port, streamlit_command
-from abkit.config import load_experiment
+from abkit.analysis.planning import plan
+from abkit.analysis.registration import write_registration
+from abkit.analysis.run import abkit_version, analyze
+from abkit.config.models import load_experiment
 from abkit.errors import AbkitError
-from abkit.planning import plan
-from abkit.registration import write_registration
-from abkit.report import (
+from abkit.frontends.app_launch import free_port, streamlit_command
+from abkit.report.terminal import (
     OutputFormat,
     _json_safe,
     history_table,
@@ -35,8 +35,8 @@ from abkit.report import (
     render_report,
 )
 from abkit.resources import resource_dir
-from abkit.sql import DIALECTS, render_all_sql, transpile
-from abkit.store import DEFAULT_FILENAME, ResultStore
+from abkit.sql.render import DIALECTS, render_all_sql, transpile
+from abkit.store.store import DEFAULT_FILENAME, ResultStore
 
 app = typer.Typer(
     name="abkit",
@@ -338,7 +338,7 @@ def demo_command(
     output_format: FormatOption = "table",
 ) -> None:
     """Generate the dating-app demo log (once, seeded) and analyse it."""
-    from abkit.demo import DemoSpec, demo_is_current, generate_demo
+    from abkit.demo.generator import DemoSpec, demo_is_current, generate_demo
 
     fmt = _output_format(output_format)
     spec = DemoSpec(n_users=users, seed=seed)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from abkit.config import Experiment, Measure, Metric, Window
+from abkit.config.models import Experiment, Measure, Metric, Window
 
 Role = str
 ROLES: tuple[Role, ...] = ("value", "den", "pre", "pre_den")

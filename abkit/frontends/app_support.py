@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Literal, cast, get_args
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from abkit.analysis import analyze
-from abkit.config import CorrectionMethod, Experiment, load_experiment
+from abkit.analysis.results import AnalysisResult
+from abkit.analysis.run import analyze
+from abkit.config.models import CorrectionMethod, Experiment, load_experiment
 from abkit.errors import AbkitError
-from abkit.results import AnalysisResult
 
 EXPERIMENT_GLOB = "**/exp*.yaml"
 """Experiment files the app lists, searched recursively under its folder."""

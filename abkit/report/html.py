@@ -25,8 +25,9 @@ import plotly.io as pio
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from abkit.monitoring import Look
-from abkit.report import (
+from abkit.analysis.monitoring import Look
+from abkit.analysis.results import AnalysisResult, MetricResult
+from abkit.report.terminal import (
     HEADERS,
     SEQUENTIAL_HEADERS,
     SEQUENTIAL_NAMES,
@@ -38,8 +39,7 @@ from abkit.report import (
     metric_notes,
     sequential_rows,
 )
-from abkit.results import AnalysisResult, MetricResult
-from abkit.store import DecisionRecord, Note
+from abkit.store.store import DecisionRecord, Note
 
 VERDICT_COLORS = {
     "better": "#1a7f37",
@@ -66,7 +66,7 @@ _LIFT, _PVALUE, _VERDICT = (
 
 
 class _Decision(Protocol):
-    """The parts of `abkit.decision.DecisionResult` the report shows."""
+    """The parts of `abkit.analysis.decision.DecisionResult` the report shows."""
 
     outcome: str
     summary: str

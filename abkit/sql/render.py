@@ -20,10 +20,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from abkit.config import EventsSource, Experiment, Source
+from abkit.config.models import EventsSource, Experiment, Source
 from abkit.errors import QueryError
 from abkit.resources import resource_dir
-from abkit.variables import UnitAggregate, experiment_variables, unit_covariate_column
+from abkit.sql.variables import (
+    UnitAggregate,
+    experiment_variables,
+    unit_covariate_column,
+)
 
 Dialect = Literal["duckdb", "spark", "bigquery", "snowflake", "trino", "postgres"]
 DIALECTS: tuple[Dialect, ...] = (
