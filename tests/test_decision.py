@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from statsmodels.stats.multitest import multipletests
 
 import abkit
+from tests.handmade import write_log
 
 T0 = pd.Timestamp("2026-04-01 09:00")
 METRICS = {
@@ -55,29 +55,25 @@ def build(
     )
     events = pd.concat([events, pd.DataFrame({"user_id": [0], "event": ["session"],
                                               "ts": [T0 + pd.Timedelta(days=15)]})])  # fmt: skip
-    directory.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"user_id": users, "variant": np.where(treated, "treatment", "control"),
-                  "exposed_at": exposed}).to_parquet(directory / "assignments.parquet")  # fmt: skip
-    events.assign(value=1.0)[["user_id", "ts", "event", "value"]].to_parquet(
-        directory / "events.parquet"
+    variant = np.where(treated, "treatment", "control")
+    assignments = pd.DataFrame(
+        {"user_id": users, "variant": variant, "exposed_at": exposed}
     )
-    (directory / "metrics.yaml").write_text(yaml.safe_dump({"metrics": METRICS}))
-    spec = {
-        "name": "rules",
-        "data": {
-            "assignments": {"path": "assignments.parquet", "unit_id": "user_id",
-                            "timestamp": "exposed_at"},
-            "events": {"path": "events.parquet", "unit_id": "user_id", "timestamp": "ts"},
+    return write_log(
+        directory,
+        assignments,
+        events.assign(value=1.0),
+        METRICS,
+        {"control": 0.5, "treatment": 0.5},
+        name="rules",
+        decision={
+            "primary": "messages",
+            "minimum_effect": 0.02,
+            "secondary": ["likes"],
+            "guardrails": {"reports": {"margin": 0.3}},
         },
-        "variants": {"control": 0.5, "treatment": 0.5},
-        "metrics": list(METRICS),
-        "cuped": {"enabled": False},
-        "decision": {"primary": "messages", "minimum_effect": 0.02, "secondary": ["likes"],
-                     "guardrails": {"reports": {"margin": 0.3}}},
-        "bayesian": {},
-    }  # fmt: skip
-    (directory / "exp.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return directory / "exp.yaml"
+        bayesian={},
+    )
 
 
 def test_ship(tmp_path):

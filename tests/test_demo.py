@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats as scipy_stats
 
-from abkit import demo
+from abkit.demo import generator as demo
 from abkit.demo.generator import DemoSpec, demo_is_current, generate_demo
 from abkit.errors import ConfigError
 

@@ -2,39 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
-import yaml
 
 import abkit
+from tests.handmade import write_log
 
 T0 = pd.Timestamp("2026-05-01 12:00")
-
-
-def write_case(directory: Path, assignments, events, metrics, variants, **exp) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(assignments, columns=["user_id", "variant", "exposed_at"]).to_parquet(
-        directory / "assignments.parquet"
-    )
-    pd.DataFrame(events, columns=["user_id", "ts", "event", "value"]).to_parquet(
-        directory / "events.parquet"
-    )
-    (directory / "metrics.yaml").write_text(yaml.safe_dump({"metrics": metrics}))
-    spec = {
-        "name": "case",
-        "data": {
-            "assignments": {"path": "assignments.parquet", "unit_id": "user_id",
-                            "timestamp": "exposed_at"},
-            "events": {"path": "events.parquet", "unit_id": "user_id", "timestamp": "ts"},
-        },
-        "variants": variants,
-        "metrics": list(metrics),
-        "cuped": {"enabled": False},  # these cases check raw windowed values
-    } | exp  # fmt: skip
-    (directory / "exp.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return directory / "exp.yaml"
 
 
 def day(n: float) -> pd.Timestamp:
@@ -56,7 +30,7 @@ def test_retention_censors_units_whose_day_is_not_observed(tmp_path):
         (6, day(12), "session", 1.0),  # the last event sets the data end
     ]
     metrics = {"d7": {"kind": "retention", "events": ["session"], "days": [7]}}
-    path = write_case(
+    path = write_log(
         tmp_path, assignments, events, metrics, {"control": 1, "treatment": 1}
     )
     result = abkit.analyze(path)
@@ -82,7 +56,7 @@ def test_windows_count_only_events_inside_them(tmp_path):
                         "window": {"start_day": 2, "end_day": 9}},
         "active_days": {"kind": "mean", "events": ["like"], "aggregate": "active_days"},
     }  # fmt: skip
-    path = write_case(
+    path = write_log(
         tmp_path, assignments, events, metrics, {"control": 1, "treatment": 1}
     )
     result = abkit.analyze(path)
@@ -108,7 +82,7 @@ def test_every_treatment_is_compared_with_the_control(tmp_path):
     metrics = {
         "messages": {"kind": "mean", "events": ["message"], "window": {"end_day": 7}}
     }
-    path = write_case(tmp_path, assignments, events, metrics, variants)
+    path = write_log(tmp_path, assignments, events, metrics, variants)
     result = abkit.analyze(path)
     by_variant = {r.variant: r for r in result.metrics}
     assert set(by_variant) == {"blue", "green"}
