@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from abkit.aggregates.moments import JointMoments
-
-if TYPE_CHECKING:
-    from abkit.stats.welch import ArmEstimate
+from abkit.stats.estimate import ArmEstimate
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +75,6 @@ def ratio_estimate(
     The randomization unit (the user) is the unit of the sums, so likes that share
     a user stay correlated: the naive per-event variance would be too narrow.
     """
-    from abkit.stats.welch import ArmEstimate
-
     n = moments.n
     sum_d = moments.sums[moments.index(denominator)]
     if n < 2 or sum_d == 0:

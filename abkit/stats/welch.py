@@ -16,6 +16,21 @@ from scipy import stats as scipy_stats
 
 from abkit.aggregates.moments import Moments
 from abkit.stats.delta import relative_lift
+from abkit.stats.estimate import ArmEstimate
+
+__all__ = [  # ArmEstimate lives in `abkit.stats.estimate`; importable from here too
+    "STATUS_MESSAGES",
+    "ArmEstimate",
+    "EffectResult",
+    "EffectStatus",
+    "TestKind",
+    "critical_value",
+    "proportion_ztest",
+    "reference_distribution",
+    "welch_df",
+    "welch_test",
+    "z_test",
+]
 
 TestKind = Literal["welch", "z", "two-proportion-z"]
 EffectStatus = Literal[
@@ -30,31 +45,6 @@ STATUS_MESSAGES: dict[EffectStatus, str] = {
     "zero_variance": "the metric does not vary in either arm: no test possible",
     "zero_control_mean": "control mean is 0: relative lift undefined",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ArmEstimate:
-    """One arm's estimate of a metric and the variance of that estimate.
-
-    Attributes:
-        n: number of randomization units in the arm.
-        mean: the point estimate (a mean, a ratio Σm/Σd, or a CUPED-adjusted mean).
-        mean_variance: the variance of `mean` (s²/n for a plain mean).
-    """
-
-    n: int
-    mean: float
-    mean_variance: float
-
-    @classmethod
-    def from_moments(cls, moments: Moments) -> ArmEstimate:
-        """The sample mean and s²/n of a plain per-unit metric."""
-        return cls(moments.n, moments.mean, moments.mean_variance)
-
-    @property
-    def standard_error(self) -> float:
-        """Standard error of the estimate."""
-        return math.sqrt(self.mean_variance)
 
 
 @dataclass(frozen=True, slots=True)
