@@ -17,7 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from abkit.analysis.results import AnalysisResult
-from abkit.config.models import Experiment
+from abkit.config import Experiment
 from abkit.errors import AbkitError
 from abkit.frontends.app_support import (
     CORRECTIONS,

@@ -1,7 +1,8 @@
-"""Rendering helpers shared by the pages: tables, plotly figures, banners.
+"""Rendering helpers shared by the pages: tables, cards, banners.
 
 No statistics here: every number comes from an `AnalysisResult` and is formatted with
-`abkit.report.terminal`'s formatters, so the app shows exactly what the CLI prints.
+`abkit.report.formatting`, so the app shows exactly what the CLI prints. The plotly
+figures are `abkit.report.charts`' and `abkit.report.timeline_charts`'.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from abkit.analysis.monitoring import MetricSeries, NoveltyPoint
 from abkit.analysis.results import AnalysisResult, MetricResult
-from abkit.report.terminal import (
+from abkit.report.formatting import (
     VERDICT_MARKS,
+    VERDICT_WORDS,
     format_difference,
     format_lift,
     format_pvalue,
@@ -26,8 +26,6 @@ from abkit.report.terminal import (
 )
 
 BadgeColor = Literal["green", "red", "blue", "orange", "gray"]
-GREEN, RED, GREY, BLUE = "#1a7f37", "#cf222e", "#8c959f", "#0969da"
-VERDICT_COLOURS = {"better": GREEN, "worse": RED, "no_change": GREY, "invalid": GREY}
 VERDICT_CELLS = {
     "better": "background-color: #dafbe1; color: #116329; font-weight: 600",
     "worse": "background-color: #ffebe9; color: #a40e26; font-weight: 600",
@@ -40,12 +38,6 @@ OUTCOMES: dict[str, tuple[str, BadgeColor]] = {
     "do_not_ship": ("Do not ship", "red"),
     "keep_running": ("Keep running", "blue"),
     "investigate": ("Investigate data quality", "orange"),
-}
-VERDICT_WORDS = {
-    "better": "significantly better",
-    "worse": "significantly worse",
-    "no_change": "no significant change",
-    "invalid": "not computable",
 }
 VERDICT_DELTA_COLOURS = {
     "better": "green",
@@ -174,230 +166,6 @@ def show_metric_table(
 def table_height(rows: int) -> int:
     """Pixels that show every row of a data frame without an inner scroll bar."""
     return 35 * (rows + 1) + 3
-
-
-def forest_figure(
-    metrics: Sequence[MetricResult],
-    *,
-    variants: int = 1,
-    labels: Sequence[str] | None = None,
-    title: str = "",
-) -> go.Figure:
-    """Relative lifts with their CIs, one row per metric, coloured by verdict.
-
-    A few very wide intervals (rare events) would squash the rest, so the axis is
-    zoomed to the bulk of the intervals; wider ones run off the edge (hover or zoom
-    out to see them).
-    """
-    if labels is None:
-        labels = [metric_label(m, variants=variants) for m in metrics]
-    figure = go.Figure()
-    for verdict, colour in VERDICT_COLOURS.items():
-        chosen = [i for i, m in enumerate(metrics) if m.verdict == verdict]
-        if not chosen:
-            continue
-        rows = [metrics[i] for i in chosen]
-        figure.add_trace(
-            go.Scatter(
-                x=[m.effect.relative for m in rows],
-                y=[labels[i] for i in chosen],
-                mode="markers",
-                name=VERDICT_WORDS[verdict],
-                marker={"size": 11, "color": colour},
-                error_x={
-                    "type": "data",
-                    "array": [
-                        m.effect.relative_ci_upper - m.effect.relative for m in rows
-                    ],
-                    "arrayminus": [
-                        m.effect.relative - m.effect.relative_ci_lower for m in rows
-                    ],
-                    "width": 5,
-                    "thickness": 2,
-                    "color": colour,
-                },
-                customdata=[lift_text(m) for m in rows],
-                hovertemplate="%{y}: %{customdata}<extra></extra>",
-            )
-        )
-    figure.add_vline(x=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
-    figure.update_layout(
-        title=title,
-        height=max(220, 30 * len(metrics) + 110),
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
-        xaxis={
-            "tickformat": "+.0%",
-            "title": "relative lift with confidence interval",
-            "zeroline": False,
-            "range": _zoomed_range(metrics),
-        },
-        yaxis={
-            "autorange": "reversed",
-            "categoryorder": "array",
-            "categoryarray": list(labels),
-        },
-        legend={"orientation": "h", "y": -0.25 if len(metrics) < 6 else -0.08},
-    )
-    return figure
-
-
-def _zoomed_range(metrics: Sequence[MetricResult]) -> list[float] | None:
-    """An x range over most intervals: up to 3× the median interval end."""
-    ends = sorted(
-        abs(value)
-        for m in metrics
-        for value in (m.effect.relative_ci_lower, m.effect.relative_ci_upper)
-        if math.isfinite(value)
-    )
-    if not ends:
-        return None
-    limit = max(ends[len(ends) // 2] * 3, 0.02)
-    if ends[-1] <= limit:
-        return None
-    return [-limit, limit]
-
-
-def series_figure(series: MetricSeries, *, sequential: bool) -> go.Figure:
-    """Cumulative relative lift per morning, its CI band and the sequential CI."""
-    days = [look.day for look in series.looks]
-    figure = go.Figure()
-    _band(
-        figure,
-        days,
-        [look.relative_ci_lower for look in series.looks],
-        [look.relative_ci_upper for look in series.looks],
-        name="fixed-horizon CI",
-        fill="rgba(9, 105, 218, 0.15)",
-    )
-    if sequential:
-        bounds = [look.sequential_relative for look in series.looks]
-        for index in (0, 1):
-            figure.add_trace(
-                go.Scatter(
-                    x=days,
-                    y=[b[index] for b in bounds],
-                    mode="lines",
-                    name="sequential CI",
-                    legendgroup="sequential",
-                    showlegend=index == 0,
-                    line={"color": "#9a6700", "dash": "dash"},
-                )
-            )
-    figure.add_trace(
-        go.Scatter(
-            x=days,
-            y=[look.relative for look in series.looks],
-            mode="lines+markers",
-            name="cumulative lift",
-            line={"color": BLUE, "width": 2},
-        )
-    )
-    figure.add_hline(y=0, line={"color": "#57606a", "width": 1, "dash": "dot"})
-    if series.crossing_day is not None:
-        _mark_day(figure, series.crossing_day, "boundary crossed")
-    figure.update_layout(
-        height=360,
-        margin={"l": 10, "r": 10, "t": 30, "b": 30},
-        yaxis={"tickformat": "+.0%", "title": "relative lift"},
-        xaxis={"title": "analysis date (morning)"},
-        legend={"orientation": "h", "y": 1.12},
-    )
-    return figure
-
-
-def novelty_figure(points: Sequence[NoveltyPoint]) -> go.Figure:
-    """The effect on each day since exposure, with its CI."""
-    days = [p.day_since_exposure for p in points]
-    figure = go.Figure()
-    _band(
-        figure,
-        days,
-        [p.relative_ci_lower for p in points],
-        [p.relative_ci_upper for p in points],
-        name="95% CI",
-        fill="rgba(31, 119, 180, 0.15)",
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=days,
-            y=[p.relative for p in points],
-            mode="lines+markers",
-            name="lift that day",
-            line={"color": BLUE},
-        )
-    )
-    figure.add_hline(y=0, line={"color": "gray", "dash": "dot"})
-    figure.update_layout(
-        height=300,
-        margin={"l": 10, "r": 10, "t": 30, "b": 30},
-        yaxis={"tickformat": "+.0%", "title": "relative lift"},
-        xaxis={"title": "days since exposure", "dtick": 1},
-        legend={"orientation": "h", "y": 1.15},
-    )
-    return figure
-
-
-def boundary_figure(series: MetricSeries) -> go.Figure:
-    """The group-sequential test: |z| each morning against its efficacy boundary."""
-    days = [look.day for look in series.looks]
-    figure = go.Figure()
-    figure.add_trace(
-        go.Scatter(
-            x=days,
-            y=[look.z_bound for look in series.looks],
-            mode="lines",
-            name="boundary",
-            line={"color": RED, "dash": "dash"},
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=days,
-            y=[abs(look.z) for look in series.looks],
-            mode="lines+markers",
-            name="|z|",
-            line={"color": BLUE},
-        )
-    )
-    figure.update_layout(
-        height=280,
-        margin={"l": 10, "r": 10, "t": 30, "b": 30},
-        yaxis={"title": "|z|", "rangemode": "tozero"},
-        legend={"orientation": "h", "y": 1.15},
-    )
-    return figure
-
-
-def _band(
-    figure: go.Figure,
-    x: Sequence[Any],
-    lower: Sequence[float],
-    upper: Sequence[float],
-    *,
-    name: str,
-    fill: str,
-) -> None:
-    figure.add_trace(
-        go.Scatter(x=x, y=upper, mode="lines", line={"width": 0}, showlegend=False,
-                   hoverinfo="skip")
-    )  # fmt: skip
-    figure.add_trace(
-        go.Scatter(x=x, y=lower, mode="lines", line={"width": 0}, fill="tonexty",
-                   fillcolor=fill, name=name)
-    )  # fmt: skip
-
-
-def _mark_day(figure: go.Figure, day: Any, text: str) -> None:
-    figure.add_shape(
-        type="line",
-        x0=day,
-        x1=day,
-        y0=0,
-        y1=1,
-        yref="paper",
-        line={"color": GREEN, "dash": "dot"},
-    )
-    figure.add_annotation(x=day, y=1, yref="paper", text=text, showarrow=False)
 
 
 def health_failures(result: AnalysisResult) -> None:

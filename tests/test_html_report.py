@@ -19,7 +19,7 @@ import abkit
 from abkit.analysis.decision import DecisionResult
 from abkit.analysis.results import AnalysisResult, HealthCheck
 from abkit.report.html import render_html
-from abkit.report.terminal import render_json
+from abkit.report.json_output import render_json
 from abkit.store.store import DecisionRecord, Note
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -17,6 +17,7 @@ from abkit.frontends.app_support import (
     experiment_status,
     primary_metric,
 )
+from abkit.report.formatting import VERDICT_WORDS
 from abkit.store.store import DecisionRecord
 
 context = app_context.current()
@@ -78,7 +79,7 @@ def _row(entry: ExperimentEntry, key: AnalysisKey | None) -> dict[str, str]:
             f"{components.day(experiment.end or result.window_end)}"
         )
     row["lift [CI]"] = components.lift_text(metric)
-    row["verdict"] = components.VERDICT_WORDS[metric.verdict]
+    row["verdict"] = VERDICT_WORDS[metric.verdict]
     if result.decision is not None:
         row["recommendation"] = components.OUTCOMES[result.decision.outcome][0]
     verdicts[entry.relative] = metric.verdict

@@ -8,11 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from abkit.frontends.app_support import primary_metric
-from abkit.report.terminal import (
+from abkit.report.formatting import (
     SEQUENTIAL_HEADERS,
     SEQUENTIAL_NAMES,
     format_lift,
     sequential_rows,
+)
+from abkit.report.timeline_charts import (
+    boundary_figure,
+    novelty_figure,
+    series_figure,
 )
 
 context = app_context.current()
@@ -89,12 +94,12 @@ if settings is not None:
     )
 
 st.plotly_chart(
-    components.series_figure(series, sequential=settings is not None),
+    series_figure(series, sequential=settings is not None),
     key="over_time_series",
 )
 if settings is not None and settings.method == "gst":
     st.markdown("**Group-sequential test**: |z| each morning against its boundary")
-    st.plotly_chart(components.boundary_figure(series), key="over_time_boundary")
+    st.plotly_chart(boundary_figure(series), key="over_time_boundary")
 
 rows = sequential_rows(result)
 if rows:
@@ -117,4 +122,4 @@ if result.novelty:
         f"{points[0].metric}, {novelty_variant} vs {result.control}: each day's own "
         "effect (not cumulative), uncorrected; a falling line suggests a novelty effect."
     )
-    st.plotly_chart(components.novelty_figure(points), key="novelty_chart")
+    st.plotly_chart(novelty_figure(points), key="novelty_chart")

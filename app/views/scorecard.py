@@ -7,6 +7,7 @@ import components
 import streamlit as st
 
 from abkit.frontends.app_support import primary_metric
+from abkit.report.charts import app_forest_figure
 
 ALL_UNITS = "All units"
 
@@ -67,8 +68,10 @@ st.caption(
     f"the {context.correction} correction over the decision family."
 )
 st.plotly_chart(
-    components.forest_figure(
-        rows, variants=treatments, title="Relative lift with confidence interval"
+    app_forest_figure(
+        rows,
+        [components.metric_label(m, variants=treatments) for m in rows],
+        title="Relative lift with confidence interval",
     ),
     key="scorecard_forest",
 )

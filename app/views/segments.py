@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from abkit.frontends.app_support import primary_metric
-from abkit.report.terminal import format_pvalue
+from abkit.report.charts import app_forest_figure
+from abkit.report.formatting import format_pvalue
 
 context = app_context.current()
 experiment = app_context.require_experiment(context)
@@ -82,11 +83,9 @@ st.dataframe(
     width="stretch",
     key="segments_table",
 )
-figure = components.forest_figure(
+figure = app_forest_figure(
     [*overall, *rows],
-    labels=[
-        "all units" + (f" ({m.variant})" if treatments > 1 else "") for m in overall
-    ]
+    ["all units" + (f" ({m.variant})" if treatments > 1 else "") for m in overall]
     + labels,
     title=f"{metric}: relative lift overall and by {segment}",
 )

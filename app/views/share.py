@@ -8,7 +8,7 @@ from typing import Any
 import app_context
 import streamlit as st
 
-from abkit.report.terminal import render_markdown
+from abkit.report.markdown import render_markdown
 
 context = app_context.current()
 experiment = app_context.require_experiment(context)

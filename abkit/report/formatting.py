@@ -1,0 +1,220 @@
+"""Numbers as text, and the plain-text rows every rendering shares.
+
+The terminal tables, the Markdown and HTML reports and the app all show a metric
+through these functions, so each output prints the same digits.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from abkit.analysis.results import AnalysisResult, MetricResult
+from abkit.config import SequentialSettings
+
+VERDICT_MARKS = {
+    "better": "▲ better",
+    "worse": "▼ worse",
+    "no_change": "· no change",
+    "invalid": "? n/a",
+}
+VERDICT_WORDS = {
+    "better": "significantly better",
+    "worse": "significantly worse",
+    "no_change": "no significant change",
+    "invalid": "not computable",
+}
+"""A verdict in words (the app's legends and metric cards)."""
+HEADERS = [
+    "metric",
+    "control",
+    "treatment",
+    "difference [CI]",
+    "lift [CI]",
+    "p-value",
+    "verdict",
+    "CUPED variance",
+    "unadjusted lift [CI]",
+]
+"""The columns of `scorecard_row` (the Markdown and HTML scorecards show them all)."""
+SEQUENTIAL_NAMES = {
+    "gst": "group-sequential",
+    "always_valid": "always-valid confidence sequence",
+    "msprt": "mSPRT",
+}
+SEQUENTIAL_HEADERS = ["metric", "variant", "looks", "information", "test",
+                      "sequential CI (lift)", "verdict"]  # fmt: skip
+
+
+def format_value(value: float, kind: str) -> str:
+    """A metric value in its display format (count, percent, currency, number)."""
+    if math.isnan(value):
+        return "–"
+    if kind == "percent":
+        return f"{value:.2%}"
+    if kind == "currency":
+        return f"${value:,.3f}"
+    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def format_difference(value: float, kind: str) -> str:
+    """A signed absolute difference in the metric's units."""
+    if math.isnan(value):
+        return "–"
+    if kind == "percent":
+        return f"{value * 100:+.2f} pp"
+    if kind == "currency":
+        return f"{value:+,.3f}"
+    return f"{value:+.4g}"
+
+
+def format_lift(value: float, lower: float, upper: float) -> str:
+    """Relative lift with its CI, e.g. '+5.1% [+3.2%, +7.0%]'."""
+    if math.isnan(value):
+        return "–"
+    if math.isnan(lower):
+        return f"{value:+.1%}"
+    return f"{value:+.1%} [{lower:+.1%}, {upper:+.1%}]"
+
+
+def format_pvalue(pvalue: float) -> str:
+    """p-value with sensible precision."""
+    if math.isnan(pvalue):
+        return "–"
+    return "<0.0001" if pvalue < 1e-4 else f"{pvalue:.4f}"
+
+
+def format_day(value: Any) -> str:
+    """The date of a datetime as YYYY-MM-DD, '?' when it is missing."""
+    return value.date().isoformat() if value is not None else "?"
+
+
+def data_window(result: AnalysisResult) -> str:
+    """The analysed data window, e.g. '2026-03-02 → 2026-03-16'."""
+    return f"{format_day(result.window_start)} → {format_day(result.window_end)}"
+
+
+def scorecard_row(result: MetricResult) -> list[str]:
+    """One metric's scorecard cells, in the order of `HEADERS`."""
+    effect, fmt = result.effect, result.format
+    diff_ci = (
+        f"{format_difference(effect.difference, fmt)} "
+        f"[{format_difference(effect.ci_lower, fmt)}, "
+        f"{format_difference(effect.ci_upper, fmt)}]"
+        if not math.isnan(effect.ci_lower)
+        else format_difference(effect.difference, fmt)
+    )
+    return [
+        result.metric,
+        format_value(effect.control.mean, fmt),
+        format_value(effect.treatment.mean, fmt),
+        diff_ci,
+        format_lift(
+            effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
+        ),
+        _pvalue_cell(result),
+        VERDICT_MARKS[result.verdict],
+        *_cuped_cells(result),
+    ]
+
+
+def _pvalue_cell(result: MetricResult) -> str:
+    """The p-value; for metrics in the correction family, the adjusted one, marked."""
+    if result.adjusted_pvalue is None:
+        return format_pvalue(result.effect.pvalue)
+    return f"{format_pvalue(result.adjusted_pvalue)} (adj.)"
+
+
+def _cuped_cells(result: MetricResult) -> list[str]:
+    """CUPED's variance cut and the unadjusted lift, or dashes without CUPED."""
+    reduction, plain = result.variance_reduction, result.unadjusted
+    if reduction is None or plain is None:
+        return ["–", "–"]
+    unadjusted = format_lift(
+        plain.relative, plain.relative_ci_lower, plain.relative_ci_upper
+    )
+    return [f"−{reduction:.0%}", unadjusted]
+
+
+def decision_lines(result: AnalysisResult) -> list[str]:
+    """The decision summary, its reasons, and the guardrails, as plain lines."""
+    decision = result.decision
+    if decision is None:
+        return []
+    lines = [f"Decision: {decision.summary}"]
+    lines += [f"  · {reason}" for reason in decision.reasons]
+    for metric in result.metrics:
+        guard = metric.guardrail
+        if guard is not None:
+            lines.append(
+                f"  guardrail {metric.metric} ({metric.variant}): "
+                f"{guard.status.replace('_', ' ')} (margin {guard.margin:g}, "
+                f"estimate {guard.estimate:+.3g}, one-sided p = {guard.pvalue:.3g})"
+            )
+    if result.correction != "none":
+        lines.append(
+            f"  multiple testing: {result.correction} over the decision family"
+        )
+    return lines
+
+
+def bayes_lines(result: AnalysisResult) -> list[str]:
+    """Chance to beat control and expected loss per metric (a different question)."""
+    lines = []
+    for metric in result.metrics:
+        view = metric.bayes
+        if view is None or view.status != "ok":
+            continue
+        lines.append(
+            f"{metric.metric} ({metric.variant}): P(better) {view.chance_to_win:.1%}, "
+            f"credible interval {view.ci_lower:+.1%} to {view.ci_upper:+.1%}, "
+            f"expected loss if shipped {view.risk_treatment:.2%}"
+        )
+    return lines
+
+
+def metric_notes(result: AnalysisResult) -> list[str]:
+    """Footnotes on how metrics were computed (caps, degenerate results)."""
+    notes, seen = [], set()
+    for metric in result.metrics:
+        if metric.cap is not None and metric.metric not in seen:
+            seen.add(metric.metric)
+            cap = format_value(metric.cap, metric.format)
+            notes.append(f"{metric.metric}: values capped at {cap} ({metric.cap_rule})")
+        if metric.message:
+            notes.append(f"{metric.metric} ({metric.variant}): {metric.message}")
+    return notes
+
+
+def sequential_design(settings: SequentialSettings) -> str:
+    """The sequential plan in words, e.g. 'group-sequential, obf spending, planned …'."""
+    spending = f", {settings.spending} spending" if settings.method == "gst" else ""
+    return (
+        f"{SEQUENTIAL_NAMES[settings.method]}{spending}, planned "
+        f"{settings.planned_units:,} units (safe to look daily)"
+    )
+
+
+def sequential_rows(result: AnalysisResult) -> list[list[str]]:
+    """Per metric × treatment: looks, information, z against bound, verdict."""
+    settings = result.sequential
+    rows = []
+    for series in result.series:
+        look = series.current
+        if settings is None or look is None:
+            continue
+        lower, upper = look.sequential_relative
+        fraction = (look.n_control + look.n_treatment) / settings.planned_units
+        verdict = (
+            f"crossed on {series.crossing_day.isoformat()}"
+            if series.crossed and series.crossing_day
+            else "keep running"
+        )
+        bound = f"|z| {abs(look.z):.2f} vs {look.z_bound:.2f}" if settings.method == "gst" else (
+            f"p {format_pvalue(look.pvalue)}"
+        )  # fmt: skip
+        rows.append([
+            series.metric, series.variant, str(len(series.looks)), f"{fraction:.0%}",
+            bound, f"[{lower:+.1%}, {upper:+.1%}]", verdict,
+        ])  # fmt: skip
+    return rows
