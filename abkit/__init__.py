@@ -7,38 +7,85 @@ Three calls get a notebook user going::
     result = abkit.analyze(exp)            # print(result), result.to_frame()
     sql = abkit.render_sql(exp, dialect="bigquery")
 
-Submodules:
-    config    pydantic models for exp.yaml / metrics.yaml (the only YAML reader)
-    sql       renders queries/*.sql, validates user expressions, transpiles dialects
-    engines   DuckDB (default): the only code that talks to a database
-    stats     pure statistics over sufficient statistics (moments, welch, delta, srm…)
-    analysis  orchestrates one experiment: queries, tests, health checks
-    decision  pre-registered rules: corrections, guardrails, Bayes, the verdict
-    planning  sample size and duration from the experiment's own history
-    monitoring  daily looks and sequential tests
-    store     results history, notes and decisions (SQLite)
-    results   result dataclasses; report renders them (terminal, Markdown, JSON)
-    demo      the seeded dating-app event log generator
-    cli       the `abkit` command line
+The public names load on first use (PEP 562), so `import abkit` stays cheap and
+pandas, DuckDB and SciPy are only imported when an analysis needs them.
+
+Submodules, in the order data flows through them (each imports only earlier ones):
+    errors, resources  the exception hierarchy; shipped files and the version
+    config      pydantic models for exp.yaml / metrics.yaml (the only YAML reader)
+    demo        the seeded dating-app event log generator
+    sql         renders queries/*.sql, validates user expressions, transpiles dialects
+    engines     DuckDB (default): the only code that talks to a database
+    aggregates  moments (sufficient statistics) and the readers of query rows
+    stats       pure statistics over sufficient statistics (welch, delta, srm…)
+    analysis    one experiment from queries to decision: run, comparison, health,
+                monitoring, decision, planning, results
+    report      terminal, Markdown, JSON and HTML renderings of results
+    store       results history, notes and decisions (SQLite)
+    frontends   the `abkit` command line and the Streamlit app's plumbing
 """
 
 from __future__ import annotations
 
-from abkit.analysis.planning import PlanResult as PlanResult
-from abkit.analysis.planning import plan as plan
-from abkit.analysis.results import AnalysisResult as AnalysisResult
-from abkit.analysis.results import HealthCheck as HealthCheck
-from abkit.analysis.results import MetricResult as MetricResult
-from abkit.analysis.run import analyze as analyze
-from abkit.config.models import Experiment as Experiment
-from abkit.config.models import load_experiment as load_experiment
-from abkit.errors import AbkitError as AbkitError
-from abkit.errors import ConfigError as ConfigError
-from abkit.errors import DataError as DataError
-from abkit.errors import EngineError as EngineError
-from abkit.errors import QueryError as QueryError
-from abkit.errors import StoreError as StoreError
-from abkit.sql.render import Dialect, render_all_sql, transpile
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from abkit.analysis.planning import PlanResult as PlanResult
+    from abkit.analysis.planning import plan as plan
+    from abkit.analysis.results import AnalysisResult as AnalysisResult
+    from abkit.analysis.results import HealthCheck as HealthCheck
+    from abkit.analysis.results import MetricResult as MetricResult
+    from abkit.analysis.run import analyze as analyze
+    from abkit.config import Experiment as Experiment
+    from abkit.config import load_experiment as load_experiment
+    from abkit.errors import AbkitError as AbkitError
+    from abkit.errors import ConfigError as ConfigError
+    from abkit.errors import DataError as DataError
+    from abkit.errors import EngineError as EngineError
+    from abkit.errors import QueryError as QueryError
+    from abkit.errors import StoreError as StoreError
+    from abkit.sql.dialects import Dialect
+
+LAZY_NAMES = {
+    "AbkitError": "abkit.errors",
+    "AnalysisResult": "abkit.analysis.results",
+    "ConfigError": "abkit.errors",
+    "DataError": "abkit.errors",
+    "EngineError": "abkit.errors",
+    "Experiment": "abkit.config",
+    "HealthCheck": "abkit.analysis.results",
+    "MetricResult": "abkit.analysis.results",
+    "PlanResult": "abkit.analysis.planning",
+    "QueryError": "abkit.errors",
+    "StoreError": "abkit.errors",
+    "analyze": "abkit.analysis.run",
+    "load_experiment": "abkit.config",
+    "plan": "abkit.analysis.planning",
+}
+"""Public name -> the module that defines it, imported on first access."""
+SUBMODULES = frozenset({
+    "aggregates", "analysis", "config", "demo", "engines", "errors", "frontends",
+    "jsonable", "report", "resources", "sql", "stats", "store",
+})  # fmt: skip
+"""Subpackages reachable as `abkit.<name>` after a bare `import abkit`."""
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module (or a submodule) on first access (PEP 562)."""
+    if name in SUBMODULES:
+        return importlib.import_module(f"abkit.{name}")
+    module = LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'abkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names and submodules too, although most are not loaded yet."""
+    return sorted({*globals(), *LAZY_NAMES, *SUBMODULES})
 
 
 def render_sql(
@@ -49,6 +96,11 @@ def render_sql(
     `query` is "moments" (the fused per-variant sums behind the scorecard),
     "exposure_health", "daily_exposures" or "contamination".
     """
+    from abkit.config import Experiment, load_experiment
+    from abkit.errors import QueryError
+    from abkit.sql.dialects import transpile
+    from abkit.sql.render import render_all_sql
+
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
     queries = render_all_sql(experiment)

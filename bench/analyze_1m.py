@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 import abkit
-from abkit.config.models import Experiment, load_experiment
+from abkit.config import Experiment, load_experiment
 from abkit.demo.generator import DemoSpec, demo_is_current, generate_demo
 from abkit.sql.render import render_analysis_sql
 
@@ -103,7 +103,7 @@ def main() -> None:
           f"(Parquet / native = {fused / on_tables:.2f})")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"bench process peak RSS {peak:.0f} MiB; abkit {abkit.analysis.run.abkit_version()}"
+        f"bench process peak RSS {peak:.0f} MiB; abkit {abkit.resources.abkit_version()}"
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from abkit.config.models import load_experiment
+from abkit.config import load_experiment
 from abkit.errors import ConfigError
 from tests.conftest import EXAMPLES, tiny_exp_dict, write_tiny
 

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 import abkit
-from abkit.analysis.decision import DecisionResult
-from abkit.analysis.results import AnalysisResult, HealthCheck
+from abkit.analysis.results import AnalysisResult, DecisionResult, HealthCheck
 from abkit.report.html import render_html
 from abkit.report.json_output import render_json
 from abkit.store.store import DecisionRecord, Note

@@ -8,7 +8,7 @@ import pytest
 from statsmodels.stats.power import NormalIndPower
 
 from abkit.analysis.planning import plan
-from abkit.config.models import load_experiment
+from abkit.config import load_experiment
 from abkit.stats.sequential import gst_inflation
 
 

@@ -10,48 +10,27 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
 
 from abkit.analysis.monitoring import MetricSeries
-from abkit.analysis.results import AnalysisResult, MetricResult
-from abkit.config.models import CorrectionMethod, DecisionSettings, Experiment
+from abkit.analysis.results import (
+    AnalysisResult,
+    DecisionResult,
+    MetricResult,
+    Outcome,
+    TreatmentDecision,
+)
+from abkit.config import CorrectionMethod, DecisionSettings, Experiment
 from abkit.stats.bayes import bayesian_test
 from abkit.stats.guardrail import guardrail_test
 from abkit.stats.multiple import adjusted_ci, correct_pvalues
 from abkit.stats.welch import EffectResult, critical_value
 
-Outcome = Literal["ship", "do_not_ship", "keep_running", "investigate"]
 OUTCOME_WORDS: dict[Outcome, str] = {
     "ship": "ship",
     "do_not_ship": "do not ship",
     "keep_running": "keep running",
     "investigate": "investigate data quality before deciding",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class TreatmentDecision:
-    """The verdict for one treatment, with the reasons behind it."""
-
-    variant: str
-    outcome: Outcome
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionResult:
-    """The experiment's decision: an outcome, one summary sentence, the reasons."""
-
-    outcome: Outcome
-    summary: str
-    reasons: tuple[str, ...]
-    correction: str
-    treatments: tuple[TreatmentDecision, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON."""
-        return dataclasses.asdict(self)
 
 
 def relative_standard_error(effect: EffectResult) -> float:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from abkit.aggregates.moments import JointMoments
 from abkit.analysis.results import CheckStatus, HealthCheck, SegmentSrm
-from abkit.config.models import Experiment
+from abkit.config import Experiment
 from abkit.stats.srm import SrmResult, srm_test
 from abkit.stats.welch import ArmEstimate, welch_test
 

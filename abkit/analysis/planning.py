@@ -20,8 +20,10 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from abkit.aggregates.moments import JointMoments
-from abkit.analysis.run import locked_engine, read_moments
-from abkit.config.models import Experiment, Metric, load_experiment
+from abkit.aggregates.rows import read_moments
+from abkit.analysis.queries import locked_engine
+from abkit.analysis.text import aligned
+from abkit.config import Experiment, Metric, load_experiment
 from abkit.errors import DataError
 from abkit.sql.render import render_analysis_sql, render_daily_exposures_sql
 from abkit.sql.variables import experiment_variables
@@ -83,9 +85,32 @@ class PlanResult:
         return asdict(self)
 
     def __str__(self) -> str:
-        from abkit.report.terminal import render_plan
+        """The plan as plain text: the design, then one aligned row per metric."""
+        return "\n".join(plan_lines(self)) + "\n"
 
-        return render_plan(self)
+
+def plan_lines(plan: PlanResult) -> list[str]:
+    """The lines of `str(plan)`: the same columns as `abkit plan`, uncoloured."""
+    title = (
+        f"{plan.experiment}: plan for a {plan.rows[0].mde:+.1%} relative lift "
+        f"(α {plan.alpha:g} over {plan.comparisons} comparison(s), power {plan.power:.0%}, "
+        f"{plan.sequential}, inflation ×{plan.inflation:.3f}); "
+        f"{plan.daily_units:,.0f} new units a day"
+        if plan.rows
+        else plan.experiment
+    )
+    rows = [["metric", "baseline", "std", "CUPED variance", "units / arm", "units total",
+             "days", f"MDE in {plan.days} days"]]  # fmt: skip
+    for row in plan.rows:
+        if row.status != "ok":
+            rows.append([row.metric, *["–"] * 6, row.status])
+            continue
+        rows.append([
+            row.metric, f"{row.baseline:.4g}", f"{row.std:.4g}",
+            f"−{row.variance_reduction:.0%}", f"{row.n_per_arm:,}", f"{row.n_total:,}",
+            f"{row.days:,}", f"{row.mde_in_days:+.1%}",
+        ])  # fmt: skip
+    return [title, *aligned(rows), f"history: {plan.history}"]
 
 
 def plan(

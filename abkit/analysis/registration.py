@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from abkit.analysis.results import HealthCheck
-from abkit.config.models import Experiment
+from abkit.config import Experiment
 from abkit.errors import ConfigError
 
 

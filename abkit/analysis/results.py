@@ -1,27 +1,37 @@
-"""Result objects of an analysis: plain frozen dataclasses that print well."""
+"""Result objects of an analysis: plain frozen dataclasses that print well.
+
+`str(result)` is a compact plain-text scorecard built here; the rich terminal,
+Markdown, JSON and HTML renderings are the report stage's.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
 
 from abkit.analysis.monitoring import MetricSeries, NoveltyPoint
-from abkit.config.models import SequentialSettings
+from abkit.analysis.text import aligned, format_lift, format_pvalue, format_value
+from abkit.config import SequentialSettings
 from abkit.stats.bayes import BayesResult
 from abkit.stats.cuped import CupedAdjustment
 from abkit.stats.guardrail import GuardrailResult
 from abkit.stats.srm import SequentialSrmResult, SrmResult
 from abkit.stats.welch import STATUS_MESSAGES, EffectResult
 
-if TYPE_CHECKING:
-    from abkit.analysis.decision import DecisionResult
-
 Verdict = Literal["better", "worse", "no_change", "invalid"]
 CheckStatus = Literal["ok", "warning", "failed"]
+Outcome = Literal["ship", "do_not_ship", "keep_running", "investigate"]
+VERDICT_WORDS: dict[Verdict, str] = {
+    "better": "better",
+    "worse": "worse",
+    "no_change": "no change",
+    "invalid": "n/a",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +167,30 @@ class SegmentSrm:
 
 
 @dataclass(frozen=True, slots=True)
+class TreatmentDecision:
+    """The verdict for one treatment, with the reasons behind it."""
+
+    variant: str
+    outcome: Outcome
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    """The experiment's decision: an outcome, one summary sentence, the reasons."""
+
+    outcome: Outcome
+    summary: str
+    reasons: tuple[str, ...]
+    correction: str
+    treatments: tuple[TreatmentDecision, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
 class AnalysisResult:
     """Everything `abkit.analyze` found for one experiment.
 
@@ -254,14 +288,69 @@ class AnalysisResult:
         }
 
     def __str__(self) -> str:
-        from abkit.report.terminal import render_text
-
-        return render_text(self)
+        """A compact plain-text scorecard: decision, lifts per treatment, health."""
+        return "\n".join(scorecard_lines(self)) + "\n"
 
     def _repr_markdown_(self) -> str:
-        from abkit.report.terminal import render_markdown
+        """Notebooks show the plain-text scorecard in a monospaced block."""
+        return f"```text\n{self}```\n"
 
-        return render_markdown(self)
+
+def scorecard_lines(result: AnalysisResult) -> list[str]:
+    """The lines of `str(result)`."""
+    window = f"{_day(result.window_start)} → {_day(result.window_end)}"
+    lines = [f"{result.title}  ·  data {window}  ·  config {result.config_hash}"]
+    if result.decision is not None:
+        lines.append(f"Decision: {result.decision.summary}")
+        lines += [f"  · {reason}" for reason in result.decision.reasons]
+    level = f"{1 - result.alpha:.0%}"
+    for variant in (v for v in result.variants if v != result.control):
+        lines.append(f"{variant} vs {result.control} ({level} CI)")
+        rows = [["metric", "control", "treatment", "lift [CI]", "p-value", "verdict"]]
+        rows += [_scorecard_row(m) for m in result.metrics if m.variant == variant]
+        lines += aligned(rows)
+    lines += _note_lines(result.metrics)
+    units = ", ".join(f"{v} {n:,}" for v, n in result.units.items())
+    failed = "" if result.healthy else " (FAILED: do not trust the metrics)"
+    lines.append(f"health{failed}: units {units}")
+    lines += [f"  [{c.status}] {c.name}: {c.message}" for c in result.health]
+    return lines
+
+
+def _note_lines(metrics: tuple[MetricResult, ...]) -> list[str]:
+    """How capped metrics were capped (once each), and why results are degenerate."""
+    notes, seen = [], set()
+    for metric in metrics:
+        if metric.cap is not None and metric.metric not in seen:
+            seen.add(metric.metric)
+            cap = format_value(metric.cap, metric.format)
+            notes.append(
+                f"note: {metric.metric}: values capped at {cap} ({metric.cap_rule})"
+            )
+        if metric.message:
+            notes.append(f"note: {metric.metric} ({metric.variant}): {metric.message}")
+    return notes
+
+
+def _scorecard_row(result: MetricResult) -> list[str]:
+    effect = result.effect
+    pvalue = format_pvalue(
+        effect.pvalue if result.adjusted_pvalue is None else result.adjusted_pvalue
+    )
+    return [
+        result.metric,
+        format_value(effect.control.mean, result.format),
+        format_value(effect.treatment.mean, result.format),
+        format_lift(
+            effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
+        ),
+        pvalue if result.adjusted_pvalue is None else f"{pvalue} (adj.)",
+        VERDICT_WORDS[result.verdict],
+    ]
+
+
+def _day(value: dt.datetime | None) -> str:
+    return value.date().isoformat() if value is not None else "?"
 
 
 def _iso(value: dt.datetime | None) -> str | None:

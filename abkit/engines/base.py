@@ -6,7 +6,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from abkit.config.models import Source
+from abkit.config import Source
 
 
 class Engine(Protocol):

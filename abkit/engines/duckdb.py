@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
-from abkit.config.models import Source
+from abkit.config import Source
 from abkit.errors import DataError, EngineError
 from abkit.sql.render import relation_sql
 

@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from abkit.analysis.results import AnalysisResult
 from abkit.analysis.run import analyze
-from abkit.config.models import CorrectionMethod, Experiment, load_experiment
+from abkit.config import CorrectionMethod, Experiment, load_experiment
 from abkit.errors import AbkitError
 
 EXPERIMENT_GLOB = "**/exp*.yaml"

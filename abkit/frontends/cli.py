@@ -2,7 +2,8 @@
 
 Every command parses its input, calls one library function and renders. User
 errors (`AbkitError`) print one red line and exit 2; anything else is a bug and
-keeps its traceback.
+keeps its traceback. Each command imports the library it needs when it runs, so
+`abkit --help` and `abkit sql` do not load pandas, DuckDB, SciPy or plotly.
 """
 
 from __future__ import annotations
@@ -14,29 +15,19 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from abkit.analysis.planning import plan
-from abkit.analysis.registration import write_registration
-from abkit.analysis.run import abkit_version, analyze
-from abkit.config.models import load_experiment
 from abkit.errors import AbkitError
 from abkit.frontends.app_launch import free_port, streamlit_command
-from abkit.report.terminal import (
-    OutputFormat,
-    _json_safe,
-    history_table,
-    plan_table,
-    print_result,
-    render,
-    render_report,
-)
-from abkit.resources import resource_dir
-from abkit.sql.render import DIALECTS, render_all_sql, transpile
-from abkit.store.store import DEFAULT_FILENAME, ResultStore
+from abkit.resources import abkit_version, resource_dir
+from abkit.sql.dialects import DIALECTS
+
+if TYPE_CHECKING:
+    from abkit.report.terminal import OutputFormat
+    from abkit.store.store import ResultStore
 
 app = typer.Typer(
     name="abkit",
@@ -88,6 +79,8 @@ def _emit(
     *,
     segments: bool = False,
 ) -> None:
+    from abkit.report.terminal import print_result, render
+
     if output is not None:
         output.write_text(render(result, output_format), encoding="utf-8")
         stderr.print(f"wrote {output}")
@@ -125,6 +118,8 @@ def analyze_command(
     ] = False,
 ) -> None:
     """Analyse an experiment and print its scorecard and health checks."""
+    from abkit.analysis.run import analyze
+
     fmt = _output_format(output_format)
     if correction not in (None, "holm", "hochberg", "bh", "bonferroni", "none"):
         raise AbkitError(f"--correction '{correction}' is not known; use holm, hochberg, "
@@ -159,6 +154,8 @@ StoreOption = Annotated[
 
 
 def _store(exp_yaml: Path, store: Path | None) -> ResultStore:
+    from abkit.store.store import DEFAULT_FILENAME, ResultStore
+
     return ResultStore(store or exp_yaml.resolve().parent / DEFAULT_FILENAME)
 
 
@@ -169,6 +166,9 @@ def lock_command(
     force: Annotated[bool, typer.Option(help="Replace an existing lock.")] = False,
 ) -> None:
     """Pre-register: lock exp.yaml and its metrics before launch."""
+    from abkit.analysis.registration import write_registration
+    from abkit.config import load_experiment
+
     experiment = load_experiment(exp_yaml)
     registration = write_registration(experiment, abkit_version(), force=force)
     stderr.print(f"locked {experiment.name} at hash {registration.config_hash}")
@@ -188,6 +188,9 @@ def plan_command(
     output_format: FormatOption = "table",
 ) -> None:
     """Sample size and duration per metric, from the experiment's own history."""
+    from abkit.analysis.planning import plan
+    from abkit.report.terminal import _json_safe, plan_table
+
     fmt = _output_format(output_format)
     with stderr.status("estimating variances from the pre-exposure history…"):
         result = plan(exp_yaml, mde=mde, days=days, power=power)
@@ -201,6 +204,9 @@ def plan_command(
 @user_errors
 def history_command(exp_yaml: ExpPath, store: StoreOption = None) -> None:
     """Saved analyses of an experiment, newest first."""
+    from abkit.config import load_experiment
+    from abkit.report.terminal import history_table
+
     experiment = load_experiment(exp_yaml)
     with _store(exp_yaml, store) as results:
         snapshots = results.snapshots(experiment.name)
@@ -221,6 +227,8 @@ def note_command(
     store: StoreOption = None,
 ) -> None:
     """Add a note to an experiment's discussion."""
+    from abkit.config import load_experiment
+
     experiment = load_experiment(exp_yaml)
     if metric is not None:
         experiment.metric(metric)  # one-line error with "did you mean" if unknown
@@ -239,6 +247,8 @@ def decide_command(
     store: StoreOption = None,
 ) -> None:
     """Record the team's decision on an experiment."""
+    from abkit.config import load_experiment
+
     experiment = load_experiment(exp_yaml)
     with _store(exp_yaml, store) as results:
         record = results.record_decision(
@@ -259,6 +269,10 @@ def report_command(
     store: StoreOption = None,
 ) -> None:
     """A shareable report: the analysis with notes and the decision log."""
+    from abkit.analysis.run import analyze
+    from abkit.config import load_experiment
+    from abkit.report.terminal import render_report
+
     if output_format not in ("html", "markdown", "json"):
         raise AbkitError(
             f"--format '{output_format}' is not known; use html, markdown or json"
@@ -312,6 +326,10 @@ def sql_command(
     ] = "all",
 ) -> None:
     """Print the experiment's analysis SQL in a warehouse dialect."""
+    from abkit.config import load_experiment
+    from abkit.sql.dialects import transpile
+    from abkit.sql.render import render_all_sql
+
     if dialect not in DIALECTS:
         raise AbkitError(
             f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}"
@@ -338,6 +356,7 @@ def demo_command(
     output_format: FormatOption = "table",
 ) -> None:
     """Generate the dating-app demo log (once, seeded) and analyse it."""
+    from abkit.analysis.run import analyze
     from abkit.demo.generator import DemoSpec, demo_is_current, generate_demo
 
     fmt = _output_format(output_format)

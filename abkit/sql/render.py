@@ -1,9 +1,8 @@
-"""Render, validate and transpile the SQL templates in `queries/`.
+"""Render the SQL templates in `queries/` from a validated experiment.
 
 Templates are written once in DuckDB SQL. This module fills them from a validated
-`Experiment`, checks every user-supplied expression with sqlglot (one scalar
-expression over known columns, functions from an allow-list) and transpiles the
-result to another dialect on request.
+`Experiment`; every user-supplied expression passes `abkit.sql.safety` first, and
+`abkit.sql.dialects` transpiles the result to another dialect on request.
 """
 
 from __future__ import annotations
@@ -13,115 +12,20 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any
 
 import jinja2
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from abkit.config.models import EventsSource, Experiment, Source
+from abkit.config import EventsSource, Experiment, Source
 from abkit.errors import QueryError
 from abkit.resources import resource_dir
+from abkit.sql.safety import EVENT_COLUMNS, safe_expression
 from abkit.sql.variables import (
     UnitAggregate,
     experiment_variables,
     unit_covariate_column,
-)
-
-Dialect = Literal["duckdb", "spark", "bigquery", "snowflake", "trino", "postgres"]
-DIALECTS: tuple[Dialect, ...] = (
-    "duckdb",
-    "spark",
-    "bigquery",
-    "snowflake",
-    "trino",
-    "postgres",
-)
-
-EVENT_COLUMNS = ("unit_id", "ts", "event", "value", "partner_id")
-"""Canonical event columns every metric expression may use (see sources.sql)."""
-
-ALLOWED_FUNCTIONS = frozenset(
-    {
-        "abs",
-        "ceil",
-        "ceiling",
-        "floor",
-        "round",
-        "sign",
-        "sqrt",
-        "exp",
-        "ln",
-        "log",
-        "log10",
-        "log2",
-        "power",
-        "pow",
-        "least",
-        "greatest",
-        "coalesce",
-        "nullif",
-        "lower",
-        "upper",
-        "length",
-        "trim",
-        "substring",
-        "substr",
-        "concat",
-        "strpos",
-        "starts_with",
-        "ends_with",
-        "contains",
-        "regexp_matches",
-        "date_part",
-        "extract",
-        "date_trunc",
-        "dayofweek",
-        "hour",
-        "if",
-        "iff",
-    }
-)
-"""Scalar functions allowed in metric expressions; anything else is refused."""
-
-_ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
-    exp.Column,
-    exp.Identifier,
-    exp.Literal,
-    exp.Boolean,
-    exp.Null,
-    exp.Paren,
-    exp.Add,
-    exp.Sub,
-    exp.Mul,
-    exp.Div,
-    exp.IntDiv,
-    exp.Mod,
-    exp.Neg,
-    exp.EQ,
-    exp.NEQ,
-    exp.GT,
-    exp.GTE,
-    exp.LT,
-    exp.LTE,
-    exp.Is,
-    exp.In,
-    exp.Between,
-    exp.Like,
-    exp.ILike,
-    exp.And,
-    exp.Or,
-    exp.Not,
-    exp.Case,
-    exp.If,
-    exp.Cast,
-    exp.TryCast,
-    exp.DataType,
-    exp.DataTypeParam,
-    exp.Interval,
-    exp.Var,
-    exp.Tuple,
 )
 
 
@@ -348,82 +252,3 @@ def render_contamination_sql(experiment: Experiment) -> str | None:
         "interaction_events": [quote_literal(e) for e in experiment.interaction_events],
     }
     return render_template("contamination.sql", context)
-
-
-def safe_expression(text: str, known_columns: Iterable[str], where: str) -> str:
-    """Parse a user expression, refuse anything but safe scalar SQL, and re-render it.
-
-    Allowed: literals, known unqualified columns, arithmetic, comparisons, boolean
-    logic, CASE, CAST and the functions in `ALLOWED_FUNCTIONS`. Refused: statements,
-    subqueries, table functions (read_csv, glob, …), unknown functions and columns.
-
-    Raises:
-        QueryError: naming `where` and the offending part, with the fix.
-    """
-    known = set(known_columns)
-    try:
-        parsed = sqlglot.parse(text, dialect="duckdb")
-    except (ParseError, sqlglot.errors.TokenError) as error:
-        raise QueryError(
-            f"{where}: cannot parse {text!r} ({_first_line(error)}); write "
-            "one SQL scalar expression",
-            expression=text,
-        ) from None
-    if len(parsed) != 1 or parsed[0] is None:
-        raise QueryError(
-            f"{where}: {text!r} holds {len(parsed)} statements; write one "
-            "scalar expression without ';'",
-            expression=text,
-        )
-    expression = parsed[0]
-    for node in expression.walk():
-        _check_node(cast(exp.Expression, node), known, where, text)
-    return expression.sql(dialect="duckdb")
-
-
-def _check_node(node: exp.Expression, known: set[str], where: str, text: str) -> None:
-    if isinstance(node, exp.Column):
-        if node.table or node.name not in known:
-            allowed = ", ".join(sorted(known))
-            raise QueryError(
-                f"{where}: unknown column '{node.sql()}' in {text!r}; use one "
-                f"of {allowed} (or list it in data.events.extra_columns)",
-                expression=text,
-            )
-        return
-    if isinstance(node, exp.Func) and not isinstance(node, _ALLOWED_NODES):
-        name = (
-            node.sql_name().lower()
-            if not isinstance(node, exp.Anonymous)
-            else node.name.lower()
-        )
-        if name not in ALLOWED_FUNCTIONS or isinstance(node, exp.AggFunc):
-            raise QueryError(
-                f"{where}: function '{name}' is not allowed in {text!r}; "
-                "metric expressions may use only scalar functions such as "
-                "abs, least, coalesce, ln",
-                expression=text,
-            )
-        return
-    if not isinstance(node, _ALLOWED_NODES):
-        shown = node.sql(dialect="duckdb")[:60] or type(node).__name__
-        raise QueryError(
-            f"{where}: '{shown}' is not allowed in {text!r}; write a scalar "
-            "expression over event columns (no statements, subqueries or "
-            "table functions)",
-            expression=text,
-        )
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).splitlines()[0][:120]
-
-
-def transpile(sql: str, dialect: Dialect, *, pretty: bool = True) -> str:
-    """Transpile DuckDB SQL to another dialect with sqlglot."""
-    if dialect not in DIALECTS:
-        raise QueryError(
-            f"unknown dialect '{dialect}'; choose one of {', '.join(DIALECTS)}"
-        )
-    statements = sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=pretty)
-    return ";\n\n".join(statements)

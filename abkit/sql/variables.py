@@ -1,8 +1,8 @@
 """Which per-unit variables each metric needs, and what their SQL columns are called.
 
 The one place that names the columns crossing from SQL into Python, so that
-`sql.py` (which writes them) and `analysis.py` (which reads them back into
-`JointMoments`) cannot drift apart. Roles of a metric's variables:
+`abkit.sql.render` (which writes them) and `abkit.aggregates.rows` (which reads them
+back into `JointMoments`) cannot drift apart. Roles of a metric's variables:
 
 - `value`: the metric's value (a ratio's numerator) inside its window;
 - `den`: a ratio's denominator inside the window;
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from abkit.config.models import Experiment, Measure, Metric, Window
+from abkit.config import Experiment, Measure, Metric, Window
 
 Role = str
 ROLES: tuple[Role, ...] = ("value", "den", "pre", "pre_den")

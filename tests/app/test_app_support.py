@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from abkit.config.models import load_experiment
+from abkit.config import load_experiment
 from abkit.errors import ConfigError
 from abkit.frontends.app_support import (
     DIR_ENV,

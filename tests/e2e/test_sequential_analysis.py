@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 import abkit
+from abkit.aggregates.rows import read_daily
 from abkit.analysis.monitoring import cumulative
-from abkit.analysis.run import read_daily, run_queries
-from abkit.config.models import load_experiment
+from abkit.analysis.queries import run_queries
+from abkit.config import load_experiment
 from abkit.sql.variables import experiment_variables
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from abkit.config.models import load_experiment
+from abkit.config import load_experiment
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError, EngineError
 
@@ -32,7 +32,7 @@ def test_lock_down_allows_sources_and_refuses_other_files(tiny_exp, tmp_path):
 
 
 def test_unreadable_source_is_a_data_error(tmp_path):
-    from abkit.config.models import Source
+    from abkit.config import Source
 
     with pytest.raises(DataError, match=r"cannot read .*missing\.parquet"):
         DuckDBEngine().columns(Source(path=str(tmp_path / "missing.parquet")))

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from abkit.config.models import load_experiment
-from abkit.sql.render import DIALECTS, render_all_sql, transpile
+from abkit.config import load_experiment
+from abkit.sql.dialects import DIALECTS, transpile
+from abkit.sql.render import render_all_sql
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUERIES = ("moments", "exposure_health", "daily_exposures", "contamination")

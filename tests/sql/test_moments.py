@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abkit.config.models import load_experiment
+from abkit.config import load_experiment
 from abkit.sql.render import render_analysis_sql, render_health_sql
 from tests.conftest import tiny_tables
 
@@ -106,7 +106,7 @@ def test_as_of_drops_later_events_and_censors_open_windows(tiny_exp):
 def test_analysis_sql_transpiles_and_parses(tiny_exp, dialect):
     import sqlglot
 
-    from abkit.sql.render import transpile
+    from abkit.sql.dialects import transpile
 
     sql = transpile(render_analysis_sql(load_experiment(tiny_exp)), dialect)
     assert sqlglot.parse_one(sql, read=dialect) is not None

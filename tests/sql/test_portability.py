@@ -8,8 +8,9 @@ from typer.testing import CliRunner
 
 import abkit
 from abkit.aggregates.moments import Moments
-from abkit.analysis.run import build_result, run_queries
-from abkit.config.models import load_experiment
+from abkit.analysis.assembly import build_result
+from abkit.analysis.queries import run_queries
+from abkit.config import load_experiment
 from abkit.frontends.cli import app
 from abkit.stats.welch import ArmEstimate, welch_test
 from tests.conftest import tiny_tables

@@ -7,7 +7,7 @@ import yaml
 
 from abkit.analysis.run import analyze
 from abkit.errors import QueryError
-from abkit.sql.render import EVENT_COLUMNS, safe_expression
+from abkit.sql.safety import EVENT_COLUMNS, safe_expression
 from tests.conftest import write_tiny
 
 INJECTIONS = [

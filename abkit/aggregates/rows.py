@@ -1,0 +1,136 @@
+"""Readers that turn the engine's query rows into moments, unit counts and caps.
+
+moments.sql returns one row per variant for the overall analysis, one per variant ×
+segment value, and one per variant × exposure day (`exposure_key`). The column names
+come from `abkit.sql.variables`, so the readers here never guess them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from abkit.aggregates.moments import JointMoments
+from abkit.sql.render import segment_column
+from abkit.sql.variables import MetricVariables
+
+GroupKey = tuple[str, str] | None
+"""(segment, value) of a group of moments rows; None for the overall rows."""
+VariantMoments = dict[str, dict[str, JointMoments]]
+"""variant -> metric -> joint moments of the metric's variables."""
+DailyMoments = dict[str, list[tuple[dt.date, dict[str, JointMoments]]]]
+"""variant -> (exposure day, metric -> joint moments) in date order."""
+
+
+def read_moments(
+    rows: pd.DataFrame, plans: Sequence[MetricVariables], segments: Sequence[str]
+) -> dict[GroupKey, VariantMoments]:
+    """Group the moments.sql rows into (segment, value) -> variant -> metric moments.
+
+    Groups come out in a stable order (overall, then segments as configured, values
+    sorted) whatever order the engine returned the rows in.
+    """
+    groups: dict[GroupKey, VariantMoments] = {}
+    for row in rows[rows["exposure_key"].isna()].to_dict("records"):
+        key = _group_key(row, segments)
+        groups.setdefault(key, {})[str(row["variant"])] = {
+            plan.metric.name: joint_moments(row, plan) for plan in plans
+        }
+    order = {segment: i for i, segment in enumerate(segments)}
+    return dict(
+        sorted(groups.items(), key=lambda item: (-1, "") if item[0] is None
+               else (order[item[0][0]], item[0][1]))
+    )  # fmt: skip
+
+
+def joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
+    """One metric's JointMoments from its columns in a moments.sql row."""
+    variables = plan.variables
+    index = {v.column: i for i, v in enumerate(variables)}
+    sums = [_number(row[f"{v.column}__sum"]) for v in variables]
+    cross = [[0.0] * len(variables) for _ in variables]
+    for i, v in enumerate(variables):
+        cross[i][i] = _number(row[f"{v.column}__sum_sq"])
+    for left, right, column in plan.pairs():
+        i, j = index[left.column], index[right.column]
+        cross[i][j] = cross[j][i] = _number(row[column])
+    return JointMoments(
+        int(row[plan.n_column]),
+        plan.roles,
+        tuple(sums),
+        tuple(tuple(r) for r in cross),
+    )
+
+
+def _number(value: Any) -> float:
+    """SQL SUM over no rows is NULL: read it as 0."""
+    return (
+        0.0
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else float(value)
+    )
+
+
+def _group_key(row: Mapping[str, Any], segments: Sequence[str]) -> GroupKey:
+    for segment in segments:
+        value = row.get(segment_column(segment))
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            return (segment, str(value))
+    return None
+
+
+def read_daily(rows: pd.DataFrame, plans: Sequence[MetricVariables]) -> DailyMoments:
+    """Per variant, the exposure-key rows in date order (moments.sql's daily set)."""
+    daily: DailyMoments = {}
+    selected = rows[rows["exposure_key"].notna()].sort_values("exposure_key")
+    for row in selected.to_dict("records"):
+        moments = {plan.metric.name: joint_moments(row, plan) for plan in plans}
+        day = pd.Timestamp(row["exposure_key"]).date()
+        daily.setdefault(str(row["variant"]), []).append((day, moments))
+    return daily
+
+
+def read_caps(rows: pd.DataFrame, plans: Sequence[MetricVariables]) -> dict[str, float]:
+    """The winsorizing cap of each capped metric (the same on every moments row)."""
+    caps = {}
+    for plan in plans:
+        value_cap = next(
+            (v.cap for v in plan.variables if v.role == "value" and v.cap), None
+        )
+        if value_cap is not None and not rows.empty:
+            caps[plan.metric.name] = _number(rows[value_cap].max())
+    return caps
+
+
+def overall_totals(rows: pd.DataFrame, segments: Sequence[str]) -> dict[str, Any]:
+    """Every numeric column summed over the overall rows (all variants together)."""
+    mask = rows["exposure_key"].isna()
+    for segment in segments:
+        mask &= rows[segment_column(segment)].isna()
+    totals: dict[str, Any] = rows[mask].sum(numeric_only=True).to_dict()
+    return totals
+
+
+def unit_count(rows: pd.DataFrame, variant: str, key: GroupKey = None) -> int:
+    """Exposed units of one variant, overall or within one segment value."""
+    selected = rows[(rows["variant"] == variant) & rows["exposure_key"].isna()]
+    segment_columns = [c for c in rows.columns if c.startswith("segment__")]
+    for column in segment_columns:
+        wanted = key is not None and column == segment_column(key[0])
+        selected = selected[
+            (selected[column] == key[1]) if wanted and key else selected[column].isna()
+        ]
+    return int(selected["n_units"].sum())
+
+
+def daily_exposure_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
+    """daily_exposures.sql rows as exposure day -> variant -> new units."""
+    counts: dict[dt.date, dict[str, int]] = {}
+    for row in frame.to_dict("records"):
+        day = pd.Timestamp(row["exposure_day"]).date()
+        counts.setdefault(day, {})[str(row["variant"])] = int(row["n_units"])
+    return counts

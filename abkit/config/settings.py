@@ -1,0 +1,90 @@
+"""Analysis settings in exp.yaml: CUPED, sequential monitoring, decision rules, Bayes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from abkit.config.metrics import Identifier, StrictModel
+
+
+class CupedSettings(StrictModel):
+    """Variance reduction with pre-period data (STATS.md §3).
+
+    Each metric is adjusted by its own pre-period value; `covariates` adds the
+    pre-period values of other metrics and `unit_covariates` numeric or boolean unit
+    attributes, turning CUPED into a multi-covariate regression ("CUPED++").
+    """
+
+    enabled: bool = True
+    method: Literal["pooled", "lin"] = Field(
+        "pooled", description="pooled θ (Deng et al.) or Lin's interacted θ"
+    )
+    covariates: tuple[Identifier, ...] = Field(
+        (), description="metrics whose pre-period values join every mean metric's model"
+    )
+    unit_covariates: tuple[Identifier, ...] = Field(
+        (), description="numeric or boolean columns of data.units used as covariates"
+    )
+    ridge: float = Field(0.0, ge=0, description="ridge penalty, scale-free (λ·diag)")
+
+
+class SequentialSettings(StrictModel):
+    """Monitoring plan for daily looks (STATS.md §4); sequential tests use z.
+
+    `gst`: group-sequential boundaries with Lan-DeMets alpha spending at the
+    information fractions observed (units so far / planned_units).
+    `always_valid`: asymptotic confidence sequences tuned to planned_units.
+    `msprt`: mixture SPRT, identical to `always_valid` with τ² from planned_units.
+    """
+
+    method: Literal["gst", "always_valid", "msprt"]
+    planned_units: int = Field(gt=0, description="units (all arms) at the final look")
+    spending: Literal["obf", "pocock", "power"] = "obf"
+    rho: float = Field(2.0, gt=0, description="exponent of the power spending family")
+
+
+CorrectionMethod = Literal["holm", "hochberg", "bh", "bonferroni", "none"]
+
+
+class GuardrailSettings(StrictModel):
+    """A metric that must not get worse by more than a non-inferiority margin."""
+
+    margin: float = Field(gt=0, description="tolerated harm, e.g. 0.05")
+    relative: bool = Field(
+        True, description="margin as a relative lift (else absolute)"
+    )
+
+
+class BayesSettings(StrictModel):
+    """The optional Bayesian view: a normal model on the relative lift (STATS.md §8)."""
+
+    enabled: bool = True
+    prior_mean: float = 0.0
+    prior_std: float | None = Field(None, gt=0, description="None: a flat prior")
+
+
+class DecisionSettings(StrictModel):
+    """Decision rules written before launch (pre-registration).
+
+    The correction family is the primary metric (unless excluded) and the secondary
+    metrics, each against every treatment; guardrails are tested one-sided against
+    their margins, outside the family.
+    """
+
+    primary: Identifier
+    minimum_effect: float = Field(
+        0.0, ge=0, description="smallest relative lift worth shipping"
+    )
+    secondary: tuple[Identifier, ...] = ()
+    correction: CorrectionMethod = "holm"
+    primary_in_family: bool = True
+    primary_weight: float = Field(
+        1.0, gt=0, description="Bonferroni/Holm weight of the primary in the family"
+    )
+    guardrails: dict[Identifier, GuardrailSettings] = Field(default_factory=dict)
+
+    def metric_names(self) -> tuple[str, ...]:
+        """Every metric the rules name."""
+        return (self.primary, *self.secondary, *self.guardrails)
