@@ -1,0 +1,1 @@
+"""Benchmarks of abkit (run as modules: python -m bench.<name>)."""
