@@ -16,14 +16,13 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from abkit.analysis.results import AnalysisResult, MetricResult
-from abkit.report.formatting import (
-    VERDICT_MARKS,
-    VERDICT_WORDS,
+from abkit.analysis.text import (
     format_difference,
     format_lift,
     format_pvalue,
     format_value,
 )
+from abkit.report.formatting import VERDICT_MARKS, VERDICT_WORDS
 
 BadgeColor = Literal["green", "red", "blue", "orange", "gray"]
 VERDICT_CELLS = {

@@ -89,28 +89,39 @@ class PlanResult:
         return "\n".join(plan_lines(self)) + "\n"
 
 
-def plan_lines(plan: PlanResult) -> list[str]:
-    """The lines of `str(plan)`: the same columns as `abkit plan`, uncoloured."""
-    title = (
+PLAN_HEADERS = ("metric", "baseline", "std", "CUPED variance", "units / arm",
+                "units total", "days")  # fmt: skip
+"""The plan's columns, before the last one (the MDE reachable in the planned days)."""
+
+
+def plan_title(plan: PlanResult) -> str:
+    """The plan's one-line design: target lift, α, power, sequential inflation, traffic."""
+    if not plan.rows:
+        return plan.experiment
+    return (
         f"{plan.experiment}: plan for a {plan.rows[0].mde:+.1%} relative lift "
         f"(α {plan.alpha:g} over {plan.comparisons} comparison(s), power {plan.power:.0%}, "
         f"{plan.sequential}, inflation ×{plan.inflation:.3f}); "
         f"{plan.daily_units:,.0f} new units a day"
-        if plan.rows
-        else plan.experiment
     )
-    rows = [["metric", "baseline", "std", "CUPED variance", "units / arm", "units total",
-             "days", f"MDE in {plan.days} days"]]  # fmt: skip
-    for row in plan.rows:
-        if row.status != "ok":
-            rows.append([row.metric, *["–"] * 6, row.status])
-            continue
-        rows.append([
-            row.metric, f"{row.baseline:.4g}", f"{row.std:.4g}",
-            f"−{row.variance_reduction:.0%}", f"{row.n_per_arm:,}", f"{row.n_total:,}",
-            f"{row.days:,}", f"{row.mde_in_days:+.1%}",
-        ])  # fmt: skip
-    return [title, *aligned(rows), f"history: {plan.history}"]
+
+
+def plan_cells(row: PlanRow) -> list[str]:
+    """One metric's plan cells in the order of `PLAN_HEADERS` plus the MDE column."""
+    if row.status != "ok":
+        return [row.metric, *["–"] * 6, row.status]
+    return [
+        row.metric, f"{row.baseline:.4g}", f"{row.std:.4g}",
+        f"−{row.variance_reduction:.0%}", f"{row.n_per_arm:,}", f"{row.n_total:,}",
+        f"{row.days:,}", f"{row.mde_in_days:+.1%}",
+    ]  # fmt: skip
+
+
+def plan_lines(plan: PlanResult) -> list[str]:
+    """The lines of `str(plan)`: the same columns as `abkit plan`, uncoloured."""
+    header = [*PLAN_HEADERS, f"MDE in {plan.days} days"]
+    rows = [header, *(plan_cells(row) for row in plan.rows)]
+    return [plan_title(plan), *aligned(rows), f"history: {plan.history}"]
 
 
 def plan(

@@ -25,6 +25,17 @@ def format_value(value: float, kind: str) -> str:
     return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+def format_difference(value: float, kind: str) -> str:
+    """A signed absolute difference in the metric's units."""
+    if math.isnan(value):
+        return MISSING
+    if kind == "percent":
+        return f"{value * 100:+.2f} pp"
+    if kind == "currency":
+        return f"{value:+,.3f}"
+    return f"{value:+.4g}"
+
+
 def format_lift(value: float, lower: float, upper: float) -> str:
     """Relative lift with its CI, e.g. '+5.1% [+3.2%, +7.0%]'."""
     if math.isnan(value):

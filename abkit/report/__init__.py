@@ -12,10 +12,10 @@
 a chart is asked for; importing this package does not load plotly.
 """
 
-from abkit.report.formatting import format_difference as format_difference
-from abkit.report.formatting import format_lift as format_lift
-from abkit.report.formatting import format_pvalue as format_pvalue
-from abkit.report.formatting import format_value as format_value
+from abkit.analysis.text import format_difference as format_difference
+from abkit.analysis.text import format_lift as format_lift
+from abkit.analysis.text import format_pvalue as format_pvalue
+from abkit.analysis.text import format_value as format_value
 from abkit.report.json_output import render_json as render_json
 from abkit.report.markdown import render_markdown as render_markdown
 from abkit.report.terminal import render as render

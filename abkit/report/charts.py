@@ -18,7 +18,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from abkit.analysis.results import AnalysisResult, MetricResult
-from abkit.report.formatting import VERDICT_WORDS, format_lift, format_pvalue
+from abkit.analysis.text import format_lift, format_pvalue
+from abkit.report.formatting import VERDICT_WORDS
 
 VERDICT_COLORS = {
     "better": "#1a7f37",

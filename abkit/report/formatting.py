@@ -10,6 +10,12 @@ import math
 from typing import Any
 
 from abkit.analysis.results import AnalysisResult, MetricResult
+from abkit.analysis.text import (
+    format_difference,
+    format_lift,
+    format_pvalue,
+    format_value,
+)
 from abkit.config import SequentialSettings
 
 VERDICT_MARKS = {
@@ -44,44 +50,6 @@ SEQUENTIAL_NAMES = {
 }
 SEQUENTIAL_HEADERS = ["metric", "variant", "looks", "information", "test",
                       "sequential CI (lift)", "verdict"]  # fmt: skip
-
-
-def format_value(value: float, kind: str) -> str:
-    """A metric value in its display format (count, percent, currency, number)."""
-    if math.isnan(value):
-        return "–"
-    if kind == "percent":
-        return f"{value:.2%}"
-    if kind == "currency":
-        return f"${value:,.3f}"
-    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-
-
-def format_difference(value: float, kind: str) -> str:
-    """A signed absolute difference in the metric's units."""
-    if math.isnan(value):
-        return "–"
-    if kind == "percent":
-        return f"{value * 100:+.2f} pp"
-    if kind == "currency":
-        return f"{value:+,.3f}"
-    return f"{value:+.4g}"
-
-
-def format_lift(value: float, lower: float, upper: float) -> str:
-    """Relative lift with its CI, e.g. '+5.1% [+3.2%, +7.0%]'."""
-    if math.isnan(value):
-        return "–"
-    if math.isnan(lower):
-        return f"{value:+.1%}"
-    return f"{value:+.1%} [{lower:+.1%}, {upper:+.1%}]"
-
-
-def format_pvalue(pvalue: float) -> str:
-    """p-value with sensible precision."""
-    if math.isnan(pvalue):
-        return "–"
-    return "<0.0001" if pvalue < 1e-4 else f"{pvalue:.4f}"
 
 
 def format_day(value: Any) -> str:

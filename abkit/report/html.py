@@ -21,13 +21,13 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from abkit.analysis.results import AnalysisResult, MetricResult
+from abkit.analysis.text import format_pvalue
 from abkit.jsonable import to_jsonable
 from abkit.report.charts import figure_spec, report_forest_figure
 from abkit.report.formatting import (
     HEADERS,
     SEQUENTIAL_HEADERS,
     data_window,
-    format_pvalue,
     metric_notes,
     scorecard_row,
     sequential_design,

@@ -10,8 +10,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from abkit.analysis.planning import PlanResult
+from abkit.analysis.planning import PLAN_HEADERS, PlanResult, plan_cells, plan_title
 from abkit.analysis.results import AnalysisResult, CheckStatus
+from abkit.analysis.text import format_lift, format_pvalue
 from abkit.report.formatting import (
     HEADERS,
     SEQUENTIAL_HEADERS,
@@ -19,8 +20,6 @@ from abkit.report.formatting import (
     bayes_lines,
     data_window,
     decision_lines,
-    format_lift,
-    format_pvalue,
     metric_notes,
     scorecard_row,
     sequential_design,
@@ -196,33 +195,14 @@ def decision_panel(result: AnalysisResult) -> Panel | None:
 
 def plan_table(plan: PlanResult) -> Table:
     """The planning table: per metric, units and days for the target MDE."""
-    title = (
-        f"{plan.experiment}: plan for a {plan.rows[0].mde:+.1%} relative lift "
-        f"(α {plan.alpha:g} over {plan.comparisons} comparison(s), power {plan.power:.0%}, "
-        f"{plan.sequential}, inflation ×{plan.inflation:.3f}); "
-        f"{plan.daily_units:,.0f} new units a day"
-        if plan.rows
-        else plan.experiment
-    )
-    table = Table(title=title, title_justify="left")
-    headers = ["metric", "baseline", "std", "CUPED variance", "units / arm", "units total",
-               "days", f"MDE in {plan.days} days"]  # fmt: skip
-    for header in headers:
+    table = Table(title=plan_title(plan), title_justify="left")
+    for header in (*PLAN_HEADERS, f"MDE in {plan.days} days"):
         table.add_column(header, justify="left" if header == "metric" else "right")
     for row in plan.rows:
+        cells: list[str | Text] = list(plan_cells(row))
         if row.status != "ok":
-            table.add_row(row.metric, *["–"] * 6, Text(row.status, style="yellow"))
-            continue
-        table.add_row(
-            row.metric,
-            f"{row.baseline:.4g}",
-            f"{row.std:.4g}",
-            f"−{row.variance_reduction:.0%}",
-            f"{row.n_per_arm:,}",
-            f"{row.n_total:,}",
-            f"{row.days:,}",
-            f"{row.mde_in_days:+.1%}",
-        )
+            cells[-1] = Text(row.status, style="yellow")
+        table.add_row(*cells)
     table.caption = f"history: {plan.history}"
     table.caption_justify = "left"
     return table

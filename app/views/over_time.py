@@ -7,11 +7,11 @@ import components
 import pandas as pd
 import streamlit as st
 
+from abkit.analysis.text import format_lift
 from abkit.frontends.app_support import primary_metric
 from abkit.report.formatting import (
     SEQUENTIAL_HEADERS,
     SEQUENTIAL_NAMES,
-    format_lift,
     sequential_rows,
 )
 from abkit.report.timeline_charts import (

@@ -7,9 +7,9 @@ import components
 import pandas as pd
 import streamlit as st
 
+from abkit.analysis.text import format_pvalue
 from abkit.frontends.app_support import primary_metric
 from abkit.report.charts import app_forest_figure
-from abkit.report.formatting import format_pvalue
 
 context = app_context.current()
 experiment = app_context.require_experiment(context)

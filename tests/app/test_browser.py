@@ -17,8 +17,8 @@ import pytest
 
 import abkit
 from abkit.analysis.results import AnalysisResult
+from abkit.analysis.text import format_lift
 from abkit.frontends.app_support import STORE_FILENAME, primary_metric
-from abkit.report.formatting import format_lift
 from abkit.store.store import ResultStore
 from tests.app.conftest import APP_FILE, EXPERIMENT, REPO
 

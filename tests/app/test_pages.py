@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 import abkit
 from abkit.analysis.results import AnalysisResult, HealthCheck, MetricResult
+from abkit.analysis.text import format_lift, format_pvalue
 from abkit.errors import ConfigError
 from abkit.frontends.app_support import DIR_ENV, STORE_FILENAME, primary_metric
-from abkit.report.formatting import format_lift, format_pvalue
 from abkit.store.store import ResultStore
 from tests.app.conftest import APP_DIR, APP_FILE, EXPERIMENT, copy_experiments
 
