@@ -1,0 +1,168 @@
+"""`abkit analyze`, `plan`, `report` and `sql`: the commands that compute."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from abkit.errors import AbkitError
+from abkit.frontends.cli.common import (
+    ExpPath,
+    FormatOption,
+    OutputOption,
+    StoreOption,
+    app,
+    checked_format,
+    emit,
+    iso_day,
+    open_store,
+    parse_date,
+    stderr,
+    stdout,
+    user_errors,
+)
+from abkit.sql.dialects import DIALECTS
+
+
+@app.command("analyze")
+@user_errors
+def analyze_command(
+    exp_yaml: ExpPath,
+    output_format: FormatOption = "table",
+    output: OutputOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Analyse data before this date (YYYY-MM-DD)."),
+    ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Keep this analysis in the store.")
+    ] = False,
+    store: StoreOption = None,
+    cuped: Annotated[
+        bool, typer.Option("--cuped/--no-cuped", help="CUPED on or off.")
+    ] = True,
+    correction: Annotated[
+        str | None,
+        typer.Option(
+            help="Override the correction: holm, hochberg, bh, bonferroni, none."
+        ),
+    ] = None,
+    segments: Annotated[
+        bool, typer.Option("--segments", help="Also print the per-segment tables.")
+    ] = False,
+) -> None:
+    """Analyse an experiment and print its scorecard and health checks."""
+    from abkit.analysis.run import analyze
+
+    fmt = checked_format(output_format)
+    if correction not in (None, "holm", "hochberg", "bh", "bonferroni", "none"):
+        raise AbkitError(f"--correction '{correction}' is not known; use holm, hochberg, "
+                         "bh, bonferroni or none")  # fmt: skip
+    with stderr.status("analysing…"):
+        result = analyze(
+            exp_yaml, as_of=parse_date(as_of), cuped=None if cuped else False,
+            correction=correction,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if save:
+        with open_store(exp_yaml, store) as results:
+            snapshot = results.save_snapshot(
+                result.experiment, result.to_dict(), config_hash=result.config_hash,
+                window_start=iso_day(result.window_start),
+                window_end=iso_day(result.window_end), engine=result.engine,
+                abkit_version=result.abkit_version,
+            )  # fmt: skip
+        stderr.print(f"saved as snapshot {snapshot}")
+    emit(result, fmt, output, segments=segments)
+
+
+@app.command("plan")
+@user_errors
+def plan_command(
+    exp_yaml: ExpPath,
+    mde: Annotated[
+        float | None, typer.Option(help="Target relative lift, e.g. 0.03 for +3%.")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Duration for the MDE column.")
+    ] = None,
+    power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
+    output_format: FormatOption = "table",
+) -> None:
+    """Sample size and duration per metric, from the experiment's own history."""
+    from abkit.analysis.planning import plan
+    from abkit.report.terminal import _json_safe, plan_table
+
+    fmt = checked_format(output_format)
+    with stderr.status("estimating variances from the pre-exposure history…"):
+        result = plan(exp_yaml, mde=mde, days=days, power=power)
+    if fmt == "json":
+        typer.echo(json.dumps(_json_safe(result.to_dict()), indent=2))
+    else:
+        stdout.print(plan_table(result))
+
+
+@app.command("report")
+@user_errors
+def report_command(
+    exp_yaml: ExpPath,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="html, markdown or json.")
+    ] = "html",
+    output: OutputOption = None,
+    store: StoreOption = None,
+) -> None:
+    """A shareable report: the analysis with notes and the decision log."""
+    from abkit.analysis.run import analyze
+    from abkit.config import load_experiment
+    from abkit.report.terminal import render_report
+
+    if output_format not in ("html", "markdown", "json"):
+        raise AbkitError(
+            f"--format '{output_format}' is not known; use html, markdown or json"
+        )
+    experiment = load_experiment(exp_yaml)
+    with stderr.status("analysing…"):
+        result = analyze(experiment)
+    with open_store(exp_yaml, store) as results:
+        notes, decisions = (
+            results.notes(experiment.name),
+            results.decisions(experiment.name),
+        )
+    text = render_report(result, output_format, notes, decisions)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        stderr.print(f"wrote {output}")
+
+
+@app.command("sql")
+@user_errors
+def sql_command(
+    exp_yaml: ExpPath,
+    dialect: Annotated[
+        str, typer.Option(help=f"One of {', '.join(DIALECTS)}.")
+    ] = "duckdb",
+    query: Annotated[
+        str, typer.Option(help="moments (the scorecard's sums), or all queries.")
+    ] = "all",
+) -> None:
+    """Print the experiment's analysis SQL in a warehouse dialect."""
+    from abkit.config import load_experiment
+    from abkit.sql.dialects import transpile
+    from abkit.sql.render import render_all_sql
+
+    if dialect not in DIALECTS:
+        raise AbkitError(
+            f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}"
+        )
+    queries = render_all_sql(load_experiment(exp_yaml))
+    if query != "all" and query not in queries:
+        raise AbkitError(
+            f"--query '{query}' is not known; use all or {', '.join(queries)}"
+        )
+    chosen = queries if query == "all" else {query: queries[query]}
+    for name, sql in chosen.items():
+        typer.echo(f"-- abkit: {name}\n{transpile(sql, dialect)};\n")

@@ -1,0 +1,118 @@
+"""What every `abkit` command shares: the typer app, consoles, options, error handling.
+
+Every command parses its input, calls one library function and renders. User
+errors (`AbkitError`) print one red line and exit 2; anything else is a bug and
+keeps its traceback. Each command imports the library it needs when it runs, so
+`abkit --help` and `abkit sql` do not load pandas, DuckDB, SciPy or plotly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from abkit.errors import AbkitError
+
+if TYPE_CHECKING:
+    from abkit.report.terminal import OutputFormat
+    from abkit.store.store import ResultStore
+
+app = typer.Typer(
+    name="abkit",
+    help="A/B-test analysis: experiments as code, SQL over DuckDB, sound statistics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+stdout = Console(width=None if Console().is_terminal else 120)  # piped: no 80-col wrap
+stderr = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+ExpPath = Annotated[Path, typer.Argument(help="Path of the experiment's exp.yaml.")]
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="table, json or markdown.")
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file instead of stdout."),
+]
+
+
+def user_errors(command: F) -> F:
+    """Turn AbkitError into one red line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AbkitError as error:
+            stderr.print(f"[red]error:[/red] {error}", soft_wrap=True, highlight=False)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def checked_format(value: str) -> OutputFormat:
+    """The --format value, checked (table, json or markdown)."""
+    if value not in ("table", "json", "markdown"):
+        raise AbkitError(
+            f"--format '{value}' is not known; use table, json or markdown"
+        )
+    return value  # type: ignore[return-value]
+
+
+def emit(
+    result: Any,
+    output_format: OutputFormat,
+    output: Path | None,
+    *,
+    segments: bool = False,
+) -> None:
+    """Print a result in the chosen format, or write it to --output."""
+    from abkit.report.terminal import print_result, render
+
+    if output is not None:
+        output.write_text(render(result, output_format), encoding="utf-8")
+        stderr.print(f"wrote {output}")
+    elif output_format == "table":
+        print_result(result, stdout, segments=segments)
+    else:
+        typer.echo(render(result, output_format), nl=False)
+
+
+def iso_day(value: dt.datetime | None) -> str | None:
+    """The date of a timestamp as YYYY-MM-DD, None when missing."""
+    return value.date().isoformat() if value is not None else None
+
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store", help="Results database (default: abkit.db beside exp.yaml)."
+    ),
+]
+
+
+def open_store(exp_yaml: Path, store: Path | None) -> ResultStore:
+    """The results store: --store, or abkit.db beside the experiment file."""
+    from abkit.store.store import DEFAULT_FILENAME, ResultStore
+
+    return ResultStore(store or exp_yaml.resolve().parent / DEFAULT_FILENAME)
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """An --as-of date, or a one-line error naming the format."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise AbkitError(
+            f"--as-of '{text}' is not a date; write it as YYYY-MM-DD"
+        ) from None
