@@ -94,19 +94,20 @@ def render_sql(
     """One of the experiment's analysis queries in a warehouse dialect, pretty-printed.
 
     `query` is "moments" (the fused per-variant sums behind the scorecard),
-    "exposure_health", "daily_exposures" or "contamination".
+    "exposure_health", "daily_exposures", "contamination" or "day_since_exposure".
     """
+    from abkit.analysis.query_plan import analysis_queries
     from abkit.config import Experiment, load_experiment
     from abkit.errors import QueryError
     from abkit.sql.dialects import transpile
-    from abkit.sql.render import render_all_sql
 
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
-    queries = render_all_sql(experiment)
+    queries = analysis_queries(experiment, dialect)
     if query not in queries:
         raise QueryError(f"no query '{query}'; choose one of {', '.join(queries)}")
-    return transpile(queries[query], dialect)
+    sql = queries[query]
+    return transpile(sql, "duckdb") if dialect == "duckdb" else sql
 
 
 __all__ = [

@@ -7,7 +7,8 @@
   Parameters  variables: list of {column, table (u: unit_aggregates, s: units),
               source (column read), cap (cap column or None), end_day};
               segments: list of {alias} (columns of the `units` CTE);
-              variants (quoted literals).
+              variants (quoted literals); day_before(ts): the dialect's date
+              of the instant just before ts.
   Output      unit_id, variant, exposed_at, exposure_key (the date of the instant
               just before exposure: see moments.sql), events_after_exposure,
               events_before_exposure, one column per segment, one per variable,
@@ -18,7 +19,7 @@
         x.unit_id,
         x.variant,
         x.exposed_at,
-        CAST(x.exposed_at - INTERVAL 1 MICROSECOND AS DATE) AS exposure_key,
+        {{ day_before("x.exposed_at") }} AS exposure_key,
         COALESCE(u.events_after_exposure, 0) AS events_after_exposure,
         COALESCE(u.events_before_exposure, 0) AS events_before_exposure,
         COALESCE(u.events_in_pre_period, 0) AS events_in_pre_period

@@ -207,7 +207,7 @@ def test_importing_abkit_loads_no_heavy_library(code):
 def test_abkit_sql_loads_no_plotting_or_dataframe_library(tiny_exp):
     code = (
         "from abkit.frontends.cli import app\n"
-        f"try:\n    app(['sql', {str(tiny_exp)!r}, '--dialect', 'bigquery'])\n"
+        f"try:\n    app(['sql', {str(tiny_exp)!r}, '--dialect', 'spark'])\n"
         "except SystemExit as done:\n    assert done.code == 0, done.code"
     )
     assert loaded_after(code) == []

@@ -25,6 +25,7 @@ from abkit.aggregates.rows import (
 )
 from abkit.analysis import health
 from abkit.analysis.comparison import compare, metric_results, unadjusted_test
+from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.decision import apply_decision_rules, family_members
 from abkit.analysis.monitoring import (
     MetricSeries,
@@ -32,7 +33,7 @@ from abkit.analysis.monitoring import (
     metric_series,
     srm_series,
 )
-from abkit.analysis.novelty import novelty_experiment, novelty_points
+from abkit.analysis.novelty import novelty_points
 from abkit.analysis.queries import QueryResults
 from abkit.analysis.registration import registration_check
 from abkit.analysis.results import (
@@ -80,7 +81,8 @@ def build_result(
         srm=srm,
         health=checks,
         metrics=metric_results(experiment, overall, None, caps),
-        engine="duckdb",
+        engine=frames.engine,
+        dialect=frames.dialect,
         abkit_version=abkit_version(),
         segment_results=_segment_results(experiment, groups, caps),
         segment_srm=segment_srm,

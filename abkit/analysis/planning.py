@@ -21,7 +21,7 @@ from scipy import stats as scipy_stats
 
 from abkit.aggregates.moments import JointMoments
 from abkit.aggregates.rows import read_moments
-from abkit.analysis.queries import locked_engine
+from abkit.analysis.queries import locked_engine, query_frame
 from abkit.analysis.text import aligned
 from abkit.config import Experiment, Metric, load_experiment
 from abkit.errors import DataError
@@ -189,8 +189,9 @@ def _history(
     experiment: Experiment, shift: int, con: duckdb.DuckDBPyConnection | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     with locked_engine(experiment, con) as engine:
-        moments = engine.query(render_analysis_sql(experiment, shift_days=shift))
-        daily = engine.query(render_daily_exposures_sql(experiment))
+        dialect = engine.dialect
+        moments = query_frame(engine, render_analysis_sql(experiment, shift, dialect))
+        daily = query_frame(engine, render_daily_exposures_sql(experiment, dialect))
     return moments, daily
 
 

@@ -1,8 +1,9 @@
-"""The analysis queries run on a locked-down engine, after the sources were checked.
+"""The analysis queries run on a checked (and, for DuckDB, locked-down) engine.
 
 Every mapped column is checked before any query runs, so a typo in exp.yaml's column
 mapping is one `DataError` naming the column and the closest one the source has,
-instead of an engine traceback.
+instead of an engine traceback. The queries are rendered in the engine's dialect, in
+the order `analysis_queries` lists them (what `abkit sql` prints).
 """
 
 from __future__ import annotations
@@ -11,69 +12,99 @@ import difflib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-import duckdb
 import pandas as pd
+import pyarrow as pa
 
-from abkit.analysis.novelty import novelty_experiment
+from abkit.analysis.query_plan import analysis_queries
 from abkit.config import Experiment, Source
+from abkit.engines import Engine, open_engine
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
-from abkit.sql.render import (
-    render_analysis_sql,
-    render_contamination_sql,
-    render_daily_exposures_sql,
-    render_health_sql,
-)
 
 
 @dataclass(frozen=True, slots=True)
 class QueryResults:
-    """The small frames the SQL layer returns for one analysis."""
+    """The small frames the SQL layer returns for one analysis, and who ran them."""
 
     moments: pd.DataFrame
     exposure_health: pd.DataFrame
     daily_exposures: pd.DataFrame
     contamination: pd.DataFrame | None
     novelty: pd.DataFrame | None = None
+    engine: str = "duckdb"
+    dialect: str = "duckdb"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineChoice:
+    """Where to run: a user's connection, or the engine to open and its settings."""
+
+    con: Any = None
+    engine: str | None = None
+    spark_master: str | None = None
+    dsn: str | None = None
+
+
+def arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """An engine's Arrow result as the pandas frame the aggregates read."""
+    frame: pd.DataFrame = table.to_pandas(date_as_object=False)
+    return frame
+
+
+def query_frame(engine: Engine, sql: str) -> pd.DataFrame:
+    """Run one query on `engine` and return its result as pandas."""
+    return arrow_frame(engine.query(sql))
 
 
 @contextmanager
 def locked_engine(
-    experiment: Experiment, connection: duckdb.DuckDBPyConnection | None = None
-) -> Iterator[DuckDBEngine]:
-    """An engine whose sources were checked and which reads nothing else, closed after."""
-    engine = DuckDBEngine(connection)
+    experiment: Experiment, connection: Any = None, choice: EngineChoice | None = None
+) -> Iterator[Engine]:
+    """An engine whose sources were checked and which reads nothing else, closed after.
+
+    `connection` (or `choice.con`) picks the engine by its type; otherwise
+    `choice.engine`, else exp.yaml's `engine:` (DuckDB by default).
+    """
+    choice = choice or EngineChoice()
+    con = connection if connection is not None else choice.con
+    engine = open_engine(
+        con,
+        engine=choice.engine if con is not None else choice.engine or experiment.engine,
+        spark_master=choice.spark_master,
+        dsn=choice.dsn,
+    )
     try:
         check_columns(engine, experiment)
-        data = experiment.data
-        engine.lock_down(
-            [s for s in (data.assignments, data.events, data.units) if s is not None]
-        )
+        if isinstance(engine, DuckDBEngine):
+            data = experiment.data
+            sources = (data.assignments, data.events, data.units)
+            engine.lock_down([s for s in sources if s is not None])
         yield engine
     finally:
         engine.close()
 
 
 def run_queries(
-    experiment: Experiment, connection: duckdb.DuckDBPyConnection | None = None
+    experiment: Experiment, connection: Any = None, choice: EngineChoice | None = None
 ) -> QueryResults:
     """Check the sources, lock the engine down and run the analysis queries."""
-    with locked_engine(experiment, connection) as engine:
-        contamination_sql = render_contamination_sql(experiment)
-        split = novelty_experiment(experiment)
+    with locked_engine(experiment, connection, choice) as engine:
+        queries = analysis_queries(experiment, engine.dialect)
+        frames = {name: query_frame(engine, sql) for name, sql in queries.items()}
         return QueryResults(
-            moments=engine.query(render_analysis_sql(experiment)),
-            exposure_health=engine.query(render_health_sql(experiment)),
-            daily_exposures=engine.query(render_daily_exposures_sql(experiment)),
-            contamination=engine.query(contamination_sql)
-            if contamination_sql
-            else None,
-            novelty=engine.query(render_analysis_sql(split)) if split else None,
+            moments=frames["moments"],
+            exposure_health=frames["exposure_health"],
+            daily_exposures=frames["daily_exposures"],
+            contamination=frames.get("contamination"),
+            novelty=frames.get("day_since_exposure"),
+            engine=engine.name,
+            dialect=engine.dialect,
         )
 
 
-def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
+def check_columns(engine: Engine, experiment: Experiment) -> None:
     """Every mapped column exists in its source, or a DataError naming the fix."""
     data = experiment.data
     roles: dict[str, tuple[Source | None, tuple[str, ...]]] = {

@@ -221,6 +221,7 @@ class AnalysisResult:
     correction: str = "none"
     decision: DecisionResult | None = None
     novelty: tuple[NoveltyPoint, ...] = ()
+    dialect: str = "duckdb"
     created_at: dt.datetime = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc)
     )
@@ -283,6 +284,7 @@ class AnalysisResult:
             "series": [s.to_dict() for s in self.series],
             "novelty": [p.to_dict() for p in self.novelty],
             "engine": self.engine,
+            "dialect": self.dialect,
             "abkit_version": self.abkit_version,
             "created_at": _iso(self.created_at),
         }

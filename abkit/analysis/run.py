@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-
-import duckdb
+from typing import Any
 
 from abkit.analysis.assembly import build_result
-from abkit.analysis.queries import run_queries
+from abkit.analysis.queries import EngineChoice, run_queries
 from abkit.analysis.results import AnalysisResult
 from abkit.config import CorrectionMethod, Experiment, load_experiment
 
@@ -23,17 +22,25 @@ from abkit.config import CorrectionMethod, Experiment, load_experiment
 def analyze(
     experiment: Experiment | str | Path,
     *,
-    con: duckdb.DuckDBPyConnection | None = None,
+    con: Any = None,
     as_of: dt.date | None = None,
     cuped: bool | None = None,
     correction: CorrectionMethod | None = None,
+    engine: str | None = None,
+    spark_master: str | None = None,
+    dsn: str | None = None,
 ) -> AnalysisResult:
     """Analyse an experiment end to end.
 
     Args:
         experiment: a loaded `Experiment` or the path of its exp.yaml.
-        con: run on this DuckDB connection (its tables, named by `table:` in
-            exp.yaml) instead of a private, locked-down one.
+        con: run on this connection (its tables, named by `table:` in exp.yaml)
+            instead of a private, locked-down DuckDB: a DuckDB connection, a
+            `SparkSession` or a psycopg connection; its kind picks the engine.
+        engine: without `con`, the engine to open: duckdb, spark or postgres
+            (None: exp.yaml's `engine:`, DuckDB by default).
+        spark_master: the Spark master when abkit starts Spark (default local[2]).
+        dsn: the Postgres connection string (default: libpq's PG* environment).
         as_of: analyse only data before this date, as if run that morning.
         cuped: override exp.yaml's `cuped.enabled` (None keeps the file's choice).
         correction: override the decision rules' multiple-testing correction.
@@ -44,7 +51,8 @@ def analyze(
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
     experiment = with_options(experiment, as_of=as_of, cuped=cuped)
-    frames = run_queries(experiment, con)
+    choice = EngineChoice(con, engine, spark_master, dsn)
+    frames = run_queries(experiment, choice=choice)
     return build_result(experiment, frames, correction)
 
 

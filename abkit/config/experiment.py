@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -98,6 +98,10 @@ class ExperimentFile(StrictModel):
     sequential: SequentialSettings | None = None
     decision: DecisionSettings | None = None
     bayesian: BayesSettings | None = None
+    engine: Literal["duckdb", "spark", "postgres"] = Field(
+        "duckdb",
+        description="where the queries run; --engine and abkit.analyze(con=...) override",
+    )
 
     def model_post_init(self, __context: Any) -> None:
         """Segments and unit covariates need a units table."""

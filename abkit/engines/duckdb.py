@@ -7,10 +7,11 @@ import os
 from collections.abc import Iterable
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from abkit.config import Source
 from abkit.errors import DataError, EngineError
+from abkit.sql.dialects import Dialect
 from abkit.sql.render import relation_sql
 
 
@@ -24,6 +25,7 @@ class DuckDBEngine:
     """
 
     name = "duckdb"
+    dialect: Dialect = "duckdb"
 
     def __init__(
         self,
@@ -78,16 +80,22 @@ class DuckDBEngine:
             raise DataError(f"cannot read {where}: {message}; {fix}") from None
         return [str(row[0]) for row in described]
 
-    def query(self, sql: str) -> pd.DataFrame:
-        """Run one query and return the result as pandas."""
+    def query(self, sql: str) -> pa.Table:
+        """Run one query and return the result as Arrow."""
         try:
-            return self.connection.execute(sql).fetch_df()
+            relation = self.connection.sql(sql)
+            if relation is None:  # a statement that returns no rows
+                return pa.table({})
+            # DuckDB 2 names it to_arrow_table; DuckDB 1.x arrow()
+            to_arrow = getattr(relation, "to_arrow_table", None) or relation.arrow
+            table: pa.Table = to_arrow()
         except duckdb.Error as error:
             message = str(error).splitlines()[0]
             raise EngineError(
                 f"DuckDB failed on abkit's query: {message}; run `abkit sql` "
                 "to inspect the SQL"
             ) from None
+        return table
 
     def close(self) -> None:
         """Close the connection if abkit opened it."""

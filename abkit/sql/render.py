@@ -1,8 +1,9 @@
 """Render the SQL templates in `queries/` from a validated experiment.
 
 Templates are written once in DuckDB SQL. This module fills them from a validated
-`Experiment`; every user-supplied expression passes `abkit.sql.safety` first, and
-`abkit.sql.dialects` transpiles the result to another dialect on request.
+`Experiment`; every user-supplied expression passes `abkit.sql.safety` first. Asked
+for another dialect, it fills in that dialect's rules (`abkit.sql.dialects.RULES`:
+percentile function, day arithmetic, file readers) and transpiles the result.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from sqlglot.errors import ParseError
 from abkit.config import EventsSource, Experiment, Source
 from abkit.errors import QueryError
 from abkit.resources import resource_dir
+from abkit.sql.dialects import (
+    Dialect,
+    day_before,
+    file_reader,
+    percentile_function,
+    transpile,
+)
 from abkit.sql.safety import EVENT_COLUMNS, safe_expression
 from abkit.sql.variables import (
     UnitAggregate,
@@ -82,14 +90,14 @@ def timestamp_literal(day: dt.date) -> str:
     return f"CAST('{day.isoformat()} 00:00:00' AS TIMESTAMP)"
 
 
-def relation_sql(source: Source) -> str:
-    """`read_parquet('…')` or `read_csv_auto('…')` for files, else the table."""
+def relation_sql(source: Source, dialect: Dialect = "duckdb") -> str:
+    """`read_parquet('…')` or `read_csv_auto('…')` for files, else the table.
+
+    Raises:
+        QueryError: the dialect cannot read this file (warehouses read tables).
+    """
     if source.path is not None:
-        reader = (
-            "read_csv_auto"
-            if source.path.lower().endswith((".csv", ".csv.gz"))
-            else "read_parquet"
-        )
+        reader = file_reader(dialect, source.path)
         return f"{reader}({quote_literal(source.path)})"
     assert source.table is not None
     try:
@@ -103,29 +111,36 @@ def relation_sql(source: Source) -> str:
     return table.sql(dialect="duckdb")
 
 
-def _render_source(source: Source, roles: Iterable[str]) -> RenderedSource:
+def _render_source(
+    source: Source, roles: Iterable[str], dialect: Dialect
+) -> RenderedSource:
     columns = {}
     for role in roles:
         column = getattr(source, role)
         columns[role] = quote_identifier(column) if column else "NULL"
     extra = source.extra_columns if isinstance(source, EventsSource) else ()
     return RenderedSource(
-        relation_sql(source), columns, tuple(map(quote_identifier, extra))
+        relation_sql(source, dialect), columns, tuple(map(quote_identifier, extra))
     )
 
 
-def source_context(experiment: Experiment) -> dict[str, Any]:
-    """The template parameters of sources.sql."""
+def source_context(
+    experiment: Experiment, dialect: Dialect = "duckdb"
+) -> dict[str, Any]:
+    """The template parameters of sources.sql (and the dialect's day arithmetic)."""
     data = experiment.data
     units = data.units
     return {
         "assignments": _render_source(
-            data.assignments, ("unit_id", "variant", "timestamp")
+            data.assignments, ("unit_id", "variant", "timestamp"), dialect
         ),
         "events": _render_source(
-            data.events, ("unit_id", "timestamp", "event", "value", "partner_id")
+            data.events,
+            ("unit_id", "timestamp", "event", "value", "partner_id"),
+            dialect,
         ),
-        "units": _render_source(units, ("unit_id",)) if units is not None else None,
+        "units": _render_source(units, ("unit_id",), dialect) if units else None,
+        "day_before": functools.partial(day_before, dialect),
         "segments": [
             {"column": quote_identifier(name), "alias": segment_column(name)}
             for name in experiment.segments
@@ -172,7 +187,9 @@ def _measure_context(
     }
 
 
-def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, Any]:
+def analysis_context(
+    experiment: Experiment, shift_days: int = 0, dialect: Dialect = "duckdb"
+) -> dict[str, Any]:
     """Every parameter of analysis.sql, user expressions validated.
 
     `shift_days` > 0 renders the planning variant: every window moved into the past.
@@ -183,7 +200,9 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
         _measure_context(a, p.metric.name, columns) for p in plans for a in p.aggregates
     ]
     uppers = [a["upper"] for a in aggregates]
-    return source_context(experiment) | {
+    capped = tuple(p.metric.name for p in plans if p.caps)
+    return source_context(experiment, dialect) | {
+        "percentile_function": percentile_function(dialect, capped) if capped else None,
         "columns": aggregates,
         "scan_lower": min(
             [a["lower"] for a in aggregates] + [-experiment.pre_period_days]
@@ -212,43 +231,61 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
     }
 
 
-def render_analysis_sql(experiment: Experiment, shift_days: int = 0) -> str:
-    """The fused moments query of an experiment, in DuckDB SQL."""
-    return render_template("analysis.sql", analysis_context(experiment, shift_days))
+def in_dialect(sql: str, dialect: Dialect) -> str:
+    """Rendered DuckDB-flavoured SQL written in `dialect` (unchanged for DuckDB)."""
+    return sql if dialect == "duckdb" else transpile(sql, dialect)
 
 
-def render_health_sql(experiment: Experiment) -> str:
-    """The exposure health query of an experiment, in DuckDB SQL."""
-    return render_template("exposure_health.sql", source_context(experiment))
+def render_analysis_sql(
+    experiment: Experiment, shift_days: int = 0, dialect: Dialect = "duckdb"
+) -> str:
+    """The fused moments query of an experiment, in `dialect`."""
+    context = analysis_context(experiment, shift_days, dialect)
+    return in_dialect(render_template("analysis.sql", context), dialect)
 
 
-def render_daily_exposures_sql(experiment: Experiment) -> str:
-    """New exposures per variant and day, in DuckDB SQL."""
+def render_health_sql(experiment: Experiment, dialect: Dialect = "duckdb") -> str:
+    """The exposure health query of an experiment, in `dialect`."""
+    sql = render_template("exposure_health.sql", source_context(experiment, dialect))
+    return in_dialect(sql, dialect)
+
+
+def render_daily_exposures_sql(
+    experiment: Experiment, dialect: Dialect = "duckdb"
+) -> str:
+    """New exposures per variant and day, in `dialect`."""
     variants = [quote_literal(v) for v in experiment.variants]
-    return render_template(
-        "daily_exposures.sql", source_context(experiment) | {"variants": variants}
-    )
+    context = source_context(experiment, dialect) | {"variants": variants}
+    return in_dialect(render_template("daily_exposures.sql", context), dialect)
 
 
-def render_all_sql(experiment: Experiment) -> dict[str, str]:
-    """Every query of an analysis by name, in DuckDB SQL."""
+def render_all_sql(
+    experiment: Experiment, dialect: Dialect = "duckdb"
+) -> dict[str, str]:
+    """The queries of an analysis by name, in `dialect`, in the order they run.
+
+    The day-since-exposure split is one more run of the moments query over a derived
+    experiment (`abkit.analysis.day_split`), added by `analysis_queries` there.
+    """
     queries = {
-        "moments": render_analysis_sql(experiment),
-        "exposure_health": render_health_sql(experiment),
-        "daily_exposures": render_daily_exposures_sql(experiment),
+        "moments": render_analysis_sql(experiment, dialect=dialect),
+        "exposure_health": render_health_sql(experiment, dialect),
+        "daily_exposures": render_daily_exposures_sql(experiment, dialect),
     }
-    contamination = render_contamination_sql(experiment)
+    contamination = render_contamination_sql(experiment, dialect)
     if contamination is not None:
         queries["contamination"] = contamination
     return queries
 
 
-def render_contamination_sql(experiment: Experiment) -> str | None:
+def render_contamination_sql(
+    experiment: Experiment, dialect: Dialect = "duckdb"
+) -> str | None:
     """Cross-arm interaction counts, or None without a mapped partner column."""
     if not experiment.data.events.partner_id or not experiment.interaction_events:
         return None
-    context = source_context(experiment) | {
+    context = source_context(experiment, dialect) | {
         "variants": [quote_literal(v) for v in experiment.variants],
         "interaction_events": [quote_literal(e) for e in experiment.interaction_events],
     }
-    return render_template("contamination.sql", context)
+    return in_dialect(render_template("contamination.sql", context), dialect)

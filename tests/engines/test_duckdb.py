@@ -24,7 +24,7 @@ def test_lock_down_allows_sources_and_refuses_other_files(tiny_exp, tmp_path):
     counted = engine.query(
         f"SELECT count(*) AS n FROM read_parquet('{experiment.data.events.path}')"
     )
-    assert int(counted["n"].iloc[0]) > 0
+    assert counted["n"][0].as_py() > 0
     with pytest.raises(EngineError, match="DuckDB failed"):
         engine.query(f"SELECT * FROM read_csv('{outside}')")
     with pytest.raises(EngineError):

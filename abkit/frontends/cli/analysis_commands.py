@@ -52,6 +52,21 @@ def analyze_command(
     segments: Annotated[
         bool, typer.Option("--segments", help="Also print the per-segment tables.")
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the queries run: duckdb, spark or postgres "
+            "(default: exp.yaml engine:, else duckdb)."
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option("--spark-master", help="Spark master URL (default local[2])."),
+    ] = None,
+    dsn: Annotated[
+        str | None,
+        typer.Option(help="Postgres connection string (default: PG* environment)."),
+    ] = None,
 ) -> None:
     """Analyse an experiment and print its scorecard and health checks."""
     from abkit.analysis.run import analyze
@@ -64,6 +79,7 @@ def analyze_command(
         result = analyze(
             exp_yaml, as_of=parse_date(as_of), cuped=None if cuped else False,
             correction=correction,  # type: ignore[arg-type]
+            engine=checked_engine(engine), spark_master=spark_master, dsn=dsn,
         )  # fmt: skip
     if save:
         with open_store(exp_yaml, store) as results:
@@ -75,6 +91,14 @@ def analyze_command(
             )  # fmt: skip
         stderr.print(f"saved as snapshot {snapshot}")
     emit(result, fmt, output, segments=segments)
+
+
+def checked_engine(engine: str | None) -> str | None:
+    """The --engine value, or a one-line AbkitError listing the engines."""
+    engines = ("duckdb", "spark", "postgres")
+    if engine is not None and engine not in engines:
+        raise AbkitError(f"--engine '{engine}' is not known; use {', '.join(engines)}")
+    return engine
 
 
 @app.command("plan")
@@ -149,20 +173,21 @@ def sql_command(
         str, typer.Option(help="moments (the scorecard's sums), or all queries.")
     ] = "all",
 ) -> None:
-    """Print the experiment's analysis SQL in a warehouse dialect."""
+    """Print every query the analysis runs, in the order it runs them, in a dialect."""
+    from abkit.analysis.query_plan import analysis_queries
     from abkit.config import load_experiment
     from abkit.sql.dialects import transpile
-    from abkit.sql.render import render_all_sql
 
     if dialect not in DIALECTS:
         raise AbkitError(
             f"--dialect '{dialect}' is not known; use one of {', '.join(DIALECTS)}"
         )
-    queries = render_all_sql(load_experiment(exp_yaml))
+    queries = analysis_queries(load_experiment(exp_yaml), dialect)
     if query != "all" and query not in queries:
         raise AbkitError(
             f"--query '{query}' is not known; use all or {', '.join(queries)}"
         )
     chosen = queries if query == "all" else {query: queries[query]}
     for name, sql in chosen.items():
-        typer.echo(f"-- abkit: {name}\n{transpile(sql, dialect)};\n")
+        text = transpile(sql, "duckdb") if dialect == "duckdb" else sql  # pretty
+        typer.echo(f"-- abkit: {name}\n{text};\n")

@@ -1,0 +1,37 @@
+"""Every query an analysis runs, by name, in the order it runs them.
+
+Light on purpose (configuration and templates only, no data frame or statistics
+library), so that `abkit sql` prints exactly what `abkit analyze` runs, quickly.
+"""
+
+from __future__ import annotations
+
+from abkit.analysis.day_split import novelty_experiment
+from abkit.config import Experiment
+from abkit.sql.dialects import Dialect
+from abkit.sql.render import render_all_sql, render_analysis_sql
+
+QUERY_NAMES = (
+    "moments",
+    "exposure_health",
+    "daily_exposures",
+    "contamination",
+    "day_since_exposure",
+)
+"""The names, in run order; contamination and the day split only when they apply."""
+
+
+def analysis_queries(
+    experiment: Experiment, dialect: Dialect = "duckdb"
+) -> dict[str, str]:
+    """The analysis's queries in `dialect`, in run order.
+
+    `contamination` needs a mapped partner column; `day_since_exposure` (the
+    primary metric per day since exposure, behind the novelty view) a short
+    windowed mean or proportion as primary metric.
+    """
+    queries = render_all_sql(experiment, dialect)
+    split = novelty_experiment(experiment)
+    if split is not None:
+        queries["day_since_exposure"] = render_analysis_sql(split, dialect=dialect)
+    return queries
