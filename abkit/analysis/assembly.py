@@ -109,7 +109,9 @@ def _health_checks(
         health.unknown_variants_check(frames.exposure_health, experiment),
         *health.activity_checks(totals),
         health.pre_period_balance_check(overall, experiment),
-        health.pre_period_coverage_check(totals, experiment.pre_period_days),
+        health.pre_period_coverage_check(
+            totals, experiment.pre_period_days, experiment.pre_period
+        ),
         health.contamination_check(frames.contamination, experiment),
         registration_check(experiment),
     )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from abkit.aggregates.moments import JointMoments
 from abkit.analysis.results import CheckStatus, HealthCheck, SegmentSrm
-from abkit.config import Experiment
+from abkit.config import CalendarPrePeriod, Experiment
 from abkit.stats.srm import SrmResult, srm_test
 from abkit.stats.welch import ArmEstimate, welch_test
 
@@ -154,15 +154,24 @@ def unknown_variants_check(health: pd.DataFrame, experiment: Experiment) -> Heal
     )
 
 
-def pre_period_coverage_check(totals: Mapping[str, float], days: int) -> HealthCheck:
+def pre_period_coverage_check(
+    totals: Mapping[str, float],
+    days: int,
+    calendar: CalendarPrePeriod | None = None,
+) -> HealthCheck:
     """Units without any pre-period event: CUPED uses 0 as their covariate."""
     units, missing = totals["n_units"], totals["units_without_pre_period"]
     share = missing / units if units else 0.0
+    period = (
+        f"the pre-period {calendar.start} to {calendar.end} (before their exposure)"
+        if calendar is not None
+        else f"the {days} days before exposure"
+    )
     return HealthCheck(
         "pre_period_coverage",
         "ok",
-        f"{int(missing):,} units ({share:.1%}) had no event in the {days} days before "
-        "exposure; CUPED uses 0 for them (still unbiased, less variance reduction)",
+        f"{int(missing):,} units ({share:.1%}) had no event in {period}; CUPED uses 0 "
+        "for them (still unbiased, less variance reduction)",
         float(missing),
     )
 

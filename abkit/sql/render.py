@@ -169,7 +169,14 @@ def _measure_context(
         "aggregate": measure.aggregate,
         "lower": aggregate.lower,
         "upper": aggregate.upper,
+        "since": _timestamp_literal(aggregate.since),
+        "until": _timestamp_literal(aggregate.until),
     }
+
+
+def _timestamp_literal(day: dt.date | None) -> str | None:
+    """A calendar pre-period bound as a SQL timestamp literal."""
+    return f"TIMESTAMP '{day.isoformat()} 00:00:00'" if day is not None else None
 
 
 def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, Any]:
@@ -179,6 +186,7 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
     """
     columns = known_event_columns(experiment)
     plans = experiment_variables(experiment, shift_days)
+    pre, shift = experiment.pre_period, dt.timedelta(days=shift_days)
     aggregates = [
         _measure_context(a, p.metric.name, columns) for p in plans for a in p.aggregates
     ]
@@ -189,6 +197,11 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
             [a["lower"] for a in aggregates] + [-experiment.pre_period_days]
         ),
         "pre_period_days": experiment.pre_period_days,
+        "pre_since": _timestamp_literal(pre.start - shift if pre else None),
+        "pre_until": _timestamp_literal(pre.end - shift if pre else None),
+        "scan_since": min(
+            (a["since"] for a in aggregates if a["since"] is not None), default=None
+        ),
         "offsets": sorted(
             {a["lower"] for a in aggregates}
             | {a["upper"] for a in aggregates if a["upper"] is not None}
