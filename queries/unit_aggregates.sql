@@ -9,6 +9,9 @@
               `value` and `filter` were validated by abkit/sql.py.
               scan_lower, scan_upper: the union of all windows (upper None = open).
               pre_period_days: the experiment's pre-period length.
+              pre_since, pre_until: a calendar pre-period [since, until) as
+              timestamp literals (None: the pre_period_days before exposure);
+              a column's `since`/`until` likewise, and scan_since the earliest.
               offsets: every day offset used above (their bounds are precomputed).
   Output      unit_id, events_after_exposure, events_before_exposure (events between
               the experiment's first exposure and this unit's), events_in_pre_period
@@ -27,10 +30,10 @@
         COUNT(*) FILTER (WHERE e.ts >= x.exposed_at) AS events_after_exposure,
         COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND e.ts >= f.first_exposure)
             AS events_before_exposure,
-        COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND e.ts >= {{ shifted(-pre_period_days) }})
+        COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND {% if pre_since is not none %}e.ts >= {{ pre_since }} AND e.ts < {{ pre_until }}{% else %}e.ts >= {{ shifted(-pre_period_days) }}{% endif %})
             AS events_in_pre_period
         {%- for c in columns %},
-        {%- set condition %}e.event IN ({{ c.events | join(", ") }}) AND e.ts >= {{ shifted(c.lower) }}
+        {%- set condition %}e.event IN ({{ c.events | join(", ") }}) AND {% if c.since is not none %}e.ts >= {{ c.since }} AND e.ts < {{ c.until }}{% else %}e.ts >= {{ shifted(c.lower) }}{% endif %}
             {%- if c.upper is not none %} AND e.ts < {{ shifted(c.upper) }}{% endif %}
             {%- if c.filter %} AND ({{ c.filter }}){% endif %}
         {%- endset %}
@@ -56,7 +59,7 @@
     ) AS x
         ON e.unit_id = x.unit_id
     CROSS JOIN (SELECT MIN(exposed_at) AS first_exposure FROM exposures) AS f
-    WHERE e.ts >= {{ shifted(scan_lower) }}
+    WHERE e.ts >= {% if scan_since is not none %}LEAST({{ shifted(scan_lower) }}, {{ scan_since }}){% else %}{{ shifted(scan_lower) }}{% endif %}
     {%- if scan_upper is not none %}
         AND e.ts < {{ shifted(scan_upper) }}
     {%- endif %}

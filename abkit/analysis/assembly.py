@@ -61,7 +61,7 @@ def build_result(
     _require_units(overall, experiment, frames.exposure_health)
     units = {v: unit_count(frames.moments, v) for v in experiment.variants}
     weights = list(experiment.variants.values())
-    srm = srm_test(list(units.values()), weights, health.SRM_THRESHOLD)
+    srm = srm_test(list(units.values()), weights, experiment.health.srm_threshold)
     segment_srm = _segment_srm(frames.moments, groups, experiment)
     checks = _health_checks(experiment, frames, overall, srm, segment_srm)
     caps = read_caps(frames.moments, plans)
@@ -104,14 +104,16 @@ def _health_checks(
     """Every data-quality check, in the order the scorecard lists them."""
     totals = overall_totals(frames.moments, experiment.segments)
     return (
-        health.srm_check(srm),
+        health.srm_check(srm, experiment.health.srm_warning),
         health.daily_srm_check(frames.daily_exposures, experiment),
         health.segment_srm_check(segment_srm),
         health.multiple_variants_check(frames.exposure_health),
         health.unknown_variants_check(frames.exposure_health, experiment),
         *health.activity_checks(totals),
         health.pre_period_balance_check(overall, experiment),
-        health.pre_period_coverage_check(totals, experiment.pre_period_days),
+        health.pre_period_coverage_check(
+            totals, experiment.pre_period_days, experiment.pre_period
+        ),
         health.contamination_check(frames.contamination, experiment),
         registration_check(experiment),
     )
@@ -226,7 +228,7 @@ def _segment_srm(
     experiment: Experiment,
 ) -> tuple[SegmentSrm, ...]:
     keys = [k for k in groups if k is not None]
-    threshold = health.segment_srm_threshold(len(keys))
+    threshold = health.segment_srm_threshold(len(keys), experiment.health.srm_threshold)
     weights = list(experiment.variants.values())
     return tuple(
         SegmentSrm(key[0], key[1], srm_test(

@@ -13,19 +13,22 @@ import pandas as pd
 
 from abkit.aggregates.moments import JointMoments
 from abkit.analysis.results import CheckStatus, HealthCheck, SegmentSrm
-from abkit.config import Experiment
+from abkit.config import CalendarPrePeriod, Experiment
 from abkit.stats.srm import SrmResult, srm_test
 from abkit.stats.welch import ArmEstimate, welch_test
 
 SRM_THRESHOLD = 0.001
-"""SRM is flagged below this p-value (GrowthBook's default; STATS.md §5)."""
+"""SRM is flagged below this p-value by default (GrowthBook's; `health.srm_threshold`)."""
+
+SRM_WARNING = 0.05
+"""Below this p-value (and above the threshold) the split is worded as a warning."""
 
 CONTAMINATION_WARNING = 0.05
 """Share of a treated arm's interactions that reach the control arm worth a warning."""
 
 
-def srm_check(srm: SrmResult) -> HealthCheck:
-    """Overall sample ratio mismatch."""
+def srm_check(srm: SrmResult, warning: float = SRM_WARNING) -> HealthCheck:
+    """Overall sample ratio mismatch: failed below the threshold, warning below `warning`."""
     if srm.status != "ok":
         return HealthCheck(
             "srm", "warning", f"SRM test not possible: {srm.status}", None
@@ -36,6 +39,15 @@ def srm_check(srm: SrmResult) -> HealthCheck:
             "failed",
             f"sample ratio mismatch: p = {srm.pvalue:.2g} < {srm.threshold}; the split "
             "differs from the plan, so every metric may be biased; find the cause first",
+            srm.pvalue,
+        )
+    if srm.pvalue < warning:
+        return HealthCheck(
+            "srm",
+            "warning",
+            f"the split is borderline: p = {srm.pvalue:.2g}, above the SRM threshold "
+            f"{srm.threshold:g} but below {warning:g}; check the assignment before "
+            "trusting small effects",
             srm.pvalue,
         )
     return HealthCheck(
@@ -49,7 +61,7 @@ def daily_srm_check(daily: pd.DataFrame, experiment: Experiment) -> HealthCheck:
     days = sorted(daily["exposure_day"].unique())
     if not days:
         return HealthCheck("srm_by_day", "ok", "no exposures to check", None)
-    threshold = SRM_THRESHOLD / len(days)
+    threshold = experiment.health.srm_threshold / len(days)
     flagged = []
     smallest = 1.0
     for day in days:
@@ -98,9 +110,9 @@ def segment_srm_check(segment_srm: Sequence[SegmentSrm]) -> HealthCheck:
     )
 
 
-def segment_srm_threshold(n_tests: int) -> float:
+def segment_srm_threshold(n_tests: int, threshold: float = SRM_THRESHOLD) -> float:
     """Bonferroni threshold over the segment values tested."""
-    return SRM_THRESHOLD / max(n_tests, 1)
+    return threshold / max(n_tests, 1)
 
 
 def multiple_variants_check(health: pd.DataFrame) -> HealthCheck:
@@ -142,15 +154,24 @@ def unknown_variants_check(health: pd.DataFrame, experiment: Experiment) -> Heal
     )
 
 
-def pre_period_coverage_check(totals: Mapping[str, float], days: int) -> HealthCheck:
+def pre_period_coverage_check(
+    totals: Mapping[str, float],
+    days: int,
+    calendar: CalendarPrePeriod | None = None,
+) -> HealthCheck:
     """Units without any pre-period event: CUPED uses 0 as their covariate."""
     units, missing = totals["n_units"], totals["units_without_pre_period"]
     share = missing / units if units else 0.0
+    period = (
+        f"the pre-period {calendar.start} to {calendar.end} (before their exposure)"
+        if calendar is not None
+        else f"the {days} days before exposure"
+    )
     return HealthCheck(
         "pre_period_coverage",
         "ok",
-        f"{int(missing):,} units ({share:.1%}) had no event in the {days} days before "
-        "exposure; CUPED uses 0 for them (still unbiased, less variance reduction)",
+        f"{int(missing):,} units ({share:.1%}) had no event in {period}; CUPED uses 0 "
+        "for them (still unbiased, less variance reduction)",
         float(missing),
     )
 

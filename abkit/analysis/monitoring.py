@@ -1,12 +1,22 @@
 """Daily looks: cumulative statistics per morning and sequential tests over them.
 
-Every windowed metric gets a daily series (the estimate and fixed-horizon CI as if
-analysed that morning). With `sequential:` in exp.yaml the series also carries the
-sequential CI or boundary and the always-valid verdict (STATS.md §4). The looks are
-running sums of moments.sql's exposure-key rows, so the whole series costs no query
-of its own. The series is computed with today's knowledge: a unit later seen in a
-second variant is excluded from every look, while `abkit analyze --as-of` (the
-analysis exactly as run that morning) still had it.
+Every metric gets a daily series (the estimate and fixed-horizon CI of that
+morning's units). With `sequential:` in exp.yaml the series also carries the
+sequential CI or boundary and the always-valid verdict (STATS.md §4), and each
+guardrail a one-sided non-inferiority verdict. The looks are running sums of
+moments.sql's exposure-key rows, so the whole series costs no query of its own.
+
+Which units a look holds: a windowed metric counts the units whose window had
+ended by that morning; an open-window metric (no `end_day`) the units exposed
+before it (window started), each measured with today's data. Either way the
+look's information is 1/SE² of the cumulative moments (units so far × their
+variance) and its fraction units so far / planned_units. The cohorts are nested
+and disjoint across exposure days, so the looks form a sequential process. Once
+enrolment has ended an open-window metric adds no units: its information
+plateaus, and a plateau adds no look (a windowed metric keeps adding looks as
+windows complete). The series is computed with today's knowledge: a unit later
+seen in a second variant is excluded from every look, while `abkit analyze
+--as-of` (the analysis exactly as run that morning) still had it.
 """
 
 from __future__ import annotations
@@ -20,6 +30,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from abkit.aggregates.moments import JointMoments
+from abkit.analysis.guardrail_monitoring import (
+    GuardrailLooks,
+    NonInferiority,
+    non_inferiority,
+)
 from abkit.config import (
     Experiment,
     Metric,
@@ -92,6 +107,7 @@ class MetricSeries:
     crossed: bool = False
     crossing_day: dt.date | None = None
     status: str = "ok"
+    non_inferiority: NonInferiority | None = None
 
     @property
     def current(self) -> Look | None:
@@ -110,6 +126,9 @@ class MetricSeries:
             else None,
             "status": self.status,
             "looks": [look.to_dict() for look in self.looks],
+            "non_inferiority": self.non_inferiority.to_dict()
+            if self.non_inferiority
+            else None,
         }
 
 
@@ -136,11 +155,14 @@ def running_totals(
 def _as_of(
     totals: Sequence[tuple[dt.date, JointMoments]], metric: Metric, day: dt.date
 ) -> JointMoments | None:
-    """The running total on the morning of `day`: keys up to day − end_day − 1."""
-    end_day = metric.effective_window.end_day
-    if end_day is None:
-        return None
-    last_key = day - dt.timedelta(days=end_day + 1)
+    """The running total on the morning of `day`.
+
+    Keys up to day − end_day − 1 (windows complete), or for an open window up to
+    day − start_day − 1 (windows started).
+    """
+    window = metric.effective_window
+    last_day_in = window.start_day if window.end_day is None else window.end_day
+    last_key = day - dt.timedelta(days=last_day_in + 1)
     position = bisect.bisect_right([key for key, _ in totals], last_key)
     return totals[position - 1][1] if position else None
 
@@ -150,7 +172,7 @@ def cumulative(
     metric: Metric,
     day: dt.date,
 ) -> JointMoments | None:
-    """A metric's moments as of the morning of `day` (units with complete windows)."""
+    """A metric's moments as of the morning of `day` (see `_as_of`)."""
     return _as_of(running_totals(rows, metric), metric, day)
 
 
@@ -161,7 +183,7 @@ def metric_series(
     compare: Any,
     alphas: Mapping[str, float] | None = None,
 ) -> tuple[MetricSeries, ...]:
-    """Daily series (and sequential verdicts) of every windowed metric × treatment.
+    """Daily series (and sequential verdicts) of every metric × treatment.
 
     `compare(metric, control, treatment)` returns the fixed-horizon EffectResult
     (CUPED-adjusted as configured), so the series uses the same estimator as the
@@ -178,10 +200,35 @@ def metric_series(
                 weights.values()
             )
             alpha = (alphas or {}).get(metric.name, experiment.alpha)
-            results.append(
-                _sequential(metric, variant, looks, experiment.sequential, share, alpha)
+            series = _sequential(
+                metric, variant, looks, experiment.sequential, share, alpha
             )
+            results.append(_with_guardrail(series, metric, experiment, share))
     return tuple(results)
+
+
+def _with_guardrail(
+    series: MetricSeries, metric: Metric, experiment: Experiment, share: float
+) -> MetricSeries:
+    """Add the one-sided non-inferiority verdict of a guardrail's looks."""
+    rules, settings = experiment.decision, experiment.sequential
+    if rules is None or settings is None or not series.looks:
+        return series
+    spec = rules.guardrails.get(metric.name)
+    if spec is None:
+        return series
+    looks = GuardrailLooks(
+        days=tuple(look.day for look in series.looks),
+        differences=tuple(look.difference for look in series.looks),
+        standard_errors=tuple(look.standard_error for look in series.looks),
+        control_means=tuple(look.control_mean for look in series.looks),
+        totals=tuple(look.n_control + look.n_treatment for look in series.looks),
+    )
+    verdict = non_inferiority(
+        looks, spec, settings, higher_is_better=metric.direction == "higher",
+        planned=settings.planned_units * share, alpha=experiment.alpha,
+    )  # fmt: skip
+    return dataclasses.replace(series, non_inferiority=verdict)
 
 
 def _looks(
@@ -241,10 +288,7 @@ def _sequential(
     alpha: float,
 ) -> MetricSeries:
     if not looks:
-        status = (
-            "open_window" if metric.effective_window.end_day is None else "no_looks"
-        )
-        return MetricSeries(metric.name, variant, "fixed", (), status=status)
+        return MetricSeries(metric.name, variant, "fixed", (), status="no_looks")
     if settings is None:
         return MetricSeries(metric.name, variant, "fixed", tuple(looks))
     planned = settings.planned_units * share
@@ -273,7 +317,8 @@ def run_sequential(
         fractions = [n / planned for n in totals]
         return group_sequential_test(
             [look.z for look in looks], fractions, alpha, spending=settings.spending,
-            rho=settings.rho, estimates=estimates, standard_errors=errors,
+            convention=settings.convention, rho=settings.rho, estimates=estimates,
+            standard_errors=errors,
         )  # fmt: skip
     if settings.method == "always_valid":
         return asymptotic_cs_test(estimates, errors, totals, planned, alpha)

@@ -218,7 +218,7 @@ def sequential_inflation(experiment: Experiment, design: Design, looks: int) -> 
     if settings.method == "gst":
         fractions = [(k + 1) / looks for k in range(looks)]
         return gst_inflation(fractions, alpha, design.power, spending=settings.spending,
-                             rho=settings.rho)  # fmt: skip
+                             convention=settings.convention, rho=settings.rho)  # fmt: skip
     # always-valid / mSPRT tuned to N*: read once at N* the boundary is wider than z
     boundary = asymptotic_cs_halfwidth(1.0, 1.0, 1.0, alpha)
     z_alpha = float(scipy_stats.norm.ppf(1 - alpha / 2))

@@ -21,8 +21,10 @@ from abkit.config.metrics import MetricsFile as MetricsFile
 from abkit.config.metrics import Window as Window
 from abkit.config.metrics import Winsorize as Winsorize
 from abkit.config.settings import BayesSettings as BayesSettings
+from abkit.config.settings import CalendarPrePeriod as CalendarPrePeriod
 from abkit.config.settings import CorrectionMethod as CorrectionMethod
 from abkit.config.settings import CupedSettings as CupedSettings
 from abkit.config.settings import DecisionSettings as DecisionSettings
 from abkit.config.settings import GuardrailSettings as GuardrailSettings
+from abkit.config.settings import HealthSettings as HealthSettings
 from abkit.config.settings import SequentialSettings as SequentialSettings

@@ -12,8 +12,10 @@ from abkit.config.hints import suggest
 from abkit.config.metrics import Identifier, Metric, StrictModel
 from abkit.config.settings import (
     BayesSettings,
+    CalendarPrePeriod,
     CupedSettings,
     DecisionSettings,
+    HealthSettings,
     SequentialSettings,
 )
 from abkit.errors import ConfigError
@@ -89,6 +91,9 @@ class ExperimentFile(StrictModel):
     pre_period_days: int = Field(
         14, ge=1, le=365, description="days before exposure used as the pre-period"
     )
+    pre_period: CalendarPrePeriod | None = Field(
+        None, description="fixed dates as the pre-period, instead of pre_period_days"
+    )
     interaction_events: tuple[str, ...] = Field(
         ("match", "message"),
         description="two-sided events whose partner may sit in another arm",
@@ -96,6 +101,7 @@ class ExperimentFile(StrictModel):
     alpha: float = Field(0.05, gt=0, lt=0.5)
     cuped: CupedSettings = CupedSettings()
     sequential: SequentialSettings | None = None
+    health: HealthSettings = HealthSettings()
     decision: DecisionSettings | None = None
     bayesian: BayesSettings | None = None
     engine: Literal["duckdb", "spark", "postgres"] = Field(

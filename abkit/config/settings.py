@@ -1,8 +1,9 @@
-"""Analysis settings in exp.yaml: CUPED, sequential monitoring, decision rules, Bayes."""
+"""Analysis settings in exp.yaml: CUPED, pre-period, sequential, health, decision, Bayes."""
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -30,19 +31,67 @@ class CupedSettings(StrictModel):
     ridge: float = Field(0.0, ge=0, description="ridge penalty, scale-free (λ·diag)")
 
 
+class CalendarPrePeriod(StrictModel):
+    """A fixed pre-period [start, end) in calendar dates, the same for every unit.
+
+    Events count as pre-period events only before the unit's own exposure too, so
+    a range reaching into the experiment never lets treated events in.
+    """
+
+    start: dt.date
+    end: dt.date = Field(description="first day no longer in the pre-period")
+
+    def model_post_init(self, __context: Any) -> None:
+        """The range must not be empty."""
+        if self.end <= self.start:
+            raise ValueError(
+                f"pre_period end {self.end} must be after its start {self.start}"
+            )
+
+
 class SequentialSettings(StrictModel):
     """Monitoring plan for daily looks (STATS.md §4); sequential tests use z.
 
     `gst`: group-sequential boundaries with Lan-DeMets alpha spending at the
-    information fractions observed (units so far / planned_units).
+    information fractions observed (units so far / planned_units); by default
+    α/2 per side as gsDesign, rpact and ldbounds (`convention`), or Pocock's
+    constant boundary (`spending: pocock_constant`).
     `always_valid`: asymptotic confidence sequences tuned to planned_units.
     `msprt`: mixture SPRT, identical to `always_valid` with τ² from planned_units.
+    Guardrails are monitored one-sided (non-inferiority) with `gst` or
+    `always_valid`.
     """
 
     method: Literal["gst", "always_valid", "msprt"]
     planned_units: int = Field(gt=0, description="units (all arms) at the final look")
-    spending: Literal["obf", "pocock", "power"] = "obf"
+    spending: Literal["obf", "pocock", "power", "pocock_constant"] = "obf"
+    convention: Literal["per-side", "two-sided"] = Field(
+        "per-side", description="α/2 spent per side (published tables) or α overall"
+    )
     rho: float = Field(2.0, gt=0, description="exponent of the power spending family")
+
+
+class HealthSettings(StrictModel):
+    """Thresholds of the health checks.
+
+    SRM fails below `srm_threshold` (GrowthBook's 0.001 by default) and is worded
+    as a warning between it and `srm_warning`.
+    """
+
+    srm_threshold: float = Field(
+        0.001, gt=0, lt=0.5, description="SRM p-value below which the check fails"
+    )
+    srm_warning: float = Field(
+        0.05, gt=0, lt=1, description="SRM p-value below which the check warns"
+    )
+
+    def model_post_init(self, __context: Any) -> None:
+        """The warning level must lie above the failure threshold."""
+        if self.srm_warning < self.srm_threshold:
+            raise ValueError(
+                f"health.srm_warning {self.srm_warning} must be ≥ srm_threshold "
+                f"{self.srm_threshold}"
+            )
 
 
 CorrectionMethod = Literal["holm", "hochberg", "bh", "bonferroni", "none"]

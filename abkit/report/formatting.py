@@ -156,7 +156,14 @@ def metric_notes(result: AnalysisResult) -> list[str]:
 
 def sequential_design(settings: SequentialSettings) -> str:
     """The sequential plan in words, e.g. 'group-sequential, obf spending, planned …'."""
-    spending = f", {settings.spending} spending" if settings.method == "gst" else ""
+    spending = ""
+    if settings.method == "gst":
+        sides = "α/2 per side" if settings.convention == "per-side" else "α two-sided"
+        spending = (
+            ", Pocock constant boundary"
+            if settings.spending == "pocock_constant"
+            else f", {settings.spending} spending ({sides})"
+        )
     return (
         f"{SEQUENTIAL_NAMES[settings.method]}{spending}, planned "
         f"{settings.planned_units:,} units (safe to look daily)"
@@ -164,12 +171,19 @@ def sequential_design(settings: SequentialSettings) -> str:
 
 
 def sequential_rows(result: AnalysisResult) -> list[list[str]]:
-    """Per metric × treatment: looks, information, z against bound, verdict."""
+    """Per metric × treatment: looks, information, z against bound, verdict.
+
+    Every metric has a row; one without a look yet says so.
+    """
     settings = result.sequential
     rows = []
     for series in result.series:
         look = series.current
-        if settings is None or look is None:
+        if settings is None:
+            continue
+        if look is None:
+            rows.append([series.metric, series.variant, "0", "0%", "-", "-",
+                         "no look yet (too few units)"])  # fmt: skip
             continue
         lower, upper = look.sequential_relative
         fraction = (look.n_control + look.n_treatment) / settings.planned_units
@@ -178,6 +192,13 @@ def sequential_rows(result: AnalysisResult) -> list[list[str]]:
             if series.crossed and series.crossing_day
             else "keep running"
         )
+        guard = series.non_inferiority
+        if guard is not None:
+            verdict += (
+                f"; non-inferior since {guard.shown_day.isoformat()}"
+                if guard.shown and guard.shown_day
+                else "; non-inferiority not yet shown"
+            )
         bound = f"|z| {abs(look.z):.2f} vs {look.z_bound:.2f}" if settings.method == "gst" else (
             f"p {format_pvalue(look.pvalue)}"
         )  # fmt: skip

@@ -90,6 +90,11 @@ def timestamp_literal(day: dt.date) -> str:
     return f"CAST('{day.isoformat()} 00:00:00' AS TIMESTAMP)"
 
 
+def _optional_timestamp(day: dt.date | None) -> str | None:
+    """A calendar bound (e.g. of a fixed pre-period) as a literal, None when unset."""
+    return timestamp_literal(day) if day is not None else None
+
+
 def relation_sql(source: Source, dialect: Dialect = "duckdb") -> str:
     """`read_parquet('…')` or `read_csv_auto('…')` for files, else the table.
 
@@ -184,6 +189,8 @@ def _measure_context(
         "aggregate": measure.aggregate,
         "lower": aggregate.lower,
         "upper": aggregate.upper,
+        "since": _optional_timestamp(aggregate.since),
+        "until": _optional_timestamp(aggregate.until),
     }
 
 
@@ -196,6 +203,7 @@ def analysis_context(
     """
     columns = known_event_columns(experiment)
     plans = experiment_variables(experiment, shift_days)
+    pre, shift = experiment.pre_period, dt.timedelta(days=shift_days)
     aggregates = [
         _measure_context(a, p.metric.name, columns) for p in plans for a in p.aggregates
     ]
@@ -208,6 +216,11 @@ def analysis_context(
             [a["lower"] for a in aggregates] + [-experiment.pre_period_days]
         ),
         "pre_period_days": experiment.pre_period_days,
+        "pre_since": _optional_timestamp(pre.start - shift if pre else None),
+        "pre_until": _optional_timestamp(pre.end - shift if pre else None),
+        "scan_since": min(
+            (a["since"] for a in aggregates if a["since"] is not None), default=None
+        ),
         "offsets": sorted(
             {a["lower"] for a in aggregates}
             | {a["upper"] for a in aggregates if a["upper"] is not None}

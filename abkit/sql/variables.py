@@ -7,16 +7,19 @@ back into `JointMoments`) cannot drift apart. Roles of a metric's variables:
 - `value`: the metric's value (a ratio's numerator) inside its window;
 - `den`: a ratio's denominator inside the window;
 - `pre`, `pre_den`: the same measures over the pre-period before exposure (CUPED
-  covariates and the pre-period balance check).
+  covariates and the pre-period balance check): the N days before each unit's
+  exposure, or a calendar range (`pre_period: {start, end}` in exp.yaml), always
+  cut at the unit's own exposure.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
-from abkit.config import Experiment, Measure, Metric, Window
+from abkit.config import CalendarPrePeriod, Experiment, Measure, Metric, Window
 
 Role = str
 ROLES: tuple[Role, ...] = ("value", "den", "pre", "pre_den")
@@ -24,12 +27,18 @@ ROLES: tuple[Role, ...] = ("value", "den", "pre", "pre_den")
 
 @dataclass(frozen=True, slots=True)
 class UnitAggregate:
-    """One FILTERed aggregate per unit: a measure over a window of days."""
+    """One FILTERed aggregate per unit: a measure over a window of days.
+
+    With `since`/`until` (a calendar pre-period) events count from `since` to
+    before `until` and, as always, before the day offset `upper` (the exposure).
+    """
 
     column: str
     measure: Measure
     lower: int
     upper: int | None
+    since: dt.date | None = None
+    until: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +112,7 @@ def metric_variables(
     covariates: Sequence[str] = (),
     unit_covariates: Sequence[str] = (),
     shift_days: int = 0,
+    calendar: CalendarPrePeriod | None = None,
 ) -> MetricVariables:
     """Plan the per-unit aggregates, caps and variables of one metric.
 
@@ -111,8 +121,11 @@ def metric_variables(
     numeric unit attributes. Both apply to non-ratio metrics only.
     `shift_days` moves every window that many days back (planning: the metric as
     it was before exposure, when no treatment could touch it); shifted windows lie
-    wholly in the past, so nothing is censored.
+    wholly in the past, so nothing is censored. `calendar` makes the pre-period a
+    fixed date range (a metric's own `pre_period_days` still wins).
     """
+    if metric.pre_period_days:
+        calendar = None
     pre_period_days = metric.pre_period_days or pre_period_days
     name, window = metric.name, metric.effective_window
     measures = metric.measures
@@ -123,9 +136,10 @@ def metric_variables(
     if "den" in measures:
         roles["pre_den"] = (measures["den"], -pre_period_days, 0)
     aggregates = [
-        UnitAggregate(variable_column(name, role), measure, lower, upper)
+        UnitAggregate(variable_column(name, role), measure, lower, upper,
+                      *_calendar_bounds(role, calendar))
         for role, (measure, lower, upper) in roles.items()
-    ]
+    ]  # fmt: skip
     caps: tuple[Cap, ...] = ()
     if metric.winsorize is not None:
         caps = _caps(metric)
@@ -160,10 +174,23 @@ def metric_variables(
     return MetricVariables(metric, tuple(aggregates), caps, tuple(variables))
 
 
+def _calendar_bounds(
+    role: Role, calendar: CalendarPrePeriod | None
+) -> tuple[dt.date | None, dt.date | None]:
+    if calendar is None or role not in ("pre", "pre_den"):
+        return None, None
+    return calendar.start, calendar.end
+
+
 def _shifted(aggregate: UnitAggregate, days: int) -> UnitAggregate:
     upper = aggregate.upper - days if aggregate.upper is not None else 0
-    return UnitAggregate(
-        aggregate.column, aggregate.measure, aggregate.lower - days, upper
+    delta = dt.timedelta(days=days)
+    return replace(
+        aggregate,
+        lower=aggregate.lower - days,
+        upper=upper,
+        since=aggregate.since - delta if aggregate.since else None,
+        until=aggregate.until - delta if aggregate.until else None,
     )
 
 
@@ -192,6 +219,7 @@ def experiment_variables(
             cuped.covariates,
             cuped.unit_covariates,
             shift_days,
+            experiment.pre_period,
         )
         for m in experiment.metrics
     )

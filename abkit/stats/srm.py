@@ -20,11 +20,14 @@ from scipy import stats as scipy_stats
 
 from abkit.errors import ConfigError, DataError
 
-SrmStatus = Literal["ok", "no_units", "single_group"]
+SrmStatus = Literal["ok", "no_units", "single_group", "no_new_units"]
 STATUS_MESSAGES: dict[SrmStatus, str] = {
     "ok": "",
     "no_units": "no units in any weighted group: no SRM test possible",
     "single_group": "fewer than two groups with weight > 0: no SRM test possible",
+    "no_new_units": "enrolment has ended: no unit was assigned since an earlier look, "
+    "so the latest looks have nothing new to test; the verdict is that of the last "
+    "look with new units",
 }
 DEFAULT_SRM_THRESHOLD = 0.001
 """GrowthBook's default p-value threshold for the SRM warning (STATS.md §5)."""
@@ -108,7 +111,8 @@ class SequentialSrmResult:
             else "not flagged"
         )
         latest = self.pvalues[-1] if self.pvalues else math.nan
-        return f"sequential SRM: {where}, latest p={latest:.3g} ({self.status})"
+        note = STATUS_MESSAGES[self.status]
+        return f"sequential SRM: {where}, latest p={latest:.3g} ({note or self.status})"
 
 
 def srm_test(
@@ -186,7 +190,9 @@ def sequential_srm(
     ln BF_n = ln Γ(c) − ln Γ(c + n) + Σ_g [ln Γ(c·p_g + x_g) − ln Γ(c·p_g)]
     − Σ_g x_g ln p_g for cumulative counts x (Σx = n) and design shares p; the
     multinomial coefficients cancel, and this batch form equals sequential
-    conjugate updating. p_n = min(1, min_{m≤n} 1/BF_m) (Ville's inequality):
+    conjugate updating. p_n = min(1, min_{m≤n} 1/BF_m) (Ville's inequality). A
+    last look with the same counts as the one before (enrolment has ended) tests
+    nothing new: status `"no_new_units"`.
     Lindon & Malek, "Anytime-Valid Inference For Multinomial Count Data", NeurIPS
     2022 (arXiv 2011.03567); GrowthBook `gbstats/ssrm.py` without the slab.
 
@@ -229,11 +235,13 @@ def sequential_srm(
         status = "single_group"
     elif not counts[:, used].sum():
         status = "no_units"
+    elif counts.shape[0] > 1 and np.array_equal(counts[-1], counts[-2]):
+        status = "no_new_units"
     log_bf = (
         _log_bayes_factor(
             counts[:, used], design[used] / design[used].sum(), concentration
         )
-        if status not in ("single_group", "no_units")
+        if status in ("ok", "no_new_units")
         else np.zeros(counts.shape[0])
     )
     pvalues = np.minimum.accumulate(np.minimum(1.0, np.exp(-log_bf)))

@@ -131,3 +131,93 @@ def test_effect_by_day_since_exposure_equals_pandas(demo_exp, full):
         }
         assert point.relative == pytest.approx(means["treatment"] / means["control"] - 1,
                                                rel=1e-9)  # fmt: skip
+
+
+# --- every metric gets daily looks; guardrails monitored one-sided ----------------
+
+
+@pytest.fixture(scope="module")
+def open_window(tmp_path_factory):
+    """The tiny log with an open-window metric, a GST plan and a guardrail on it."""
+    import yaml
+
+    from tests.conftest import TINY_METRICS, tiny_exp_dict, write_tiny
+
+    path = write_tiny(tmp_path_factory.mktemp("open") / "tiny")
+    metrics = {"metrics": TINY_METRICS["metrics"] | {
+        "messages_open": {"kind": "mean", "events": ["message"]},
+    }}  # fmt: skip
+    (path.parent / "metrics.yaml").write_text(yaml.safe_dump(metrics))
+    spec = tiny_exp_dict() | {
+        "metrics": ["messages", "messages_open"],
+        "sequential": {"method": "gst", "planned_units": 600},
+        "decision": {"primary": "messages",
+                     "guardrails": {"messages_open": {"margin": 0.5}}},
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(spec))
+    return path, abkit.analyze(path)
+
+
+def test_open_window_metric_gets_daily_looks(open_window):
+    path, result = open_window
+    series = result.series_for("messages_open")
+    assert series is not None and series.method == "gst"
+    assert series.status == "ok" and len(series.looks) >= 4
+    # a look holds the units exposed before that morning (measured with today's data)
+    assignments = pd.read_parquet(path.parent / "assignments.parquet")
+    arms = assignments.groupby("uid").agg(n=("arm", "nunique"), arm=("arm", "min"),
+                                          at=("seen_at", "min"))  # fmt: skip
+    single = arms[arms["n"] == 1]
+    for look in series.looks:
+        exposed = single[single["at"] < pd.Timestamp(look.day)]
+        assert look.n_control == (exposed["arm"] == "control").sum()
+        assert look.n_treatment == (exposed["arm"] == "treatment").sum()
+        assert look.information == pytest.approx(1 / look.standard_error**2)
+    totals = [look.n_control + look.n_treatment for look in series.looks]
+    assert (np.diff(totals) > 0).all()  # a plateau adds no look, and no error
+    final = result.metric("messages_open").effect
+    assert series.current.difference == pytest.approx(final.difference, rel=1e-9)
+    assert all(look.z_bound >= 1.96 for look in series.looks)
+    # the windowed metric keeps looking after enrolment (windows still complete)
+    windowed = result.series_for("messages")
+    assert windowed.looks[-1].day > series.looks[-1].day
+
+
+def test_sequential_table_lists_every_metric(open_window):
+    from abkit.report.formatting import sequential_design, sequential_rows
+
+    _, result = open_window
+    rows = sequential_rows(result)
+    assert {row[0] for row in rows} == {"messages", "messages_open"}
+    assert "α/2 per side" in sequential_design(result.sequential)
+
+
+def test_guardrail_is_monitored_one_sided(open_window):
+    from abkit.stats.sequential import group_sequential_test
+
+    _, result = open_window
+    series = result.series_for("messages_open")
+    guard = series.non_inferiority
+    assert guard is not None and guard.method == "gst"
+    looks = series.looks
+    margins = [0.5 * abs(look.control_mean) for look in looks]
+    shifted = [look.difference + m for look, m in zip(looks, margins, strict=True)]
+    errors = [look.standard_error for look in looks]
+    expected = group_sequential_test(
+        [s / e for s, e in zip(shifted, errors, strict=True)],
+        [(look.n_control + look.n_treatment) / 600 for look in looks],
+        0.05, estimates=shifted, standard_errors=errors, alternative="greater",
+    )  # fmt: skip
+    assert guard.gain_lower == pytest.approx(
+        [lo - m for lo, m in zip(expected.ci_lower, margins, strict=True)]
+    )
+    assert guard.shown == expected.crossed
+    assert guard.shown  # a 50% margin on an A/A-like log is shown safe
+    assert result.series_for("messages").non_inferiority is None
+    assert result.to_dict()["series"][1]["non_inferiority"]["shown"] is True
+
+
+def test_sequential_srm_after_enrolment_says_nothing_new(open_window):
+    _, result = open_window
+    assert result.sequential_srm is not None
+    assert result.sequential_srm.status == "no_new_units"

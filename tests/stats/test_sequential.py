@@ -60,8 +60,68 @@ def test_28_daily_looks_obf_two_sided():
         assert bounds[day - 1] == pytest.approx(expected, abs=1e-3)
 
 
-def test_default_convention_is_two_sided():
-    assert gst_boundaries(EQUAL_5).z_bounds[0] == pytest.approx(4.383, abs=1e-3)
+def test_default_reproduces_the_published_obf_table():
+    """gsDesign/rpact/ldbounds: Lan–DeMets OBF, α/2 per side, K = 5, α = 0.05.
+
+    gsDesign::gsDesign(k = 5, test.type = 2, alpha = 0.025, sfu = sfLDOF) upper
+    bounds 4.877, 3.357, 2.680, 2.290, 2.031 (gsDesign manual, "sfLDOF"; rpact
+    getDesignGroupSequential(typeOfDesign = "asOF") prints the same).
+    """
+    bounds = gst_boundaries(EQUAL_5).z_bounds
+    assert bounds == pytest.approx((4.877, 3.357, 2.680, 2.290, 2.031), abs=5e-4)
+    assert group_sequential_test([0.0] * 5, EQUAL_5).z_bounds == pytest.approx(bounds)
+    # the former default stays available
+    two_sided = gst_boundaries(EQUAL_5, convention="two-sided").z_bounds
+    assert two_sided == pytest.approx((4.383, 3.100, 2.553, 2.254, 2.064), abs=1e-3)
+
+
+def test_classical_pocock_constant_boundary():
+    """Pocock (1977): one c for all looks; K = 5, α = 0.05 → 2.413 (J&T table 2.1)."""
+    result = gst_boundaries(EQUAL_5, spending="pocock_constant")
+    assert result.z_bounds == pytest.approx((2.413,) * 5, abs=1e-3)
+    assert sum(result.alpha_spent) == pytest.approx(0.05, abs=1e-9)
+    assert result.cumulative_alpha[-1] == pytest.approx(0.05, abs=1e-9)
+    # K = 2 and K = 3 from the same table: 2.178, 2.289
+    assert gst_boundaries((0.5, 1.0), spending="pocock_constant").z_bounds[
+        0
+    ] == pytest.approx(2.178, abs=1e-3)
+    assert gst_boundaries((1 / 3, 2 / 3, 1.0), spending="pocock_constant").z_bounds[
+        0
+    ] == pytest.approx(2.289, abs=1e-3)
+    # beside the Lan–DeMets Pocock-type spending (2.438, ..., 2.386)
+    assert gst_boundaries(EQUAL_5, spending="pocock").z_bounds[0] == pytest.approx(
+        2.438, abs=1e-3
+    )
+
+
+def test_bounds_far_out_are_accurate_or_capped():
+    """200 equal looks: look 3 is 18.263 (the grid used to stop at 10 SDs: 16.87).
+
+    Look k's bound solves P(|Z_k| ≥ c, no earlier crossing) = α(t_k) − spent; the
+    earlier looks are capped (spend ≈ 0), so at look 3 the bound is that of a
+    single look at the cumulative per-side α(t_3), in closed form.
+    """
+    fractions = tuple((np.arange(1, 201) / 200).tolist())
+    result = gst_boundaries(fractions)
+    assert result.z_bounds[:2] == (sequential.Z_BOUND_CAP, sequential.Z_BOUND_CAP)
+    per_side = 2 * scipy_stats.norm.sf(scipy_stats.norm.isf(0.0125) / math.sqrt(0.015))
+    single_look = scipy_stats.norm.isf(per_side)
+    assert result.z_bounds[2] == pytest.approx(single_look, abs=1e-3)
+    assert result.z_bounds[2] == pytest.approx(18.263, abs=1e-3)
+
+
+def test_plateau_of_information_repeats_the_bound():
+    plateau = gst_boundaries((0.2, 0.4, 0.4, 0.6, 0.8, 1.0))
+    plain = gst_boundaries(EQUAL_5)
+    assert plateau.z_bounds[2] == plateau.z_bounds[1]
+    assert plateau.alpha_spent[2] == 0.0
+    assert plateau.z_bounds[:2] + plateau.z_bounds[3:] == pytest.approx(
+        plain.z_bounds, abs=1e-9
+    )
+    result = group_sequential_test([1.0, 1.5, 1.5], (0.5, 1.0, 1.0))
+    assert result.z_bounds[2] == result.z_bounds[1]
+    assert not result.crossed
+    assert result.status == "alpha_exhausted"
 
 
 def test_28_look_boundary_is_fast():
@@ -73,7 +133,7 @@ def test_28_look_boundary_is_fast():
 
 def test_first_look_bound_is_closed_form():
     # At look 1 the bound is Φ⁻¹(1 − α(t₁)/2); for OBF two-sided it is z_{.975}/√t.
-    result = gst_boundaries((0.3, 1.0))
+    result = gst_boundaries((0.3, 1.0), convention="two-sided")
     assert result.z_bounds[0] == pytest.approx(1.959964 / math.sqrt(0.3), rel=1e-6)
 
 
@@ -138,7 +198,7 @@ def test_spending_functions():
         0.05 * math.log1p(0.5 * (math.e - 1))
     )
     assert spending(0.5, 0.05, "power", rho=2) == pytest.approx(0.0125)
-    assert spending(0.5, 0.05, "obf") == pytest.approx(
+    assert spending(0.5, 0.05, "obf", convention="two-sided") == pytest.approx(
         2 * scipy_stats.norm.sf(1.959964 / 0.5**0.5)
     )
     per_side = 2 * 2 * scipy_stats.norm.sf(scipy_stats.norm.isf(0.0125) / 0.5**0.5)
@@ -170,11 +230,11 @@ def test_unplanned_and_overrun_looks():
 
 
 def test_bad_inputs_raise_with_the_fix():
-    with pytest.raises(DataError, match="strictly increasing"):
+    with pytest.raises(DataError, match="non-decreasing"):
         gst_boundaries((0.5, 0.4, 1.0))
-    with pytest.raises(DataError, match="strictly increasing"):
+    with pytest.raises(DataError, match="non-decreasing"):
         gst_boundaries((0.0, 1.0))
-    with pytest.raises(ConfigError, match="'obf', 'pocock' or 'power'"):
+    with pytest.raises(ConfigError, match="'pocock_constant'"):
         gst_boundaries(EQUAL_5, spending="haybittle")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="alpha"):
         gst_boundaries(EQUAL_5, alpha=1.5)
@@ -225,9 +285,10 @@ def test_group_sequential_test_crossing_and_repeated_ci():
     estimates = np.array([0.10, 0.29, 0.22, 0.20, 0.21])
     ses = np.array([0.10, 0.10, 0.08, 0.07, 0.06])
     result = group_sequential_test(
-        estimates / ses, EQUAL_5, estimates=estimates, standard_errors=ses
-    )
-    bounds = np.asarray(gst_boundaries(EQUAL_5).z_bounds)
+        estimates / ses, EQUAL_5, estimates=estimates, standard_errors=ses,
+        convention="two-sided",
+    )  # fmt: skip
+    bounds = np.asarray(gst_boundaries(EQUAL_5, convention="two-sided").z_bounds)
     assert result.z_bounds == pytest.approx(bounds)
     assert result.crossed
     assert result.first_crossing_index == 2  # 0.22/0.08 = 2.75 ≥ 2.553
@@ -246,6 +307,94 @@ def test_group_sequential_test_degenerate_inputs():
     assert not result.crossed
     with pytest.raises(DataError, match="pass both"):
         group_sequential_test([1.0], (1.0,), estimates=[0.1])
+
+
+# --- one-sided (non-inferiority) ------------------------------------------------
+
+
+def test_one_sided_gst_bounds_and_type_one_error():
+    """gsDesign test.type = 1, α = 0.025, sfLDOF, K = 5: 4.877, 3.357, ..., 2.031."""
+    result = gst_boundaries(EQUAL_5, 0.025, alternative="greater")
+    assert result.z_bounds == pytest.approx(
+        (4.877, 3.357, 2.680, 2.290, 2.031), abs=5e-4
+    )
+    # P(Z_k ≥ c_k for some k | H0) = α by Genz' integration (upper side only)
+    t = np.asarray(EQUAL_5)
+    correlation = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    below = scipy_stats.multivariate_normal.cdf(
+        np.asarray(result.z_bounds), cov=correlation, abseps=1e-8, releps=1e-8,
+        rng=np.random.default_rng(3),
+    )  # fmt: skip
+    assert 1 - below == pytest.approx(0.025, abs=2e-5)
+    pocock = gst_boundaries(EQUAL_5, 0.025, "pocock", alternative="greater")
+    assert sum(pocock.alpha_spent) == pytest.approx(0.025, abs=1e-9)
+
+
+def test_one_sided_gst_non_inferiority_of_a_guardrail():
+    """Margin m = 0.05: Z_k = (Δ̂_k + m)/SE_k against the one-sided bound."""
+    estimates = np.array([-0.02, -0.01, 0.00, -0.01, 0.00])
+    ses = np.array([0.04, 0.03, 0.022, 0.019, 0.017])
+    z = (estimates + 0.05) / ses
+    result = group_sequential_test(
+        z, EQUAL_5, 0.025, estimates=estimates, standard_errors=ses,
+        alternative="greater",
+    )  # fmt: skip
+    bounds = np.asarray(gst_boundaries(EQUAL_5, 0.025, alternative="greater").z_bounds)
+    assert result.alternative == "greater"
+    assert result.first_crossing_index == 4  # 0.05/0.017 = 2.94 ≥ 2.031; 2.27 < 2.290
+    assert result.ci_lower == pytest.approx(estimates - bounds * ses)
+    assert all(math.isinf(u) for u in result.ci_upper)
+    # "less" mirrors it: a harm test for a lower-is-better guardrail
+    mirrored = group_sequential_test(-z, EQUAL_5, 0.025, alternative="less")
+    assert mirrored.first_crossing_index == 4
+    # a large negative z never crosses a "greater" bound
+    assert not group_sequential_test(-z, EQUAL_5, 0.025, alternative="greater").crossed
+
+
+def test_one_sided_cs_evalue_is_the_half_normal_mixture():
+    """E = 2∫₀^∞ exp(λS − λ²N/2) φ(λ; 0, ρ²) dλ with S = √N·z (quadrature)."""
+    from scipy import integrate
+
+    n, n_planned, alpha = 3000.0, 5000.0, 0.05
+    rho2 = asymptotic_cs_rho_squared(n_planned, alpha)
+    for z in (-1.0, 0.5, 2.0, 3.5):
+        s = math.sqrt(n) * z
+        quad = integrate.quad(
+            lambda lam, s=s: 2 * math.exp(lam * s - lam * lam * n / 2)
+            * scipy_stats.norm.pdf(lam, 0, math.sqrt(rho2)),
+            0, np.inf,
+        )[0]  # fmt: skip
+        result = asymptotic_cs_test(
+            [z * 0.1], [0.1], [n], n_planned, alpha, alternative="greater"
+        )
+        assert result.e_values[0] == pytest.approx(quad, rel=1e-7)
+        # the lower bound sits where E = 1/α
+        critical = (z * 0.1 - result.ci_lower[0]) / 0.1
+        at_bound = asymptotic_cs_test(
+            [critical * 0.1], [0.1], [n], n_planned, alpha, alternative="greater"
+        )
+        assert at_bound.e_values[0] == pytest.approx(1 / alpha, rel=1e-8)
+        assert math.isinf(result.ci_upper[0])
+
+
+def test_one_sided_cs_non_inferiority_and_false_positives(aa_looks):
+    estimates, ses, totals = aa_looks
+    margin = 0.0  # the true effect sits on the boundary of H0: the worst case
+    false_positives = np.mean([
+        asymptotic_cs_test(
+            e, s, n, n[-1], 0.05, null_value=-margin, alternative="greater"
+        ).crossed
+        for e, s, n in zip(estimates, ses, totals, strict=True)
+    ])  # fmt: skip
+    assert false_positives <= 0.05
+    shifted = asymptotic_cs_test(
+        estimates[0] + 0.5, ses[0], totals[0], totals[0][-1], 0.05,
+        null_value=-0.05, alternative="greater",
+    )  # fmt: skip
+    assert shifted.crossed
+    assert shifted.ci_lower[-1] > -0.05
+    with pytest.raises(ConfigError, match="alternative"):
+        asymptotic_cs_test([0.1], [0.1], [10], 10, alternative="bigger")  # type: ignore[arg-type]
 
 
 # --- asymptotic CS and mSPRT -----------------------------------------------------

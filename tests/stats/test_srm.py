@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 from scipy import special
 from scipy import stats as scipy_stats
 
-from abkit.errors import DataError
+import abkit
+from abkit.analysis.health import srm_check
+from abkit.config import load_experiment
+from abkit.errors import ConfigError, DataError
 from abkit.stats.srm import sequential_srm, srm_test
+from tests.conftest import tiny_exp_dict, write_tiny
 
 # --- chi-square SRM ---------------------------------------------------------------
 
@@ -173,3 +177,46 @@ def test_sequential_srm_outputs_and_degenerate_inputs():
         sequential_srm([[10, 10], [5]], [1, 1])
     with pytest.raises(DataError, match="one count and one weight"):
         sequential_srm([[10, 10, 3]], [1, 1])
+
+
+# --- configurable threshold and wording (exp.yaml `health:`) -----------------------
+
+
+def test_borderline_split_is_a_warning_not_a_match():
+    result = srm_test([5147, 4853], [1, 1])
+    assert result.pvalue == pytest.approx(
+        scipy_stats.chisquare([5147, 4853]).pvalue, rel=1e-12
+    )
+    assert 0.001 < result.pvalue < 0.05  # p = 0.0033
+    check = srm_check(result)
+    assert check.status == "warning"
+    assert "matches the plan" not in check.message
+    assert "0.0033" in check.message and "borderline" in check.message
+    assert srm_check(srm_test([5010, 4990], [1, 1])).status == "ok"
+    strict = srm_check(srm_test([5147, 4853], [1, 1], threshold=0.01))
+    assert strict.status == "failed"
+
+
+def test_srm_threshold_is_configurable_in_exp_yaml(tmp_path):
+    default = load_experiment(write_tiny(tmp_path / "default"))
+    assert default.health.srm_threshold == 0.001
+    assert default.health.srm_warning == 0.05
+    spec = tiny_exp_dict() | {"health": {"srm_threshold": 0.01, "srm_warning": 0.1}}
+    experiment = load_experiment(write_tiny(tmp_path / "custom", spec))
+    assert experiment.health.srm_threshold == 0.01
+    result = abkit.analyze(experiment.path)
+    assert result.srm.threshold == 0.01
+    bad = tiny_exp_dict() | {"health": {"srm_threshold": 0.1, "srm_warning": 0.05}}
+    with pytest.raises(ConfigError, match="srm_warning"):
+        load_experiment(write_tiny(tmp_path / "bad", bad))
+
+
+def test_sequential_srm_after_enrolment_has_nothing_new_to_test():
+    looks = [[480, 520], [1000, 1010], [1500, 1490], [1500, 1490], [1500, 1490]]
+    result = sequential_srm(looks, [1, 1])
+    assert result.status == "no_new_units"
+    assert "nothing new to test" in str(result)
+    assert result.pvalues[-1] == result.pvalues[2]
+    during = sequential_srm(looks[:3], [1, 1])
+    assert during.status == "ok"
+    assert result.log_bayes_factors[:3] == pytest.approx(during.log_bayes_factors)

@@ -6,7 +6,9 @@ statistics, never unit rows, and uses the normal z (never Welch t): STATS.md §4
 
 - Group-sequential tests (§4.3, `gst`, `alpha_spending`): Lan & DeMets (1983) alpha
   spending, boundaries by the Armitage, McPherson & Rowe (1969) recursive numerical
-  integration at the information fractions actually observed.
+  integration at the information fractions actually observed; by default α/2 per
+  side as gsDesign, rpact and ldbounds; Pocock's constant boundary; one-sided
+  designs for non-inferiority.
 - Asymptotic confidence sequences (§4.2, `confidence_sequence`): Waudby-Smith,
   Arnold, Wu, Howard & Ramdas, "Time-uniform central limit theory and asymptotic
   confidence sequences" (arXiv 2103.06476), in GrowthBook's form.
@@ -19,6 +21,7 @@ The result type, status codes and input checks they share live in `common`.
 from abkit.stats.sequential.alpha_spending import (
     DEFAULT_CONVENTION,
     Z_BOUND_CAP,
+    BoundaryKind,
     Convention,
     SpendingKind,
     spending,
@@ -28,6 +31,7 @@ from abkit.stats.sequential.alpha_spending import (
 )
 from abkit.stats.sequential.common import (
     STATUS_MESSAGES,
+    Alternative,
     FloatArray,
     Floats,
     SequentialMethod,
@@ -52,6 +56,8 @@ __all__ = [
     "DEFAULT_CONVENTION",
     "STATUS_MESSAGES",
     "Z_BOUND_CAP",
+    "Alternative",
+    "BoundaryKind",
     "Convention",
     "FloatArray",
     "Floats",

@@ -8,7 +8,8 @@ recursive numerical integration (as in Reboussin et al.'s ldbounds).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import Literal
 
 import numpy as np
@@ -18,12 +19,16 @@ from abkit.errors import ConfigError
 from abkit.stats.sequential.common import FloatArray, _check_alpha
 
 SpendingKind = Literal["obf", "pocock", "power"]
+BoundaryKind = Literal["obf", "pocock", "power", "pocock_constant"]
+"""A spending function, or Pocock's classical constant boundary."""
 Convention = Literal["two-sided", "per-side"]
+Sides = Literal[1, 2]
 
-DEFAULT_CONVENTION: Convention = "two-sided"
+DEFAULT_CONVENTION: Convention = "per-side"
+"""gsDesign, rpact and ldbounds: each side spends the function at α/2."""
 Z_BOUND_CAP = 20.0
 """Largest reported |z| bound; P(|Z| > 20) < 1e-88, so capping spends nothing."""
-_TAIL_SDS = 10.0  # the density grid stops 10 SDs from the mean: mass beyond < 1e-23
+_TAIL_SDS = 10.0  # an unbounded side stops 10 SDs from the mean: mass beyond < 1e-23
 _POINTS_PER_SD = 16  # Simpson spacing ≤ SD/16 of a look-to-look increment
 _MIN_POINTS, _MAX_POINTS = 101, 2001
 
@@ -42,7 +47,8 @@ def spending(
     `convention="per-side"` each side spends the function at α/2 (gsDesign,
     ldbounds) and the total is twice that. Pocock-like and power spending are
     linear in α, so the two conventions only differ for `"obf"`. t is clipped to
-    [0, 1]: a look past the planned information spends all of α.
+    [0, 1]: a look past the planned information spends all of α. The default is
+    `"per-side"`, the convention of gsDesign, rpact and ldbounds.
 
     Args:
         t: information fraction I_k / I_max.
@@ -54,7 +60,7 @@ def spending(
     Returns:
         The cumulative two-sided alpha α(t) (both sides together).
     """
-    _check_design(alpha, kind, rho, convention)
+    _check_design(alpha, kind, rho, convention, ("obf", "pocock", "power"))
     curve = _spending_curve(
         np.asarray([t], dtype=np.float64), alpha, kind, rho, convention
     )
@@ -84,51 +90,135 @@ def _spending_curve(
 def _boundaries(
     fractions: tuple[float, ...],
     alpha: float,
-    kind: SpendingKind,
+    kind: BoundaryKind,
     convention: Convention,
     rho: float,
+    sides: Sides = 2,
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """|z| bounds and the alpha actually spent per look, under H0 (cached: pure)."""
-    cumulative = _spending_curve(np.asarray(fractions), alpha, kind, rho, convention)
+    """|z| bounds and the alpha actually spent per look, under H0 (cached: pure).
+
+    `sides=1` is the one-sided test at one-sided level `alpha` (upper bound only,
+    each spending function at `alpha`). A look with the same fraction as the one
+    before it (a plateau of information) repeats its bound and spends nothing.
+    """
+    if kind == "pocock_constant":
+        return _constant_boundaries(fractions, alpha, sides)
+    cumulative = _cumulative_alpha(fractions, alpha, kind, rho, convention, sides)
     increments = np.diff(cumulative, prepend=0.0)
-    nodes, mass = np.zeros(1), np.ones(1)  # S_0 = 0: a point mass
-    previous, spent_total = 0.0, 0.0
+    recursion = _Recursion(fractions, sides)
+    spent_total = 0.0
     bounds: list[float] = []
     spent: list[float] = []
-    for k, t in enumerate(fractions):
-        step = t - previous
+    for k in range(len(fractions)):
+        if recursion.is_plateau(k):
+            bounds.append(bounds[-1] if bounds else Z_BOUND_CAP)
+            spent.append(0.0)
+            continue
         # nominal increment plus whatever earlier (capped) looks left unspent; a
         # zero increment (alpha exhausted after t = 1) must not spend rounding noise
         carry = float(cumulative[k - 1]) - spent_total if k else 0.0
         target = float(increments[k]) + carry if increments[k] > 0 else 0.0
-        bound = _solve_bound(nodes, mass, t, step, target)
-        upper, lower = _crossing(nodes, mass, bound * math.sqrt(t), step, 0.0)
+        bound = _solve_bound(partial(recursion.crossing, k), target)
+        probability = recursion.crossing(k, bound)
+        recursion.advance(k, bound)
         bounds.append(bound)
-        spent.append(upper + lower)
-        spent_total += upper + lower
-        if k + 1 < len(fractions):
-            next_step = fractions[k + 1] - t
-            nodes, mass = _propagate(
-                nodes,
-                mass,
-                bound=bound,
-                t=t,
-                step=step,
-                next_step=next_step,
-                drift=0.0,
-            )
-        previous = t
+        spent.append(probability)
+        spent_total += probability
     return tuple(bounds), tuple(spent)
 
 
-def _solve_bound(
-    nodes: FloatArray, mass: FloatArray, t: float, step: float, target: float
-) -> float:
-    """The c with P(cross ±c√t at this look, not before) = target (log scale)."""
+def _cumulative_alpha(
+    fractions: tuple[float, ...],
+    alpha: float,
+    kind: SpendingKind,
+    rho: float,
+    convention: Convention,
+    sides: Sides,
+) -> FloatArray:
+    """α(t_k): two-sided by `convention`, or one side's spending at `alpha`."""
+    t = np.asarray(fractions, dtype=np.float64)
+    if sides == 1:  # per-side spending at 2α is twice f(t; α)
+        return _spending_curve(t, 2 * alpha, kind, rho, "per-side") / 2
+    return _spending_curve(t, alpha, kind, rho, convention)
+
+
+def _constant_boundaries(
+    fractions: tuple[float, ...], alpha: float, sides: Sides
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Pocock's (1977) classical boundary: one constant c for every look.
+
+    c solves P(cross ±c at some look | H0) = α at the looks given (K = 5 equal
+    looks, α = 0.05 two-sided: c = 2.413, Jennison & Turnbull 2000, table 2.1).
+    """
+
+    def spent_at(bound: float) -> list[float]:
+        recursion = _Recursion(fractions, sides)
+        spent = []
+        for k in range(len(fractions)):
+            if recursion.is_plateau(k):
+                spent.append(0.0)
+                continue
+            spent.append(recursion.crossing(k, bound))
+            recursion.advance(k, bound)
+        return spent
+
+    fixed = float(special.ndtri(1 - alpha / sides))
+    bound = float(
+        optimize.brentq(lambda c: sum(spent_at(c)) - alpha, fixed, 12.0, xtol=1e-12)
+    )
+    return (bound,) * len(fractions), tuple(spent_at(bound))
+
+
+class _Recursion:
+    """Sub-density of S_k = Z_k·√t_k on the continuation region, look by look."""
+
+    def __init__(
+        self, fractions: tuple[float, ...], sides: Sides, drift: float = 0.0
+    ) -> None:
+        self.fractions, self.sides, self.drift = fractions, sides, drift
+        self.nodes, self.mass = np.zeros(1), np.ones(1)  # S_0 = 0: a point mass
+        self.time = 0.0
+
+    def is_plateau(self, k: int) -> bool:
+        """No information since the density was last carried forward."""
+        return self.fractions[k] <= self.time
+
+    def crossing(self, k: int, bound: float, upper_only: bool = False) -> float:
+        """P(first crossing at look k) for the |z| (or upper) bound `bound`."""
+        upper, lower = _crossing(
+            self.nodes,
+            self.mass,
+            bound * math.sqrt(self.fractions[k]),
+            self.fractions[k] - self.time,
+            self.drift,
+        )
+        return upper if upper_only or self.sides == 1 else upper + lower
+
+    def advance(self, k: int, bound: float) -> None:
+        """Carry the density to look k, removing the paths that crossed there."""
+        if k + 1 == len(self.fractions):
+            return
+        t = self.fractions[k]
+        later = [f - t for f in self.fractions[k + 1 :] if f > t]
+        step = t - self.time
+        self.nodes, self.mass = _propagate(
+            self.nodes,
+            self.mass,
+            bound=bound,
+            t=t,
+            step=step,
+            next_step=later[0] if later else step,
+            drift=self.drift,
+            sides=self.sides,
+        )
+        self.time = t
+
+
+def _solve_bound(crossing: Callable[[float], float], target: float) -> float:
+    """The c with P(cross at this look, not before) = target (log scale)."""
 
     def excess(bound: float) -> float:
-        upper, lower = _crossing(nodes, mass, bound * math.sqrt(t), step, 0.0)
-        return math.log(max(upper + lower, 1e-300)) - math.log(target)
+        return math.log(max(crossing(bound), 1e-300)) - math.log(target)
 
     if target <= 0 or excess(Z_BOUND_CAP) >= 0:
         return Z_BOUND_CAP
@@ -157,11 +247,22 @@ def _propagate(
     step: float,
     next_step: float,
     drift: float,
+    sides: Sides = 2,
 ) -> tuple[FloatArray, FloatArray]:
-    """Sub-density of S_k on (−c√t, c√t) as Simpson masses f(s_j)·w_j."""
+    """Sub-density of S_k on the continuation region as Simpson masses f(s_j)·w_j.
+
+    The grid spans the whole region between the bounds, however far out they
+    lie (a bound of 18 SDs needs the density out there: cutting it at 10 SDs put
+    look 3 of 200 at 16.87 instead of 18.26). Only an unbounded side (the lower
+    side of a one-sided test) or the far side of a drift is cut at `_TAIL_SDS`.
+    """
     sd_t = math.sqrt(t)
-    low = max(-bound * sd_t, drift * t - _TAIL_SDS * sd_t)
-    high = min(bound * sd_t, drift * t + _TAIL_SDS * sd_t)
+    low = drift * t - _TAIL_SDS * sd_t
+    if sides == 2:
+        low = -bound * sd_t if drift == 0 else max(low, -bound * sd_t)
+    high = (
+        bound * sd_t if drift == 0 else min(bound * sd_t, drift * t + _TAIL_SDS * sd_t)
+    )
     if high <= low:  # everything has crossed already
         return np.zeros(0), np.zeros(0)
     finest = math.sqrt(min(step, next_step))
@@ -178,36 +279,34 @@ def _propagate(
 
 
 def _upper_crossing(
-    fractions: tuple[float, ...], bounds: tuple[float, ...], drift: float
+    fractions: tuple[float, ...],
+    bounds: tuple[float, ...],
+    drift: float,
+    sides: Sides = 2,
 ) -> float:
     """P(cross the upper bound at some look) when E[S_t] = drift·t."""
-    nodes, mass = np.zeros(1), np.ones(1)
-    previous, total = 0.0, 0.0
-    for k, (t, bound) in enumerate(zip(fractions, bounds, strict=True)):
-        step = t - previous
-        total += _crossing(nodes, mass, bound * math.sqrt(t), step, drift)[0]
-        if k + 1 < len(fractions):
-            next_step = fractions[k + 1] - t
-            nodes, mass = _propagate(
-                nodes,
-                mass,
-                bound=bound,
-                t=t,
-                step=step,
-                next_step=next_step,
-                drift=drift,
-            )
-        previous = t
+    recursion = _Recursion(fractions, sides, drift)
+    total = 0.0
+    for k, bound in enumerate(bounds):
+        if recursion.is_plateau(k):
+            continue
+        total += recursion.crossing(k, bound, upper_only=True)
+        recursion.advance(k, bound)
     return total
 
 
 def _check_design(
-    alpha: float, kind: SpendingKind, rho: float, convention: Convention
+    alpha: float,
+    kind: str,
+    rho: float,
+    convention: Convention,
+    kinds: tuple[str, ...] = ("obf", "pocock", "power", "pocock_constant"),
 ) -> None:
     _check_alpha(alpha)
-    if kind not in ("obf", "pocock", "power"):
+    if kind not in kinds:
         raise ConfigError(
-            f"alpha spending: spending == {kind!r}; use 'obf', 'pocock' or 'power'"
+            f"alpha spending: spending == {kind!r}; use one of "
+            + ", ".join(repr(k) for k in kinds)
         )
     if convention not in ("two-sided", "per-side"):
         raise ConfigError(

@@ -21,6 +21,7 @@ FloatArray = npt.NDArray[np.float64]
 Floats = Sequence[float] | npt.NDArray[np.floating[Any]]
 
 SequentialMethod = Literal["gst", "asymptotic-cs", "msprt"]
+Alternative = Literal["two-sided", "greater", "less"]
 SequentialStatus = Literal[
     "ok",
     "no_looks",
@@ -61,6 +62,8 @@ class SequentialResult:
         crossed: whether any look rejected the null.
         first_crossing_index: 0-based index of the first rejecting look, or None.
         status: a code from `STATUS_MESSAGES`.
+        alternative: `"two-sided"`, or one-sided `"greater"` (H1: effect > null;
+            the CI has no upper bound) or `"less"`.
     """
 
     method: SequentialMethod
@@ -74,6 +77,7 @@ class SequentialResult:
     crossed: bool
     first_crossing_index: int | None
     status: SequentialStatus
+    alternative: Alternative = "two-sided"
 
     @property
     def current_bound(self) -> float:
@@ -116,13 +120,21 @@ def _always_valid_result(
     z: FloatArray,
     halfwidth: FloatArray,
     log_e: FloatArray,
+    alternative: Alternative = "two-sided",
 ) -> SequentialResult:
-    """Running-intersection CS and running-minimum p-values from per-look pieces."""
+    """Running-intersection CS and running-minimum p-values from per-look pieces.
+
+    One-sided (`"greater"`/`"less"`) the sequence is a lower (upper) bound only.
+    """
     valid = np.isfinite(z) & np.isfinite(log_e) & np.isfinite(halfwidth) & (se > 0)
     log_e = np.where(valid, log_e, 0.0)
     pvalues = np.minimum.accumulate(np.minimum(1.0, np.exp(-log_e)))
     lower = np.maximum.accumulate(np.where(valid, estimate - halfwidth, -np.inf))
     upper = np.minimum.accumulate(np.where(valid, estimate + halfwidth, np.inf))
+    if alternative == "greater":
+        upper = np.full(upper.size, np.inf)
+    elif alternative == "less":
+        lower = np.full(lower.size, -np.inf)
     crossed = valid & (log_e >= -math.log(alpha))
     status: SequentialStatus = "ok"
     if not valid.all():
@@ -135,6 +147,7 @@ def _always_valid_result(
     return _result(
         method, alpha, z=z, bounds=bounds, lower=lower, upper=upper, e_values=e_values,
         pvalues=tuple(pvalues.tolist()), crossed=crossed, status=status,
+        alternative=alternative,
     )  # fmt: skip
 
 
@@ -150,6 +163,7 @@ def _result(
     pvalues: tuple[float, ...],
     crossed: npt.NDArray[np.bool_],
     status: SequentialStatus,
+    alternative: Alternative = "two-sided",
 ) -> SequentialResult:
     hits = np.flatnonzero(crossed)
     return SequentialResult(
@@ -164,6 +178,7 @@ def _result(
         crossed=bool(hits.size),
         first_crossing_index=int(hits[0]) if hits.size else None,
         status=status,
+        alternative=alternative,
     )
 
 

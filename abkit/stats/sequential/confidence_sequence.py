@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import optimize, special
 
 from abkit.errors import ConfigError
 from abkit.stats.sequential.common import (
+    Alternative,
     FloatArray,
     Floats,
     SequentialResult,
@@ -86,6 +88,7 @@ def asymptotic_cs_test(
     alpha: float = 0.05,
     *,
     null_value: float = 0.0,
+    alternative: Alternative = "two-sided",
 ) -> SequentialResult:
     """Asymptotic confidence sequence and always-valid p-values over looks (§4.2).
 
@@ -95,21 +98,35 @@ def asymptotic_cs_test(
     minimum is also valid and monotone). Valid under any look schedule once the CLT
     applies (Waudby-Smith et al. 2021, arXiv 2103.06476).
 
+    One-sided (`"greater"`: H1 effect > null_value) the mixture over the drift is
+    half-normal (λ ≥ 0), E = 2Φ(ρ√N·z/√(Nρ² + 1))·E_two-sided (Howard, Ramdas,
+    McAuliffe & Sekhon 2021, "Time-uniform, nonparametric, nonasymptotic
+    confidence sequences", one-sided normal mixture): still a nonnegative
+    martingale with mean 1, so Ville's inequality holds, and the sequence is the
+    lower bound Δ̂_k − z*_k·SE_k with E(z*_k) = 1/α. Non-inferiority with margin m
+    is `null_value=-m`, `alternative="greater"` (`"less"` mirrors it).
+
     Args:
         estimates: Δ̂_k per look (absolute or relative, CUPED or not).
         standard_errors: SE_k per look.
         n_totals: units so far per look, all arms.
         n_planned: N*, total units at which the CS is tuned to be tightest.
         alpha: two-sided type I error.
-        null_value: the effect under H0.
+        null_value: the effect under H0 (the boundary of H0 one-sided).
+        alternative: `"two-sided"`, `"greater"` or `"less"`.
 
     Returns:
         Per-look intersected CS bounds, e-values, p-values and the first crossing.
 
     Raises:
-        ConfigError: alpha or n_planned is invalid.
+        ConfigError: alpha, n_planned or alternative is invalid.
         DataError: the arrays differ in length.
     """
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ConfigError(
+            f"asymptotic_cs_test: alternative == {alternative!r}; use 'two-sided', "
+            "'greater' or 'less'"
+        )
     rho2 = asymptotic_cs_rho_squared(n_planned, alpha)
     estimate, se, n = (
         _as_array(estimates),
@@ -121,8 +138,13 @@ def asymptotic_cs_test(
         return _empty_result("asymptotic-cs", alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (estimate - null_value) / se
-        halfwidth = _cs_halfwidth(se, n, rho2, alpha)
-        log_e = _cs_log_evalue(z, n, rho2)
+        if alternative == "two-sided":
+            halfwidth = _cs_halfwidth(se, n, rho2, alpha)
+            log_e = _cs_log_evalue(z, n, rho2)
+        else:
+            sign = 1.0 if alternative == "greater" else -1.0
+            halfwidth = se * _one_sided_critical_z(n, rho2, alpha)
+            log_e = _one_sided_log_evalue(sign * z, n, rho2)
     return _always_valid_result(
         "asymptotic-cs",
         alpha,
@@ -131,6 +153,7 @@ def asymptotic_cs_test(
         z=z,
         halfwidth=halfwidth,
         log_e=log_e,
+        alternative=alternative,
     )
 
 
@@ -152,3 +175,33 @@ def _cs_log_evalue(z: FloatArray, n: FloatArray, rho2: float) -> FloatArray:
     return np.asarray(
         rho2 * n * z * z / (2 * spread) - 0.5 * np.log(spread), dtype=np.float64
     )
+
+
+def _one_sided_log_evalue(z: FloatArray, n: FloatArray, rho2: float) -> FloatArray:
+    """The log of the half-normal mixture: ln 2 + ln Φ(ρ√N z/√(Nρ² + 1)) + two-sided ln E."""
+    spread = n * rho2 + 1
+    shift = np.sqrt(rho2 * n / spread) * z
+    return np.asarray(
+        math.log(2) + special.log_ndtr(shift) + _cs_log_evalue(z, n, rho2),
+        dtype=np.float64,
+    )
+
+
+def _one_sided_critical_z(n: FloatArray, rho2: float, alpha: float) -> FloatArray:
+    """z* with one-sided E(z*) = 1/α at each look (E increases in z)."""
+    target = -math.log(alpha)
+
+    def solve(units: float) -> float:
+        if not (math.isfinite(units) and units > 0):
+            return math.nan
+        size = np.asarray([units])
+
+        def excess(z: float) -> float:
+            return float(_one_sided_log_evalue(np.asarray([z]), size, rho2)[0]) - target
+
+        high = 1.0
+        while excess(high) < 0:
+            high *= 2
+        return float(optimize.brentq(excess, 0.0, high, xtol=1e-12))
+
+    return np.asarray([solve(float(units)) for units in n], dtype=np.float64)
