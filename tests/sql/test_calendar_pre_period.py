@@ -44,7 +44,7 @@ def test_calendar_pre_period_counts_fixed_dates_before_exposure(tmp_path):
     assert experiment.pre_period is not None
     assert experiment.pre_period.start == SINCE
     sql = render_analysis_sql(experiment)
-    assert "TIMESTAMP '2026-02-27 00:00:00'" in sql
+    assert "CAST('2026-02-27 00:00:00' AS TIMESTAMP)" in sql
     plans = experiment_variables(experiment)
     overall = read_moments(run_queries(experiment).moments, plans, ())[None]
     expected = _expected(pd.Timestamp(SINCE), pd.Timestamp(UNTIL))
