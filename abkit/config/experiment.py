@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -94,6 +94,11 @@ class ExperimentFile(StrictModel):
         description="two-sided events whose partner may sit in another arm",
     )
     alpha: float = Field(0.05, gt=0, lt=0.5)
+    relative_ci: Literal["delta", "fieller"] = Field(
+        "delta",
+        description="interval of the relative lift: delta method or Fieller (valid "
+        "when the control mean is near zero)",
+    )
     cuped: CupedSettings = CupedSettings()
     sequential: SequentialSettings | None = None
     decision: DecisionSettings | None = None
