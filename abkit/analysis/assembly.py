@@ -33,6 +33,7 @@ from abkit.analysis.monitoring import (
     srm_series,
 )
 from abkit.analysis.novelty import novelty_experiment, novelty_points
+from abkit.analysis.quantiles import quantile_results
 from abkit.analysis.queries import QueryResults
 from abkit.analysis.registration import registration_check
 from abkit.analysis.results import (
@@ -79,7 +80,8 @@ def build_result(
         excluded_units=health.multi_variant_units(frames.exposure_health),
         srm=srm,
         health=checks,
-        metrics=metric_results(experiment, overall, None, caps),
+        metrics=metric_results(experiment, overall, None, caps)
+        + quantile_results(experiment, frames.quantiles),
         engine="duckdb",
         abkit_version=abkit_version(),
         segment_results=_segment_results(experiment, groups, caps),

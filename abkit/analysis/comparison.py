@@ -119,6 +119,8 @@ def metric_results(
     results = []
     for plan in experiment_variables(experiment):
         metric = plan.metric
+        if metric.kind == "quantile":  # order statistics: abkit.analysis.quantiles
+            continue
         control = _arm_moments(moments, experiment.control, plan)
         for variant in experiment.treatments:
             treated = _arm_moments(moments, variant, plan)

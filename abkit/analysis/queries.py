@@ -19,6 +19,7 @@ from abkit.analysis.novelty import novelty_experiment
 from abkit.config import Experiment, Source
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
+from abkit.sql.quantiles import render_quantiles_sql
 from abkit.sql.render import (
     render_analysis_sql,
     render_contamination_sql,
@@ -36,6 +37,7 @@ class QueryResults:
     daily_exposures: pd.DataFrame
     contamination: pd.DataFrame | None
     novelty: pd.DataFrame | None = None
+    quantiles: pd.DataFrame | None = None
 
 
 @contextmanager
@@ -62,6 +64,7 @@ def run_queries(
     with locked_engine(experiment, connection) as engine:
         contamination_sql = render_contamination_sql(experiment)
         split = novelty_experiment(experiment)
+        quantile_sql = render_quantiles_sql(experiment)
         return QueryResults(
             moments=engine.query(render_analysis_sql(experiment)),
             exposure_health=engine.query(render_health_sql(experiment)),
@@ -70,6 +73,7 @@ def run_queries(
             if contamination_sql
             else None,
             novelty=engine.query(render_analysis_sql(split)) if split else None,
+            quantiles=engine.query(quantile_sql) if quantile_sql else None,
         )
 
 

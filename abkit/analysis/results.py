@@ -342,10 +342,14 @@ def _note_lines(metrics: tuple[MetricResult, ...]) -> list[str]:
             notes.append(f"note: {metric.metric} ({metric.variant}): {metric.message}")
         notes += [
             f"note: {metric.metric} ({metric.variant}): {text}"
-            for text in (metric.note, _fieller_note(metric))
-            if text
+            for text in method_notes(metric)
         ]
     return notes
+
+
+def method_notes(metric: MetricResult) -> list[str]:
+    """How a result was computed when it is not the default (quantile, Fieller)."""
+    return [text for text in (metric.note, _fieller_note(metric)) if text]
 
 
 def _fieller_note(metric: MetricResult) -> str:
