@@ -81,7 +81,10 @@ def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:
     """Every mapped column exists in its source, or a DataError naming the fix."""
     data = experiment.data
     roles: dict[str, tuple[Source | None, tuple[str, ...]]] = {
-        "assignments": (data.assignments, ("unit_id", "variant", "timestamp")),
+        "assignments": (
+            data.assignments,
+            ("unit_id", "variant", "timestamp", "cluster"),
+        ),
         "events": (
             data.events,
             ("unit_id", "timestamp", "event", "value", "partner_id"),

@@ -37,6 +37,11 @@ class AssignmentsSource(Source):
     unit_id: str = "unit_id"
     variant: str = "variant"
     timestamp: str = "timestamp"
+    cluster: str | None = Field(
+        None,
+        description="randomization unit when it is not the analysis unit: units "
+        "sharing this column's value (e.g. city) were assigned together",
+    )
 
 
 class EventsSource(Source):
