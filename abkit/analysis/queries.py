@@ -19,6 +19,7 @@ from abkit.analysis.novelty import novelty_experiment
 from abkit.config import Experiment, Source
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
+from abkit.sql.clusters import render_cluster_sql
 from abkit.sql.quantiles import render_quantiles_sql
 from abkit.sql.render import (
     render_analysis_sql,
@@ -38,6 +39,7 @@ class QueryResults:
     contamination: pd.DataFrame | None
     novelty: pd.DataFrame | None = None
     quantiles: pd.DataFrame | None = None
+    clusters: pd.DataFrame | None = None
 
 
 @contextmanager
@@ -65,6 +67,7 @@ def run_queries(
         contamination_sql = render_contamination_sql(experiment)
         split = novelty_experiment(experiment)
         quantile_sql = render_quantiles_sql(experiment)
+        cluster_sql = render_cluster_sql(experiment)
         return QueryResults(
             moments=engine.query(render_analysis_sql(experiment)),
             exposure_health=engine.query(render_health_sql(experiment)),
@@ -74,6 +77,7 @@ def run_queries(
             else None,
             novelty=engine.query(render_analysis_sql(split)) if split else None,
             quantiles=engine.query(quantile_sql) if quantile_sql else None,
+            clusters=engine.query(cluster_sql) if cluster_sql else None,
         )
 
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from abkit.config import Experiment
 from abkit.errors import ConfigError
-from abkit.sql.render import (
-    analysis_context,
-    quote_identifier,
-    relation_sql,
-    render_template,
-)
+from abkit.sql.clusters import cluster_context
+from abkit.sql.render import analysis_context, render_template
 
 MAX_RUNS = 10_000
 
@@ -24,17 +20,9 @@ def render_aa_replay_sql(experiment: Experiment, runs: int, seed: int) -> str:
         raise ConfigError(f"--runs {runs} must be between 1 and {MAX_RUNS:,}")
     if seed < 0:
         raise ConfigError(f"--seed {seed} must be a non-negative integer")
-    assignments = experiment.data.assignments
-    cluster = None
-    if assignments.cluster is not None:
-        cluster = {
-            "relation": relation_sql(assignments),
-            "unit_id": quote_identifier(assignments.unit_id),
-            "column": quote_identifier(assignments.cluster),
-        }
     context = analysis_context(experiment) | {
         "runs": int(runs),
         "seed": int(seed),
-        "cluster": cluster,
+        "cluster": cluster_context(experiment),
     }
     return render_template("aa_replay.sql", context)
