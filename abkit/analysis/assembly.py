@@ -24,6 +24,7 @@ from abkit.aggregates.rows import (
     unit_count,
 )
 from abkit.analysis import health
+from abkit.analysis.clusters import cluster_srm, with_clusters
 from abkit.analysis.comparison import compare, metric_results, unadjusted_test
 from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.decision import apply_decision_rules, family_members
@@ -34,6 +35,7 @@ from abkit.analysis.monitoring import (
     srm_series,
 )
 from abkit.analysis.novelty import novelty_points
+from abkit.analysis.quantiles import quantile_results
 from abkit.analysis.queries import QueryResults
 from abkit.analysis.registration import registration_check
 from abkit.analysis.results import (
@@ -61,7 +63,9 @@ def build_result(
     _require_units(overall, experiment, frames.exposure_health)
     units = {v: unit_count(frames.moments, v) for v in experiment.variants}
     weights = list(experiment.variants.values())
-    srm = srm_test(list(units.values()), weights, experiment.health.srm_threshold)
+    srm = cluster_srm(experiment, frames.clusters) or srm_test(
+        list(units.values()), weights, experiment.health.srm_threshold
+    )
     segment_srm = _segment_srm(frames.moments, groups, experiment)
     checks = _health_checks(experiment, frames, overall, srm, segment_srm)
     caps = read_caps(frames.moments, plans)
@@ -80,7 +84,12 @@ def build_result(
         excluded_units=health.multi_variant_units(frames.exposure_health),
         srm=srm,
         health=checks,
-        metrics=metric_results(experiment, overall, None, caps),
+        metrics=with_clusters(
+            experiment,
+            metric_results(experiment, overall, None, caps)
+            + quantile_results(experiment, frames.quantiles),
+            frames.clusters,
+        ),
         engine=frames.engine,
         dialect=frames.dialect,
         abkit_version=abkit_version(),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from abkit.aggregates.moments import JointMoments
 from abkit.aggregates.rows import GroupKey, VariantMoments
+from abkit.analysis.relative_ci import with_relative_ci
 from abkit.analysis.results import MetricResult
 from abkit.config import CupedSettings, Experiment, Metric
 from abkit.sql.variables import MetricVariables, experiment_variables
@@ -118,13 +119,15 @@ def metric_results(
     results = []
     for plan in experiment_variables(experiment):
         metric = plan.metric
+        if metric.kind == "quantile":  # order statistics: abkit.analysis.quantiles
+            continue
         control = _arm_moments(moments, experiment.control, plan)
         for variant in experiment.treatments:
             treated = _arm_moments(moments, variant, plan)
             comparison = compare(
                 metric, control, treated, experiment.alpha, experiment.cuped
             )
-            results.append(
+            results.append(with_relative_ci(
                 MetricResult(
                     metric.name,
                     metric.kind,
@@ -139,8 +142,9 @@ def metric_results(
                     cap_rule(metric),
                     comparison.adjustment,
                     comparison.unadjusted,
-                )
-            )
+                ),
+                experiment.relative_ci,
+            ))  # fmt: skip
     return tuple(results)
 
 

@@ -193,7 +193,7 @@ def metric_series(
     days = look_days(daily, last_day)
     weights = experiment.variants
     results = []
-    for metric in experiment.metrics:
+    for metric in (m for m in experiment.metrics if m.kind != "quantile"):
         for variant in experiment.treatments:
             looks = _looks(metric, daily, experiment.control, variant, days, compare)
             share = (weights[experiment.control] + weights[variant]) / sum(

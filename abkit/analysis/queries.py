@@ -33,6 +33,8 @@ class QueryResults:
     daily_exposures: pd.DataFrame
     contamination: pd.DataFrame | None
     novelty: pd.DataFrame | None = None
+    quantiles: pd.DataFrame | None = None
+    clusters: pd.DataFrame | None = None
     engine: str = "duckdb"
     dialect: str = "duckdb"
 
@@ -99,6 +101,8 @@ def run_queries(
             daily_exposures=frames["daily_exposures"],
             contamination=frames.get("contamination"),
             novelty=frames.get("day_since_exposure"),
+            quantiles=frames.get("quantiles"),
+            clusters=frames.get("clusters"),
             engine=engine.name,
             dialect=engine.dialect,
         )
@@ -108,7 +112,10 @@ def check_columns(engine: Engine, experiment: Experiment) -> None:
     """Every mapped column exists in its source, or a DataError naming the fix."""
     data = experiment.data
     roles: dict[str, tuple[Source | None, tuple[str, ...]]] = {
-        "assignments": (data.assignments, ("unit_id", "variant", "timestamp")),
+        "assignments": (
+            data.assignments,
+            ("unit_id", "variant", "timestamp", "cluster"),
+        ),
         "events": (
             data.events,
             ("unit_id", "timestamp", "event", "value", "partner_id"),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from abkit.analysis.day_split import novelty_experiment
 from abkit.config import Experiment
-from abkit.sql.dialects import Dialect
+from abkit.sql.clusters import render_cluster_sql
+from abkit.sql.dialects import Dialect, transpile
+from abkit.sql.quantiles import render_quantiles_sql
 from abkit.sql.render import render_all_sql, render_analysis_sql
 
 QUERY_NAMES = (
@@ -17,8 +19,11 @@ QUERY_NAMES = (
     "daily_exposures",
     "contamination",
     "day_since_exposure",
+    "quantiles",
+    "clusters",
 )
-"""The names, in run order; contamination and the day split only when they apply."""
+"""The names, in run order; contamination, the day split, quantile and cluster
+queries only when they apply."""
 
 
 def analysis_queries(
@@ -34,4 +39,10 @@ def analysis_queries(
     split = novelty_experiment(experiment)
     if split is not None:
         queries["day_since_exposure"] = render_analysis_sql(split, dialect=dialect)
+    for name, sql in (
+        ("quantiles", render_quantiles_sql(experiment)),
+        ("clusters", render_cluster_sql(experiment)),
+    ):
+        if sql is not None:
+            queries[name] = sql if dialect == "duckdb" else transpile(sql, dialect)
     return queries

@@ -19,6 +19,7 @@ from abkit.analysis.text import aligned, format_lift, format_pvalue, format_valu
 from abkit.config import SequentialSettings
 from abkit.stats.bayes import BayesResult
 from abkit.stats.cuped import CupedAdjustment
+from abkit.stats.fieller import FiellerInterval
 from abkit.stats.guardrail import GuardrailResult
 from abkit.stats.srm import SequentialSrmResult, SrmResult
 from abkit.stats.welch import STATUS_MESSAGES, EffectResult
@@ -56,6 +57,9 @@ class MetricResult:
     adjusted_relative_ci_upper: float | None = None
     guardrail: GuardrailResult | None = None
     bayes: BayesResult | None = None
+    relative_ci_method: str = "delta"
+    fieller: FiellerInterval | None = None
+    note: str = ""
 
     @property
     def variance_reduction(self) -> float | None:
@@ -119,6 +123,11 @@ class MetricResult:
             if self.guardrail is not None
             else None,
             "bayes": self.bayes.to_dict() if self.bayes is not None else None,
+            "relative_ci_method": self.relative_ci_method,
+            "relative_ci_status": self.fieller.status if self.fieller else None,
+            "fieller_lower": self.fieller.lower if self.fieller else None,
+            "fieller_upper": self.fieller.upper if self.fieller else None,
+            "note": self.note,
         }
         if self.unadjusted is not None:
             plain = self.unadjusted
@@ -305,9 +314,11 @@ def scorecard_lines(result: AnalysisResult) -> list[str]:
     if result.decision is not None:
         lines.append(f"Decision: {result.decision.summary}")
         lines += [f"  · {reason}" for reason in result.decision.reasons]
-    level = f"{1 - result.alpha:.0%}"
+    level = f"{1 - result.alpha:.0%} CI"
+    if any(m.fieller is not None for m in result.metrics):
+        level += "; relative CI by Fieller's method"
     for variant in (v for v in result.variants if v != result.control):
-        lines.append(f"{variant} vs {result.control} ({level} CI)")
+        lines.append(f"{variant} vs {result.control} ({level})")
         rows = [["metric", "control", "treatment", "lift [CI]", "p-value", "verdict"]]
         rows += [_scorecard_row(m) for m in result.metrics if m.variant == variant]
         lines += aligned(rows)
@@ -331,7 +342,27 @@ def _note_lines(metrics: tuple[MetricResult, ...]) -> list[str]:
             )
         if metric.message:
             notes.append(f"note: {metric.metric} ({metric.variant}): {metric.message}")
+        notes += [
+            f"note: {metric.metric} ({metric.variant}): {text}"
+            for text in method_notes(metric)
+        ]
     return notes
+
+
+def method_notes(metric: MetricResult) -> list[str]:
+    """How a result was computed when it is not the default (quantile, Fieller)."""
+    return [text for text in (metric.note, _fieller_note(metric)) if text]
+
+
+def _fieller_note(metric: MetricResult) -> str:
+    """The relative CI's method when Fieller, and its shape when not an interval."""
+    fieller = metric.fieller
+    if fieller is None:
+        return ""
+    if fieller.status == "exclusive":
+        low, high = f"{fieller.lower:+.1%}", f"{fieller.upper:+.1%}"
+        return f"{fieller.message}: lift <= {low} or >= {high}"
+    return fieller.message
 
 
 def _scorecard_row(result: MetricResult) -> list[str]:

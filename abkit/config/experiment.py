@@ -39,6 +39,11 @@ class AssignmentsSource(Source):
     unit_id: str = "unit_id"
     variant: str = "variant"
     timestamp: str = "timestamp"
+    cluster: str | None = Field(
+        None,
+        description="randomization unit when it is not the analysis unit: units "
+        "sharing this column's value (e.g. city) were assigned together",
+    )
 
 
 class EventsSource(Source):
@@ -99,6 +104,11 @@ class ExperimentFile(StrictModel):
         description="two-sided events whose partner may sit in another arm",
     )
     alpha: float = Field(0.05, gt=0, lt=0.5)
+    relative_ci: Literal["delta", "fieller"] = Field(
+        "delta",
+        description="interval of the relative lift: delta method or Fieller (valid "
+        "when the control mean is near zero)",
+    )
     cuped: CupedSettings = CupedSettings()
     sequential: SequentialSettings | None = None
     health: HealthSettings = HealthSettings()

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
-MetricKind = Literal["mean", "proportion", "ratio", "retention"]
+MetricKind = Literal["mean", "proportion", "ratio", "retention", "quantile"]
+QuantileLevel = Literal["unit", "event"]
 Aggregate = Literal["sum", "any", "active_days", "distinct_partners"]
 Direction = Literal["higher", "lower"]
 DisplayFormat = Literal["number", "count", "percent", "currency"]
@@ -83,7 +84,9 @@ class Metric(StrictModel):
     Kinds: `mean` (per-unit aggregate averaged over exposed units, zeros included),
     `proportion` (share of units with at least one matching event), `ratio`
     (Σ numerator / Σ denominator, delta method), `retention` (share of units active
-    on day N, or on days N..M, after exposure, among units whose days are observed).
+    on day N, or on days N..M, after exposure, among units whose days are observed),
+    `quantile` (the p-quantile of per-unit values, or of event values with
+    `level: event`; order-statistic CI, docs/methods/quantiles.md).
     """
 
     name: Identifier = Field(description="filled in from the metrics.yaml key")
@@ -106,6 +109,14 @@ class Metric(StrictModel):
     direction: Direction = "higher"
     format: DisplayFormat = "number"
     description: str = ""
+    quantile: float | None = Field(
+        None, gt=0, lt=1, description="quantile metrics: p, e.g. 0.9 for p90"
+    )
+    level: QuantileLevel = Field(
+        "unit",
+        description="quantile metrics: of per-unit values (unit) or of every event's "
+        "value, clustered by unit (event)",
+    )
 
     def model_post_init(self, __context: Any) -> None:
         """Each kind has the fields it needs and no others."""
@@ -131,6 +142,12 @@ class Metric(StrictModel):
             raise ValueError(
                 f"retention days {list(self.days)} must be N or N <= M, >= 0"
             )
+        if (self.kind == "quantile") != (self.quantile is not None):
+            raise ValueError(
+                "quantile: p (e.g. 0.9) is required for, and only for, kind: quantile"
+            )
+        if self.level == "event" and self.kind != "quantile":
+            raise ValueError("level: event applies to kind: quantile metrics only")
         if self.winsorize is not None and self.kind != "mean":
             raise ValueError("winsorize applies to kind: mean metrics only")
         if (

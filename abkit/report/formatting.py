@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from abkit.analysis.results import AnalysisResult, MetricResult
+from abkit.analysis.results import AnalysisResult, MetricResult, method_notes
 from abkit.analysis.text import (
     format_difference,
     format_lift,
@@ -151,6 +151,10 @@ def metric_notes(result: AnalysisResult) -> list[str]:
             notes.append(f"{metric.metric}: values capped at {cap} ({metric.cap_rule})")
         if metric.message:
             notes.append(f"{metric.metric} ({metric.variant}): {metric.message}")
+        notes += [
+            f"{metric.metric} ({metric.variant}): {text}"
+            for text in method_notes(metric)
+        ]
     return notes
 
 

@@ -9,6 +9,7 @@ keeps its traceback. Each command imports the library it needs when it runs, so
 `analysis_commands`, `store_commands` and `tool_commands`, registered on import.
 """
 
+from abkit.frontends.cli import aa_command as aa_command
 from abkit.frontends.cli import analysis_commands as analysis_commands
 from abkit.frontends.cli import store_commands as store_commands
 from abkit.frontends.cli import tool_commands as tool_commands

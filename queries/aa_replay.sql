@@ -1,0 +1,70 @@
+{#
+  aa_replay.sql: the experiment's own units re-assigned at random many times.
+
+  Purpose     A/A replay: every exposed unit gets, in each run, a pseudo-arm 'A' or
+              'B' from a seeded hash of its randomization unit (the cluster column
+              when exp.yaml names one, else the unit id), so units of one cluster
+              move together as they did in the real assignment. One scan of the
+              events (unit_chain.sql) feeds every run: the per-unit values are
+              cross-joined with the runs and reduced to moments per run and arm,
+              overall and per exposure day (the daily looks of sequential tests).
+  Parameters  everything unit_chain.sql takes; metrics as moments.sql; runs (int);
+              seed (int); cluster: {relation, unit_id, column} or None.
+  Output      run, variant ('A' or 'B'), exposure_key (NULL on the overall rows),
+              n_units, and per metric the moments.sql columns.
+  Grain       run x pseudo-arm, and run x pseudo-arm x exposure day.
+#}
+WITH
+{% include "unit_chain.sql" %},
+{%- if cluster %}
+unit_clusters AS (
+    SELECT
+        {{ cluster.unit_id }} AS unit_id,
+        MIN(CAST({{ cluster.column }} AS VARCHAR)) AS cluster_id
+    FROM {{ cluster.relation }}
+    GROUP BY {{ cluster.unit_id }}
+),
+{%- endif %}
+runs AS (
+    SELECT CAST(range AS BIGINT) AS run FROM range({{ runs }})
+),
+replayed AS (
+    SELECT
+        r.run,
+        CASE
+            WHEN hash(
+                {%- if cluster %}
+                COALESCE(c.cluster_id, CAST(v.unit_id AS VARCHAR))
+                {%- else %}
+                CAST(v.unit_id AS VARCHAR)
+                {%- endif %}
+                || '|{{ seed }}|' || CAST(r.run AS VARCHAR)
+            ) % 2 = 0 THEN 'A'
+            ELSE 'B'
+        END AS variant,
+        v.* EXCLUDE (variant)
+    FROM unit_values AS v
+    {%- if cluster %}
+    LEFT JOIN unit_clusters AS c
+        ON v.unit_id = c.unit_id
+    {%- endif %}
+    CROSS JOIN runs AS r
+)
+SELECT
+    run,
+    variant,
+    exposure_key,
+    COUNT(*) AS n_units
+    {%- for m in metrics %},
+    COUNT("{{ m.name }}") AS "{{ m.name }}__n"
+    {%- for v in m.variables %},
+    SUM(CAST("{{ v.column }}" AS DOUBLE)) AS "{{ v.column }}__sum",
+    SUM(CAST("{{ v.column }}" AS DOUBLE) * CAST("{{ v.column }}" AS DOUBLE)) AS "{{ v.column }}__sum_sq"
+    {%- endfor %}
+    {%- for p in m.pairs %},
+    SUM(CAST("{{ p.left }}" AS DOUBLE) * CAST("{{ p.right }}" AS DOUBLE)) AS "{{ p.column }}"
+    {%- endfor %}
+    {%- endfor %}
+FROM replayed
+GROUP BY GROUPING SETS ((run, variant), (run, variant, exposure_key))
+ORDER BY run, variant, exposure_key NULLS FIRST
