@@ -26,7 +26,7 @@ import pandas as pd
 from abkit.aggregates.moments import JointMoments
 from abkit.aggregates.rows import joint_moments
 from abkit.analysis.comparison import compare, unadjusted_test
-from abkit.analysis.queries import locked_engine
+from abkit.analysis.queries import locked_engine, query_frame
 from abkit.analysis.text import aligned
 from abkit.config import Experiment, Metric, load_experiment
 from abkit.sql.replay import render_aa_replay_sql
@@ -146,7 +146,7 @@ def aa_replay(
         experiment = load_experiment(experiment)
     sql = render_aa_replay_sql(experiment, runs, seed)
     with locked_engine(experiment, con) as engine:
-        frame = engine.query(sql)
+        frame = query_frame(engine, sql)
     return replay_result(experiment, frame, runs, seed)
 
 

@@ -51,6 +51,11 @@ class EngineChoice:
 
 def arrow_frame(table: pa.Table) -> pd.DataFrame:
     """An engine's Arrow result as the pandas frame the aggregates read."""
+    # Exact sums come back as DECIMAL/HUGEINT on some engines; the statistics take floats.
+    decimals = [f.name for f in table.schema if pa.types.is_decimal(f.type)]
+    for name in decimals:
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table[name].cast(pa.float64()))
     frame: pd.DataFrame = table.to_pandas(date_as_object=False)
     return frame
 
