@@ -202,9 +202,9 @@ def test_srm_threshold_is_configurable_in_exp_yaml(tmp_path):
     assert default.health.srm_threshold == 0.001
     assert default.health.srm_warning == 0.05
     spec = tiny_exp_dict() | {"health": {"srm_threshold": 0.01, "srm_warning": 0.1}}
-    experiment = load_experiment(write_tiny(tmp_path / "custom", spec))
-    assert experiment.health.srm_threshold == 0.01
-    result = abkit.analyze(experiment.path)
+    path = write_tiny(tmp_path / "custom", spec)
+    assert load_experiment(path).health.srm_threshold == 0.01
+    result = abkit.analyze(path)
     assert result.srm.threshold == 0.01
     bad = tiny_exp_dict() | {"health": {"srm_threshold": 0.1, "srm_warning": 0.05}}
     with pytest.raises(ConfigError, match="srm_warning"):
