@@ -14,6 +14,7 @@ from abkit.config.settings import (
     BayesSettings,
     CupedSettings,
     DecisionSettings,
+    ProportionSettings,
     SequentialSettings,
 )
 from abkit.errors import ConfigError
@@ -98,6 +99,7 @@ class ExperimentFile(StrictModel):
     sequential: SequentialSettings | None = None
     decision: DecisionSettings | None = None
     bayesian: BayesSettings | None = None
+    proportions: ProportionSettings = ProportionSettings()
 
     def model_post_init(self, __context: Any) -> None:
         """Segments and unit covariates need a units table."""

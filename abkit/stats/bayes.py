@@ -157,15 +157,16 @@ def posterior_normal(
         prior_std: σ₀ > 0, inf for the flat prior.
 
     Returns:
-        Posterior mean and standard deviation.
+        Posterior mean and standard deviation, computed through the data's weight
+        w = σ₀²/(σ̂² + σ₀²) (μ_post = w·Δ̂ + (1 − w)·μ₀, σ_post = σ̂·√w) so that
+        no square overflows.
     """
     if math.isinf(prior_std):
         return estimate, standard_error
-    data_precision = 1 / standard_error**2
-    prior_precision = 1 / prior_std**2
-    variance = 1 / (data_precision + prior_precision)
-    mean = (estimate * data_precision + prior_mean * prior_precision) * variance
-    return mean, math.sqrt(variance)
+    ratio = standard_error / prior_std
+    weight = 1 / (1 + ratio * ratio)  # on the data: σ₀²/(σ̂² + σ₀²), never overflows
+    mean = weight * estimate + (1 - weight) * prior_mean
+    return mean, standard_error * math.sqrt(weight)
 
 
 def chance_to_win(mean: float, std: float, *, higher_is_better: bool = True) -> float:
