@@ -338,11 +338,12 @@ def _statsmodels_adjusted(
     adjusted = [math.nan] * len(values)
     if not valid:
         return tuple(adjusted)
+    import numpy as np
     from statsmodels.stats.multitest import multipletests
 
-    corrected = multipletests(
-        [values[i] for i in valid], method=STATSMODELS_NAMES[method]
-    )[1]
+    with np.errstate(divide="ignore"):  # log1p(−1) = −inf at p = 1 is exact here
+        chosen = [values[i] for i in valid]
+        corrected = multipletests(chosen, method=STATSMODELS_NAMES[method])[1]
     for i, p in zip(valid, corrected, strict=True):
         adjusted[i] = float(p)
     return tuple(adjusted)
