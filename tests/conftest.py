@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
+
+# Hypothesis: `ci` (the default, and whenever CI is set) derives every example from
+# the test itself, so the suite is deterministic; `explore` draws fresh random
+# examples, ten times as many, for hunting bugs locally:
+#   HYPOTHESIS_PROFILE=explore python3 -m pytest tests/stats
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, print_blob=True,
+    suppress_health_check=(HealthCheck.too_slow,),
+)  # fmt: skip
+settings.register_profile(
+    "explore", derandomize=False, deadline=None, max_examples=1000, print_blob=True
+)
+settings.load_profile(
+    "ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "ci")
+)
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "data" / "examples"

@@ -120,14 +120,17 @@ def test_do_not_ship_when_the_minimum_effect_is_ruled_out(tmp_path):
     assert any("no effect of at least +2.0%" in r for r in result.decision.reasons)
 
 
-@pytest.mark.parametrize("method", ["holm", "hochberg", "bh", "bonferroni"])
+@pytest.mark.parametrize(
+    "method", ["holm", "hochberg", "bh", "bonferroni", "by", "holm-sidak", "sidak"]
+)
 def test_family_p_values_equal_statsmodels(tmp_path, method):
     result = abkit.analyze(
         build(tmp_path, message_lift=0.04, seed=5), correction=method
     )
     family = [result.metric("messages"), result.metric("likes")]
     reference = {"holm": "holm", "hochberg": "simes-hochberg", "bh": "fdr_bh",
-                 "bonferroni": "bonferroni"}[method]  # fmt: skip
+                 "bonferroni": "bonferroni", "by": "fdr_by",
+                 "holm-sidak": "holm-sidak", "sidak": "sidak"}[method]  # fmt: skip
     _, expected, *_ = multipletests([m.effect.pvalue for m in family], method=reference)
     assert [m.adjusted_pvalue for m in family] == pytest.approx(
         list(expected), rel=1e-12
@@ -153,3 +156,103 @@ def test_flat_prior_credible_interval_equals_the_delta_interval(tmp_path):
     assert messages.bayes.ci_upper == pytest.approx(
         messages.effect.relative + z * se, rel=1e-9
     )
+
+
+NET_METRICS = {
+    "net_revenue": {"kind": "mean", "events": ["order"], "value": "value",
+                    "window": {"end_day": 7}},
+    "score_change": {"kind": "mean", "events": ["score"], "value": "value",
+                     "window": {"end_day": 7}},
+}  # fmt: skip
+
+
+def build_negative(directory: Path, n: int = 400) -> Path:
+    """Net revenue −10 per control unit, −5 per treated one; a flat negative guardrail."""
+    rng = np.random.default_rng(13)
+    users = np.arange(n)
+    treated = users % 2 == 1
+    exposed = T0 + pd.to_timedelta(rng.integers(0, 86400, n), unit="s")
+    net = np.where(treated, -5.0, -10.0) + rng.normal(0, 1, n)
+    score = -20.0 + rng.normal(0, 1, n)
+    events = pd.concat(
+        [
+            pd.DataFrame({"user_id": users, "event": "order", "value": net}),
+            pd.DataFrame({"user_id": users, "event": "score", "value": score}),
+        ],
+        ignore_index=True,
+    )
+    events["ts"] = exposed[events["user_id"].to_numpy()] + pd.Timedelta(hours=1)
+    later = {
+        "user_id": [0],
+        "event": ["session"],
+        "value": [0.0],
+        "ts": [T0 + pd.Timedelta(days=15)],
+    }  # the data run past every window
+    events = pd.concat([events, pd.DataFrame(later)], ignore_index=True)  # fmt: skip
+    assignments = pd.DataFrame(
+        {"user_id": users, "variant": np.where(treated, "treatment", "control"),
+         "exposed_at": exposed}
+    )  # fmt: skip
+    return write_log(
+        directory, assignments, events, NET_METRICS,
+        {"control": 0.5, "treatment": 0.5}, name="net",
+        decision={"primary": "net_revenue", "minimum_effect": 0.1,
+                  "guardrails": {"score_change": {"margin": 0.05}}},
+        bayesian={},
+    )  # fmt: skip
+
+
+def test_negative_baseline_every_consumer_agrees_with_the_difference(tmp_path):
+    result = abkit.analyze(build_negative(tmp_path))
+    net = result.metric("net_revenue")
+    effect = net.effect
+    assert effect.difference == pytest.approx(5.0, abs=0.3)
+    assert effect.relative == pytest.approx(
+        effect.difference / abs(effect.control.mean), rel=1e-12
+    )
+    assert effect.relative > 0.4  # was -0.5: the lift had the wrong sign
+    assert net.verdict == "better"
+    assert net.bayes is not None
+    assert net.bayes.chance_to_win == pytest.approx(1.0)  # was 0
+    guard = result.metric("score_change").guardrail
+    assert guard is not None
+    assert guard.status == "not_harmed"
+    assert result.decision is not None
+    assert result.decision.outcome == "ship", result.decision.reasons
+    assert "raised net revenue by +" in result.decision.summary
+
+
+def test_correction_and_exact_tests_are_set_in_exp_yaml_and_on_the_cli(tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from abkit.frontends.cli import app
+
+    exp = build(tmp_path, message_lift=0.04, seed=5)
+    data = yaml.safe_load(exp.read_text())
+    data["decision"]["correction"] = "holm-sidak"
+    data["proportions"] = {"exact_below": 1000, "exact_test": "fisher"}
+    exp.write_text(yaml.safe_dump(data))
+    result = abkit.analyze(exp)
+    assert result.correction == "holm-sidak"
+    reports = result.metric("reports").effect
+    assert reports.test == "fisher-exact"  # every expected count is below 1000
+    from scipy import stats
+
+    x_c, x_t = (
+        round(reports.control.mean * reports.control.n),
+        round(reports.treatment.mean * reports.treatment.n),
+    )
+    table = [[x_t, reports.treatment.n - x_t], [x_c, reports.control.n - x_c]]
+    assert reports.pvalue == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
+    output = CliRunner().invoke(app, ["analyze", str(exp), "--correction", "by",
+                                      "-f", "json"])  # fmt: skip
+    assert output.exit_code == 0, output.output
+    assert json.loads(output.stdout)["correction"] == "by"
+    wrong = CliRunner().invoke(
+        app, ["analyze", str(exp), "--correction", "sidak-hochberg"]
+    )
+    assert wrong.exit_code == 2
+    assert "holm-sidak" in wrong.stderr

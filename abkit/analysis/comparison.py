@@ -1,8 +1,10 @@
 """The arm comparison: each metric's treatment tested against the control.
 
 The plain test suits the metric kind (Welch for means and ratios, a two-proportion
-z-test for binary metrics, STATS.md §1–2); with CUPED on, Welch runs on the adjusted
-arms and the plain test is kept beside it (STATS.md §3).
+z-test for binary metrics or an exact test at small counts, STATS.md §1–2); with
+CUPED on, Welch runs on the adjusted arms and the plain test is kept beside it
+(STATS.md §3). Moments no real data could produce are reported as "inconsistent"
+and never tested.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from abkit.aggregates.moments import JointMoments
 from abkit.aggregates.rows import GroupKey, VariantMoments
 from abkit.analysis.relative_ci import with_relative_ci
 from abkit.analysis.results import MetricResult
-from abkit.config import CupedSettings, Experiment, Metric
+from abkit.config import CupedSettings, Experiment, Metric, ProportionSettings
 from abkit.sql.variables import MetricVariables, experiment_variables
 from abkit.stats.cuped import (
     CupedAdjustment,
@@ -23,7 +25,11 @@ from abkit.stats.cuped import (
     regression_adjust,
 )
 from abkit.stats.delta import ratio_estimate
-from abkit.stats.welch import ArmEstimate, EffectResult, proportion_ztest, welch_test
+from abkit.stats.exact import proportion_test
+from abkit.stats.status import joint_consistent
+from abkit.stats.welch import ArmEstimate, EffectResult, untestable, welch_test
+
+DEFAULT_PROPORTIONS = ProportionSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +42,11 @@ class Comparison:
 
 
 def unadjusted_test(
-    metric: Metric, control: JointMoments, treatment: JointMoments, alpha: float
+    metric: Metric,
+    control: JointMoments,
+    treatment: JointMoments,
+    alpha: float,
+    proportions: ProportionSettings = DEFAULT_PROPORTIONS,
 ) -> EffectResult:
     """The plain test suited to the metric kind (STATS.md §1, §2)."""
     if metric.kind == "ratio":
@@ -46,14 +56,22 @@ def unadjusted_test(
             alpha,
         )
     if metric.is_binary:
-        return proportion_ztest(
-            control.marginal("value"), treatment.marginal("value"), alpha
-        )
+        return proportion_test(
+            control.marginal("value"), treatment.marginal("value"), alpha,
+            exact_below=proportions.exact_below, exact_test=proportions.exact_test,
+            continuity=proportions.continuity_correction,
+        )  # fmt: skip
     return welch_test(
         ArmEstimate.from_moments(control.marginal("value")),
         ArmEstimate.from_moments(treatment.marginal("value")),
         alpha,
     )
+
+
+def moments_consistent(metric: Metric, *arms: JointMoments) -> bool:
+    """Whether real values can have every arm's joint moments (binary roles 0/1)."""
+    binary = ("value", "pre") if metric.is_binary else ()
+    return all(joint_consistent(arm, binary) for arm in arms)
 
 
 def cuped_adjustment(
@@ -80,9 +98,13 @@ def compare(
     treatment: JointMoments,
     alpha: float,
     cuped: CupedSettings | None = None,
+    proportions: ProportionSettings = DEFAULT_PROPORTIONS,
 ) -> Comparison:
     """Test one metric; with CUPED settings, Welch on the adjusted arms."""
-    plain = unadjusted_test(metric, control, treatment, alpha)
+    plain = unadjusted_test(metric, control, treatment, alpha, proportions)
+    if not moments_consistent(metric, control, treatment):
+        arms = (plain.control, plain.treatment)
+        return Comparison(untestable(*arms, alpha, plain.test, "inconsistent"))
     if cuped is None or not cuped.enabled or not metric.cuped:
         return Comparison(plain)
     adjustment = cuped_adjustment(metric, control, treatment, cuped)
@@ -125,8 +147,9 @@ def metric_results(
         for variant in experiment.treatments:
             treated = _arm_moments(moments, variant, plan)
             comparison = compare(
-                metric, control, treated, experiment.alpha, experiment.cuped
-            )
+                metric, control, treated, experiment.alpha, experiment.cuped,
+                experiment.proportions,
+            )  # fmt: skip
             results.append(with_relative_ci(
                 MetricResult(
                     metric.name,

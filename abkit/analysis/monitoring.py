@@ -80,11 +80,11 @@ class Look:
 
     @property
     def sequential_relative(self) -> tuple[float, float]:
-        """The sequential CI as a relative lift (divided by the control mean)."""
+        """The sequential CI as a relative lift (divided by |control mean|)."""
         if not self.control_mean:
             return math.nan, math.nan
-        return (self.sequential_lower / self.control_mean,
-                self.sequential_upper / self.control_mean)  # fmt: skip
+        return (self.sequential_lower / abs(self.control_mean),
+                self.sequential_upper / abs(self.control_mean))  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (day as ISO text) for JSON and plots."""

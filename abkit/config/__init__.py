@@ -27,4 +27,5 @@ from abkit.config.settings import CupedSettings as CupedSettings
 from abkit.config.settings import DecisionSettings as DecisionSettings
 from abkit.config.settings import GuardrailSettings as GuardrailSettings
 from abkit.config.settings import HealthSettings as HealthSettings
+from abkit.config.settings import ProportionSettings as ProportionSettings
 from abkit.config.settings import SequentialSettings as SequentialSettings

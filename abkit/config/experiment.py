@@ -16,6 +16,7 @@ from abkit.config.settings import (
     CupedSettings,
     DecisionSettings,
     HealthSettings,
+    ProportionSettings,
     SequentialSettings,
 )
 from abkit.errors import ConfigError
@@ -118,6 +119,7 @@ class ExperimentFile(StrictModel):
         "duckdb",
         description="where the queries run; --engine and abkit.analyze(con=...) override",
     )
+    proportions: ProportionSettings = ProportionSettings()
 
     def model_post_init(self, __context: Any) -> None:
         """Segments and unit covariates need a units table."""

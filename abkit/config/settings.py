@@ -94,7 +94,26 @@ class HealthSettings(StrictModel):
             )
 
 
-CorrectionMethod = Literal["holm", "hochberg", "bh", "bonferroni", "none"]
+CorrectionMethod = Literal[
+    "holm", "hochberg", "bh", "bonferroni", "by", "holm-sidak", "sidak", "none"
+]  # fmt: skip
+
+
+class ProportionSettings(StrictModel):
+    """How binary metrics are tested (STATS.md §1.2).
+
+    The pooled two-proportion z-test by default; an exact test when the smallest
+    expected cell count of the 2 × 2 table is below `exact_below` (the result's
+    `test` says which ran).
+    """
+
+    exact_below: float = Field(
+        5.0, ge=0, description="exact test below this expected cell count (0: never)"
+    )
+    exact_test: Literal["fisher", "boschloo", "barnard"] = "fisher"
+    continuity_correction: bool = Field(
+        False, description="Yates' continuity correction for the z-test"
+    )
 
 
 class GuardrailSettings(StrictModel):

@@ -157,15 +157,16 @@ def posterior_normal(
         prior_std: σ₀ > 0, inf for the flat prior.
 
     Returns:
-        Posterior mean and standard deviation.
+        Posterior mean and standard deviation, computed through the data's weight
+        w = σ₀²/(σ̂² + σ₀²) (μ_post = w·Δ̂ + (1 − w)·μ₀, σ_post = σ̂·√w) so that
+        no square overflows.
     """
     if math.isinf(prior_std):
         return estimate, standard_error
-    data_precision = 1 / standard_error**2
-    prior_precision = 1 / prior_std**2
-    variance = 1 / (data_precision + prior_precision)
-    mean = (estimate * data_precision + prior_mean * prior_precision) * variance
-    return mean, math.sqrt(variance)
+    ratio = standard_error / prior_std
+    weight = 1 / (1 + ratio * ratio)  # on the data: σ₀²/(σ̂² + σ₀²), never overflows
+    mean = weight * estimate + (1 - weight) * prior_mean
+    return mean, standard_error * math.sqrt(weight)
 
 
 def chance_to_win(mean: float, std: float, *, higher_is_better: bool = True) -> float:
@@ -173,12 +174,11 @@ def chance_to_win(mean: float, std: float, *, higher_is_better: bool = True) -> 
 
     STATS.md §8; GB bayesian/tests.py `chance_to_win`.
     """
-    above_zero = float(scipy_stats.norm.sf(0.0, loc=mean, scale=std))
-    return (
-        above_zero
-        if higher_is_better
-        else float(scipy_stats.norm.cdf(0.0, loc=mean, scale=std))
-    )
+    if not std > 0:  # a point mass (σ_post underflowed): the sign decides
+        gain = mean if higher_is_better else -mean
+        return 1.0 if gain > 0 else 0.0 if gain < 0 else 0.5
+    z = mean / std
+    return _normal_cdf(z if higher_is_better else -z)
 
 
 def expected_losses(gain_mean: float, std: float) -> tuple[float, float]:
@@ -195,11 +195,18 @@ def expected_losses(gain_mean: float, std: float) -> tuple[float, float]:
     Returns:
         (risk_treatment, risk_control).
     """
+    if not std > 0:  # a point mass: the loss is the gain itself
+        return max(-gain_mean, 0.0), max(gain_mean, 0.0)
     z = gain_mean / std
-    density = std * float(scipy_stats.norm.pdf(z))
-    risk_treatment = density - gain_mean * float(scipy_stats.norm.cdf(-z))
-    risk_control = density + gain_mean * float(scipy_stats.norm.cdf(z))
+    density = std * math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    risk_treatment = density - gain_mean * _normal_cdf(-z)
+    risk_control = density + gain_mean * _normal_cdf(z)
     return risk_treatment, risk_control
+
+
+def _normal_cdf(z: float) -> float:
+    """Φ(z) in plain floats (no numpy overflow warnings at |z| → ∞)."""
+    return 0.5 * math.erfc(-z / math.sqrt(2))
 
 
 def absolute_prior(

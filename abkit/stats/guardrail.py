@@ -94,7 +94,7 @@ def guardrail_test(
 
     A relative margin (e.g. "no more than 2% worse") must be converted by the
     caller to the estimate's scale: used as is when the estimate is the
-    relative lift, multiplied by the control mean for an absolute difference.
+    relative lift, multiplied by |control mean| for an absolute difference.
 
     Degenerate input (non-finite estimate, or SE not > 0) is "inconclusive"
     with NaN statistic, p-value and interval.

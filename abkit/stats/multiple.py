@@ -2,7 +2,11 @@
 
 Adjusted p-values for Bonferroni, Holm (1979) step-down, Hochberg (1988) step-up
 and Benjamini–Hochberg (1995), with weighted Bonferroni/Holm so that a primary
-metric can carry more of the family's α. Each correction also reports the level
+metric can carry more of the family's α; Šidák, Holm–Šidák and
+Benjamini–Yekutieli (2001) come from statsmodels' `multipletests`. There is no
+Šidák variant of Hochberg's step-up: statsmodels has none and its error control
+is not an established result, so abkit offers plain Hochberg ("simes-hochberg"
+in statsmodels) only. Each correction also reports the level
 each hypothesis is effectively tested at, so that reports can show adjusted
 confidence intervals that agree with the decisions (`adjusted_ci`).
 
@@ -19,14 +23,25 @@ from typing import Any, Literal
 
 from abkit.stats.welch import reference_distribution
 
-CorrectionMethod = Literal["bonferroni", "holm", "hochberg", "bh", "none"]
+CorrectionMethod = Literal[
+    "bonferroni", "holm", "hochberg", "bh", "by", "holm-sidak", "sidak", "none"
+]  # fmt: skip
 CORRECTION_METHODS: tuple[CorrectionMethod, ...] = (
     "bonferroni",
     "holm",
     "hochberg",
     "bh",
+    "by",
+    "holm-sidak",
+    "sidak",
     "none",
 )
+STATSMODELS_NAMES: dict[CorrectionMethod, str] = {
+    "by": "fdr_by",
+    "holm-sidak": "holm-sidak",
+    "sidak": "sidak",
+}
+WEIGHTED_METHODS: tuple[CorrectionMethod, ...] = ("bonferroni", "holm", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +50,7 @@ class CorrectionResult:
 
     Attributes:
         method: the correction applied.
-        alpha: the family-wise error rate (FDR for "bh") controlled.
+        alpha: the family-wise error rate (FDR for "bh", "by") controlled.
         raw: the p-values as given (NaN for untestable hypotheses).
         adjusted: adjusted p-values; reject when `adjusted <= alpha`.
         rejected: the decisions.
@@ -85,7 +100,7 @@ def correct_pvalues(
     Args:
         pvalues: one p-value per hypothesis; NaN marks an untestable hypothesis.
         method: the correction (see `adjust_pvalues`).
-        alpha: family-wise error rate (false discovery rate for "bh").
+        alpha: family-wise error rate (false discovery rate for "bh", "by").
         weights: optional Bonferroni/Holm weights (see `adjust_pvalues`).
 
     Returns:
@@ -116,9 +131,16 @@ def adjust_pvalues(
       p̃₍ⱼ₎ = minᵢ≥ⱼ min(1, (m − i + 1)·p₍ᵢ₎). Valid under independence/PRDS.
     - bh (Benjamini & Hochberg 1995, FDR): p̃₍ⱼ₎ = minᵢ≥ⱼ min(1, m·p₍ᵢ₎/i).
       Valid under independence/PRDS.
+    - by (Benjamini & Yekutieli 2001, FDR under any dependence): BH with m
+      replaced by m·Σᵢ₌₁ᵐ 1/i; statsmodels "fdr_by".
+    - sidak: 1 − (1 − pⱼ)ᵐ (FWER under independence or positive orthant
+      dependence); statsmodels "sidak".
+    - holm-sidak (step-down): p̃₍ⱼ₎ = maxᵢ≤ⱼ 1 − (1 − p₍ᵢ₎)^(m − i + 1);
+      statsmodels "holm-sidak".
     - none: the p-values unchanged.
 
-    These equal statsmodels' `multipletests` (methods "bonferroni", "holm",
+    The last three are computed by statsmodels' `multipletests`. The others
+    equal statsmodels' `multipletests` (methods "bonferroni", "holm",
     "simes-hochberg", "fdr_bh") on the non-NaN entries.
 
     Weighted Bonferroni and Holm (Holm 1979 gives the weighted version): weights
@@ -137,7 +159,7 @@ def adjust_pvalues(
 
     Args:
         pvalues: one p-value per hypothesis, in [0, 1] or NaN.
-        method: "bonferroni", "holm", "hochberg", "bh" or "none".
+        method: one of `CORRECTION_METHODS`.
         weights: positive weights, one per p-value; only for "bonferroni",
             "holm" (and ignored by "none").
 
@@ -146,8 +168,8 @@ def adjust_pvalues(
 
     Raises:
         ValueError: a p-value outside [0, 1], an unknown method, or invalid
-            weights (wrong length, not positive and finite, or used with
-            "hochberg"/"bh").
+            weights (wrong length, not positive and finite, or used with a
+            method other than "bonferroni"/"holm").
     """
     values = _check_pvalues(pvalues)
     valid = [i for i, p in enumerate(values) if not math.isnan(p)]
@@ -155,6 +177,8 @@ def adjust_pvalues(
     adjusted = [math.nan] * len(values)
     if method == "none":
         return tuple(values)
+    if method in STATSMODELS_NAMES:
+        return _statsmodels_adjusted(values, valid, method)
     if method == "bonferroni":
         m = len(valid)
         for i in valid:
@@ -218,11 +242,16 @@ def adjusted_alpha_levels(
       parameters"), FCR ≤ α; the non-selected ones get the same level for
       display (their intervals contain the null). When nothing is selected the
       level falls back to Bonferroni's α/m.
+    - by: max(R, 1)·α/(m·Σᵢ₌₁ᵐ 1/i), BH's levels with BY's larger m.
+    - sidak: 1 − (1 − α)^(1/m) for every hypothesis; simultaneous coverage
+      1 − α under independence.
+    - holm-sidak: as holm, with the Šidák level 1 − (1 − α)^(1/k) of the step
+      where k hypotheses remained instead of α/k.
 
     Args:
         pvalues: one p-value per hypothesis, in [0, 1] or NaN.
         method: the correction.
-        alpha: family-wise error rate (FDR for "bh").
+        alpha: family-wise error rate (FDR for "bh", "by").
         weights: Bonferroni/Holm weights, as in `adjust_pvalues`.
 
     Returns:
@@ -277,8 +306,16 @@ def _levels(
             levels[i] = alpha * scaled[i] / m
         elif method == "hochberg":
             levels[i] = alpha / (m - count + 1) if rejected[i] else alpha / (m - count)
-        elif method == "bh":
-            levels[i] = max(count, 1) * alpha / m
+        elif method in ("bh", "by"):
+            harmonic = (
+                math.fsum(1 / k for k in range(1, m + 1)) if method == "by" else 1
+            )
+            levels[i] = max(count, 1) * alpha / (m * harmonic)
+        elif method == "sidak":
+            levels[i] = sidak_level(alpha, m)
+    if method == "holm-sidak":
+        for step, i in enumerate(_order(values, valid, scaled)):
+            levels[i] = sidak_level(alpha, m - min(step, count))
     if method == "holm":
         order = _order(values, valid, scaled)
         remaining = _remaining_weights(order, scaled)
@@ -287,6 +324,29 @@ def _levels(
         for step, i in enumerate(order):
             levels[i] = alpha * scaled[i] / remaining[min(step, count)]
     return tuple(levels)
+
+
+def sidak_level(alpha: float, tests: int) -> float:
+    """The Šidák per-test level 1 − (1 − α)^(1/k) for k tests, without cancellation."""
+    return -math.expm1(math.log1p(-alpha) / tests)
+
+
+def _statsmodels_adjusted(
+    values: list[float], valid: list[int], method: CorrectionMethod
+) -> tuple[float, ...]:
+    """Adjusted p-values of the non-NaN entries from statsmodels' `multipletests`."""
+    adjusted = [math.nan] * len(values)
+    if not valid:
+        return tuple(adjusted)
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    with np.errstate(divide="ignore"):  # log1p(−1) = −inf at p = 1 is exact here
+        chosen = [values[i] for i in valid]
+        corrected = multipletests(chosen, method=STATSMODELS_NAMES[method])[1]
+    for i, p in zip(valid, corrected, strict=True):
+        adjusted[i] = float(p)
+    return tuple(adjusted)
 
 
 def _order(values: list[float], valid: list[int], scaled: list[float]) -> list[int]:
@@ -323,7 +383,7 @@ def _scaled_weights(
     """Weights rescaled to sum to m over the non-NaN p-values (all 1 if None)."""
     if weights is None:
         return [1.0] * len(values)
-    if method in ("hochberg", "bh"):
+    if method not in WEIGHTED_METHODS:
         raise ValueError(
             f"weights are supported for 'bonferroni' and 'holm' only, not {method!r}; "
             "drop the weights or use method='holm'"

@@ -22,6 +22,9 @@ STATSMODELS_NAMES: dict[CorrectionMethod, str] = {
     "holm": "holm",
     "hochberg": "simes-hochberg",
     "bh": "fdr_bh",
+    "by": "fdr_by",
+    "holm-sidak": "holm-sidak",
+    "sidak": "sidak",
 }
 METHODS = [*STATSMODELS_NAMES, "none"]
 
@@ -38,7 +41,8 @@ def _assert_equals_statsmodels(pvalues, method):
     # statsmodels' holm branch calls gc.collect(); freezing the heap keeps that cheap
     gc.freeze()
     try:
-        _, expected, *_ = multipletests(pvalues, method=STATSMODELS_NAMES[method])
+        with np.errstate(divide="ignore"):  # Šidák methods take log1p(-1) at p = 1
+            _, expected, *_ = multipletests(pvalues, method=STATSMODELS_NAMES[method])
     finally:
         gc.unfreeze()
     adjusted = adjust_pvalues(pvalues, method)
@@ -46,7 +50,10 @@ def _assert_equals_statsmodels(pvalues, method):
 
 
 @settings(max_examples=60, deadline=None)
-@given(family, st.sampled_from(["bonferroni", "hochberg", "bh"]))
+@given(
+    family,
+    st.sampled_from(["bonferroni", "hochberg", "bh", "by", "holm-sidak", "sidak"]),
+)
 def test_adjusted_pvalues_equal_statsmodels(pvalues, method):
     _assert_equals_statsmodels(pvalues, method)
 
@@ -85,7 +92,8 @@ def test_rejections_equal_statsmodels():
     pvalues = np.concatenate([rng.uniform(0, 0.02, 6), rng.uniform(0, 1, 14)])
     for method, name in STATSMODELS_NAMES.items():
         result = correct_pvalues(list(pvalues), method, alpha=0.1)
-        expected = multipletests(pvalues, alpha=0.1, method=name)[0]
+        with np.errstate(divide="ignore"):
+            expected = multipletests(pvalues, alpha=0.1, method=name)[0]
         assert result.rejected == tuple(bool(r) for r in expected)
         assert result.family_size == 20
 
@@ -227,7 +235,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="positive"):
         adjust_pvalues([0.1, 0.2], "holm", weights=[2, 0])
     with pytest.raises(ValueError, match="must be one of"):
-        adjust_pvalues([0.1], "sidak")  # type: ignore[arg-type]
+        adjust_pvalues([0.1], "sidak-hochberg")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="alpha"):
         correct_pvalues([0.1], "holm", alpha=1.0)
 
@@ -244,3 +252,45 @@ def test_result_prints_and_converts():
     result = correct_pvalues([0.001, 0.2], "holm")
     assert result.to_dict()["family_size"] == 2
     assert "reject" in str(result)
+
+
+def test_yekutieli_and_sidak_by_hand():
+    pvalues = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205]
+    m = len(pvalues)
+    harmonic = sum(1 / k for k in range(1, m + 1))  # 2.717857...
+    by = correct_pvalues(pvalues, "by", 0.05)
+    # step-up: min over i >= j of m·c(m)·p(i)/i
+    assert by.adjusted[0] == pytest.approx(
+        min(m * harmonic * p / (i + 1) for i, p in enumerate(pvalues)), rel=1e-12
+    )
+    assert by.adjusted[0] == pytest.approx(0.02174285714, rel=1e-9)
+    assert by.rejected == (True,) + (False,) * 7
+    assert by.levels[0] == pytest.approx(0.05 / (m * harmonic), rel=1e-12)
+    sidak = correct_pvalues(pvalues, "sidak", 0.05)
+    assert sidak.adjusted[1] == pytest.approx(1 - (1 - 0.008) ** 8, rel=1e-12)
+    assert sidak.levels[0] == pytest.approx(1 - 0.95 ** (1 / 8), rel=1e-12)
+    holm_sidak = correct_pvalues(pvalues, "holm-sidak", 0.05)
+    assert holm_sidak.adjusted[1] == pytest.approx(
+        max(1 - (1 - 0.001) ** 8, 1 - (1 - 0.008) ** 7), rel=1e-12
+    )
+    # 0.008 > 1 − 0.95^(1/7) = 0.00730: the step-down stops at the second step
+    assert holm_sidak.rejected == (True,) + (False,) * 7
+    assert holm_sidak.levels[0] == pytest.approx(1 - 0.95 ** (1 / 8), rel=1e-12)
+    assert holm_sidak.levels[1] == pytest.approx(1 - 0.95 ** (1 / 7), rel=1e-12)
+    assert holm_sidak.levels[7] == holm_sidak.levels[1]
+
+
+def test_new_methods_refuse_weights():
+    for method in ("by", "holm-sidak", "sidak"):
+        with pytest.raises(ValueError, match="'bonferroni' and 'holm' only"):
+            adjust_pvalues([0.01, 0.02], method, weights=[1.0, 1.0])
+
+
+def test_config_and_stats_name_the_same_corrections():
+    from typing import get_args
+
+    from abkit.config import CorrectionMethod as ConfigCorrection
+    from abkit.stats.multiple import CORRECTION_METHODS
+
+    assert set(get_args(ConfigCorrection)) == set(CORRECTION_METHODS)
+    assert set(CORRECTION_METHODS) == {*STATSMODELS_NAMES, "none"}

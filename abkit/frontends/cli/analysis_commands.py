@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
@@ -46,7 +46,8 @@ def analyze_command(
     correction: Annotated[
         str | None,
         typer.Option(
-            help="Override the correction: holm, hochberg, bh, bonferroni, none."
+            help="Override the correction: holm, hochberg, bh, bonferroni, by, "
+            "holm-sidak, sidak, none."
         ),
     ] = None,
     segments: Annotated[
@@ -70,11 +71,12 @@ def analyze_command(
 ) -> None:
     """Analyse an experiment and print its scorecard and health checks."""
     from abkit.analysis.run import analyze
+    from abkit.config import CorrectionMethod
 
     fmt = checked_format(output_format)
-    if correction not in (None, "holm", "hochberg", "bh", "bonferroni", "none"):
-        raise AbkitError(f"--correction '{correction}' is not known; use holm, hochberg, "
-                         "bh, bonferroni or none")  # fmt: skip
+    if correction is not None and correction not in get_args(CorrectionMethod):
+        raise AbkitError(f"--correction '{correction}' is not known; use one of "
+                         f"{', '.join(get_args(CorrectionMethod))}")  # fmt: skip
     with stderr.status("analysing…"):
         result = analyze(
             exp_yaml, as_of=parse_date(as_of), cuped=None if cuped else False,
