@@ -82,14 +82,21 @@ def fieller_coefficients(
 def fieller_interval(
     control: ArmEstimate, treatment: ArmEstimate, quantile: float
 ) -> FiellerInterval:
-    """Fieller's confidence set of the relative lift ȳ_T/ȳ_C − 1 (independent arms).
+    """Fieller's confidence set of the relative lift (ȳ_T − ȳ_C)/|ȳ_C| (independent arms).
+
+    The set of R = ȳ_T/ȳ_C is solved first; the lift is R − 1 over a positive
+    control mean and 1 − R over a negative one, so its sign follows the difference
+    as everywhere in abkit (STATS.md §11.1).
 
     Args:
         control: control arm estimate (mean and variance of the mean).
         treatment: treatment arm estimate.
         quantile: two-sided critical value (z or Welch t) of the interval.
     """
-    estimate = treatment.mean / control.mean - 1 if control.mean != 0 else math.nan
+    sign = -1.0 if control.mean < 0 else 1.0
+    estimate = (
+        sign * (treatment.mean / control.mean - 1) if control.mean != 0 else math.nan
+    )
     inputs = (
         control.mean,
         treatment.mean,
@@ -105,6 +112,8 @@ def fieller_interval(
     if a == 0:  # a half-line: report its hull
         return FiellerInterval(estimate, -math.inf, math.inf, "unbounded")
     root = math.sqrt(max(discriminant, 0.0))
-    low, high = sorted(((-b - root) / (2 * a), (-b + root) / (2 * a)))
+    low, high = sorted(
+        sign * (r - 1) for r in ((-b - root) / (2 * a), (-b + root) / (2 * a))
+    )
     status: FiellerStatus = "bounded" if a > 0 else "exclusive"
-    return FiellerInterval(estimate, low - 1, high - 1, status)
+    return FiellerInterval(estimate, low, high, status)

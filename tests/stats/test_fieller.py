@@ -18,9 +18,13 @@ Z = float(stats.norm.ppf(0.975))
 
 
 def numpy_fieller(mc: float, vc: float, mt: float, vt: float, q: float) -> np.ndarray:
-    """Roots of (mt − R·mc)² − q²(vt + R²·vc) = 0, independently via numpy."""
+    """Roots of (mt − R·mc)² − q²(vt + R²·vc) = 0, independently via numpy.
+
+    As a lift over |control|: R − 1 when the control mean is positive, 1 − R when
+    it is negative.
+    """
     coefficients = [mc**2 - q**2 * vc, -2 * mt * mc, mt**2 - q**2 * vt]
-    return np.sort(np.roots(coefficients).real) - 1
+    return np.sort(np.sign(mc) * (np.roots(coefficients).real - 1))
 
 
 @pytest.mark.parametrize(
@@ -35,7 +39,16 @@ def test_bounded_interval_matches_numpy_roots(
     assert interval.status == "bounded"
     assert interval.lower == pytest.approx(lower, rel=1e-12)
     assert interval.upper == pytest.approx(upper, rel=1e-12)
-    assert interval.estimate == pytest.approx(mt / mc - 1)
+    assert interval.estimate == pytest.approx((mt - mc) / abs(mc))
+
+
+def test_negative_control_lift_follows_the_difference() -> None:
+    """Control −10, treatment −5: the difference is +5, so the whole set is positive."""
+    control, treatment = ArmEstimate(100, -10.0, 0.01), ArmEstimate(100, -5.0, 0.01)
+    interval = fieller_interval(control, treatment, Z)
+    assert interval.status == "bounded"
+    assert interval.estimate == pytest.approx(0.5)
+    assert 0 < interval.lower < 0.5 < interval.upper
 
 
 def test_bounds_satisfy_the_pivot() -> None:
