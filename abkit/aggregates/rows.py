@@ -16,7 +16,7 @@ import pandas as pd
 
 from abkit.aggregates.moments import JointMoments
 from abkit.sql.render import segment_column
-from abkit.sql.variables import MetricVariables
+from abkit.sql.variables import MetricVariables, shift_column, shifted_column
 
 GroupKey = tuple[str, str] | None
 """(segment, value) of a group of moments rows; None for the overall rows."""
@@ -48,7 +48,30 @@ def read_moments(
 
 
 def joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
-    """One metric's JointMoments from its columns in a moments.sql row."""
+    """One metric's JointMoments from its columns in a moments.sql row.
+
+    The sums about each variable's shift give the centred moments (precise whatever
+    the means); rows without shift columns (SQL pasted from an older abkit) are read
+    from the raw sums alone.
+    """
+    variables = plan.variables
+    if shift_column(variables[0].column) not in row:
+        return _raw_joint_moments(row, plan)
+    index = {v.column: i for i, v in enumerate(variables)}
+    shift = [_number(row[shift_column(v.column)]) for v in variables]
+    sums = [_number(row[shifted_column(f"{v.column}__sum")]) for v in variables]
+    cross = [[0.0] * len(variables) for _ in variables]
+    for i, v in enumerate(variables):
+        cross[i][i] = _number(row[shifted_column(f"{v.column}__sum_sq")])
+    for left, right, column in plan.pairs():
+        i, j = index[left.column], index[right.column]
+        cross[i][j] = cross[j][i] = _number(row[shifted_column(column)])
+    return JointMoments.from_shifted(
+        int(row[plan.n_column]), plan.roles, shift, sums, cross
+    )
+
+
+def _raw_joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
     variables = plan.variables
     index = {v.column: i for i, v in enumerate(variables)}
     sums = [_number(row[f"{v.column}__sum"]) for v in variables]

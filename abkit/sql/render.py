@@ -24,7 +24,10 @@ from abkit.resources import resource_dir
 from abkit.sql.safety import EVENT_COLUMNS, safe_expression
 from abkit.sql.variables import (
     UnitAggregate,
+    Variable,
     experiment_variables,
+    shift_column,
+    shifted_column,
     unit_covariate_column,
 )
 
@@ -196,19 +199,36 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
         ),
         "scan_upper": None if None in uppers else max(uppers),
         "caps": [asdict(c) for p in plans for c in p.caps],
-        "variables": [asdict(v) for p in plans for v in p.variables],
+        "variables": [_variable_context(v) for p in plans for v in p.variables],
         "metrics": [
             {
                 "name": p.metric.name,
-                "variables": [asdict(v) for v in p.variables],
+                "variables": [_variable_context(v) for v in p.variables],
                 "pairs": [
-                    {"left": a.column, "right": b.column, "column": column}
+                    {
+                        "left": _variable_context(a),
+                        "right": _variable_context(b),
+                        "column": column,
+                        "shifted": shifted_column(column),
+                    }
                     for a, b, column in p.pairs()
                 ],
             }
             for p in plans
         ],
         "variants": [quote_literal(v) for v in experiment.variants],
+    }
+
+
+def _variable_context(variable: Variable) -> dict[str, Any]:
+    """A variable with the names of its shift and of its raw and shifted sums."""
+    column = variable.column
+    return asdict(variable) | {
+        "shift": shift_column(column),
+        "sum": f"{column}__sum",
+        "sum_sq": f"{column}__sum_sq",
+        "shifted_sum": shifted_column(f"{column}__sum"),
+        "shifted_sum_sq": shifted_column(f"{column}__sum_sq"),
     }
 
 

@@ -92,6 +92,17 @@ def variable_column(metric: str, role: Role) -> str:
     return metric if role == "value" else f"{metric}__{role}"
 
 
+def shift_column(column: str) -> str:
+    """Column of a variable's shift: the pooled reference its shifted sums are about."""
+    return f"{column}__shift"
+
+
+def shifted_column(column: str) -> str:
+    """A sum computed about the shifts (`x__sum` -> `x__shifted_sum`, same for _sq)."""
+    head, _, tail = column.rpartition("__")
+    return f"{head}__shifted_{tail}"
+
+
 def unit_covariate_column(attribute: str) -> str:
     """Column of a numeric unit attribute in the `units` CTE."""
     return f"unit__{attribute}"
