@@ -15,7 +15,8 @@
               the mean is large against the spread (values near 1e8 with sd 1).
               An integer shift keeps counts and 0/1 values exact, so the raw sums
               derived back from the shifted ones equal the direct sums.
-  Output      one row: n_exposed, one column per cap and one per variable shift.
+              Without caps the shifts read unit_aggregates alone (no join).
+  Output      one row: one column per cap and one per variable shift.
   Grain       one row.
   Second pass this is the one read of the per-unit rows besides moments.sql: a cap
               is a pooled percentile, and a shift a pooled mean, both needed before
@@ -23,7 +24,7 @@
               row per unit), never the events again.
 #}
     SELECT
-        COUNT(*) AS n_exposed
+        COUNT(*) AS n_rows
         {%- for c in caps %},
         {%- set conditions = [] %}
         {%- if c.end_day is not none %}{% set _ = conditions.append("x.exposed_at + INTERVAL " ~ c.end_day ~ " DAY <= d.data_end") %}{% endif %}
@@ -38,7 +39,13 @@
         COALESCE((SELECT ROUND(AVG(CAST("{{ v.source }}" AS DOUBLE))) FROM units), 0) AS "{{ v.shift }}"
         {%- endif %}
         {%- endfor %}
+    {%- if caps %}
     FROM exposures AS x
     LEFT JOIN unit_aggregates AS u
         ON x.unit_id = u.unit_id
+    {%- if data_end_needed %}
     CROSS JOIN data_end AS d
+    {%- endif %}
+    {%- else %}
+    FROM unit_aggregates AS u
+    {%- endif %}

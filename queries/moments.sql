@@ -4,7 +4,9 @@
   Purpose     reduce per-unit values to counts, sums, sums of squares and the
               cross-products each metric needs (ratio: numerator x denominator;
               pre-period covariates: x outcome), overall, per segment and per
-              exposure key in one GROUPING SETS pass over the units.
+              exposure key. The units are reduced once, to their finest cell
+              (variant x exposure day x segment values); the GROUPING SETS then
+              roll those few cells up, instead of hashing every unit once per set.
               Sums are taken about each variable's shift (caps.sql: a pooled
               reference value), so second moments keep their precision when the
               mean is large against the spread; the raw sums are derived from the
@@ -59,36 +61,62 @@ SELECT
     {%- endfor %}
 FROM (
     SELECT
-        v.variant,
-        v.exposure_key
+        f.variant,
+        f.exposure_key
         {%- for s in segments %},
-        v."{{ s.alias }}"
-        {%- endfor %},
-        COUNT(*) AS n_units,
-        COUNT(*) FILTER (WHERE v.events_after_exposure = 0) AS units_without_events,
-        COUNT(*) FILTER (WHERE v.events_before_exposure > 0) AS units_with_events_before,
-        COUNT(*) FILTER (WHERE v.events_in_pre_period = 0) AS units_without_pre_period
+        f."{{ s.alias }}"
+        {%- endfor %}
+        {%- for column in count_columns %},
+        CAST(SUM(f.{{ column }}) AS BIGINT) AS {{ column }}
+        {%- endfor %}
         {%- for m in metrics %},
-        COUNT(v."{{ m.name }}") AS "{{ m.name }}__n"
+        CAST(SUM(f."{{ m.name }}__n") AS BIGINT) AS "{{ m.name }}__n"
         {%- for x in m.variables %},
-        {%- set d %}(CAST(v."{{ x.column }}" AS DOUBLE) - c."{{ x.shift }}"){% endset %}
-        SUM({{ d }}) AS "{{ x.shifted_sum }}",
-        SUM({{ d }} * {{ d }}) AS "{{ x.shifted_sum_sq }}"
+        SUM(f."{{ x.shifted_sum }}") AS "{{ x.shifted_sum }}",
+        SUM(f."{{ x.shifted_sum_sq }}") AS "{{ x.shifted_sum_sq }}"
         {%- if x.cap %},
-        MAX(v."{{ x.cap }}") AS "{{ x.cap }}"
+        MAX(f."{{ x.cap }}") AS "{{ x.cap }}"
         {%- endif %}
         {%- endfor %}
         {%- for p in m.pairs %},
-        SUM((CAST(v."{{ p.left.column }}" AS DOUBLE) - c."{{ p.left.shift }}") * (CAST(v."{{ p.right.column }}" AS DOUBLE) - c."{{ p.right.shift }}")) AS "{{ p.shifted }}"
+        SUM(f."{{ p.shifted }}") AS "{{ p.shifted }}"
         {%- endfor %}
         {%- endfor %}
-    FROM unit_values AS v
-    CROSS JOIN caps AS c
+    FROM (
+        SELECT
+            v.variant,
+            v.exposure_key
+            {%- for s in segments %},
+            v."{{ s.alias }}"
+            {%- endfor %},
+            COUNT(*) AS n_units,
+            COUNT(*) FILTER (WHERE v.events_after_exposure = 0) AS units_without_events,
+            COUNT(*) FILTER (WHERE v.events_before_exposure > 0) AS units_with_events_before,
+            COUNT(*) FILTER (WHERE v.events_in_pre_period = 0) AS units_without_pre_period
+            {%- for m in metrics %},
+            COUNT(v."{{ m.name }}") AS "{{ m.name }}__n"
+            {%- for x in m.variables %},
+            {%- set d %}(CAST(v."{{ x.column }}" AS DOUBLE) - c."{{ x.shift }}"){% endset %}
+            SUM({{ d }}) AS "{{ x.shifted_sum }}",
+            SUM({{ d }} * {{ d }}) AS "{{ x.shifted_sum_sq }}"
+            {%- if x.cap %},
+            MAX(v."{{ x.cap }}") AS "{{ x.cap }}"
+            {%- endif %}
+            {%- endfor %}
+            {%- for p in m.pairs %},
+            SUM((CAST(v."{{ p.left.column }}" AS DOUBLE) - c."{{ p.left.shift }}") * (CAST(v."{{ p.right.column }}" AS DOUBLE) - c."{{ p.right.shift }}")) AS "{{ p.shifted }}"
+            {%- endfor %}
+            {%- endfor %}
+        FROM unit_values AS v
+        CROSS JOIN caps AS c
+        GROUP BY v.variant, v.exposure_key
+        {%- for s in segments %}, v."{{ s.alias }}"{% endfor %}
+    ) AS f
     GROUP BY GROUPING SETS (
-        (v.variant),
-        (v.variant, v.exposure_key)
+        (f.variant),
+        (f.variant, f.exposure_key)
         {%- for s in segments %},
-        (v.variant, v."{{ s.alias }}")
+        (f.variant, f."{{ s.alias }}")
         {%- endfor %}
     )
 ) AS m

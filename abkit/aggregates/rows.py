@@ -32,10 +32,16 @@ def read_moments(
     """Group the moments.sql rows into (segment, value) -> variant -> metric moments.
 
     Groups come out in a stable order (overall, then segments as configured, values
-    sorted) whatever order the engine returned the rows in.
+    sorted) whatever order the engine returned the rows in. Rows of segments not in
+    `segments` are skipped (planning reads the overall rows only).
     """
     groups: dict[GroupKey, VariantMoments] = {}
-    for row in rows[rows["exposure_key"].isna()].to_dict("records"):
+    wanted = {segment_column(s) for s in segments}
+    others = [c for c in rows.columns if c.startswith("segment__") and c not in wanted]
+    selected = rows["exposure_key"].isna()
+    for column in others:  # rows of segments not asked for are not overall rows
+        selected &= rows[column].isna()
+    for row in rows[selected].to_dict("records"):
         key = _group_key(row, segments)
         groups.setdefault(key, {})[str(row["variant"])] = {
             plan.metric.name: joint_moments(row, plan) for plan in plans

@@ -22,7 +22,6 @@ from abkit.errors import DataError
 from abkit.sql.render import (
     render_analysis_sql,
     render_contamination_sql,
-    render_daily_exposures_sql,
     render_health_sql,
 )
 
@@ -62,15 +61,47 @@ def run_queries(
     with locked_engine(experiment, connection) as engine:
         contamination_sql = render_contamination_sql(experiment)
         split = novelty_experiment(experiment)
+        exposure_days = engine.query(render_health_sql(experiment))
         return QueryResults(
             moments=engine.query(render_analysis_sql(experiment)),
-            exposure_health=engine.query(render_health_sql(experiment)),
-            daily_exposures=engine.query(render_daily_exposures_sql(experiment)),
+            exposure_health=exposure_health(exposure_days),
+            daily_exposures=daily_exposures(exposure_days, experiment),
             contamination=engine.query(contamination_sql)
             if contamination_sql
             else None,
             novelty=engine.query(render_analysis_sql(split)) if split else None,
         )
+
+
+def exposure_health(exposure_days: pd.DataFrame) -> pd.DataFrame:
+    """exposure_health.sql's per-day rows rolled up to variant x multiple_variants."""
+    keys = ["variant", "multiple_variants"]
+    return (
+        exposure_days.groupby(keys, dropna=False, sort=False)
+        .agg(
+            n_units=("n_units", "sum"),
+            n_rows=("n_rows", "sum"),
+            first_exposure=("first_exposure", "min"),
+            last_exposure=("last_exposure", "max"),
+            last_event=("last_event", "max"),
+        )
+        .reset_index()
+    )
+
+
+def daily_exposures(
+    exposure_days: pd.DataFrame, experiment: Experiment
+) -> pd.DataFrame:
+    """New units per exposure day and configured variant (daily_exposures.sql)."""
+    single = exposure_days[
+        ~exposure_days["multiple_variants"].astype(bool)
+        & exposure_days["variant"].isin(list(experiment.variants))
+    ]
+    return (
+        single.groupby(["exposure_day", "variant"], as_index=False)["n_units"]
+        .sum()
+        .sort_values(["exposure_day", "variant"], ignore_index=True)
+    )
 
 
 def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:

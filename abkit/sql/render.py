@@ -217,7 +217,21 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
             for p in plans
         ],
         "variants": [quote_literal(v) for v in experiment.variants],
+        "count_columns": COUNT_COLUMNS,
+        "data_end_needed": any(
+            v.end_day is not None for p in plans for v in p.variables
+        )
+        or any(c.end_day is not None for p in plans for c in p.caps),
     }
+
+
+COUNT_COLUMNS = (
+    "n_units",
+    "units_without_events",
+    "units_with_events_before",
+    "units_without_pre_period",
+)
+"""The unit counts of moments.sql, rolled up from its finest cells."""
 
 
 def _variable_context(variable: Variable) -> dict[str, Any]:
