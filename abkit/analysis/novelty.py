@@ -1,8 +1,8 @@
 """Novelty: the primary metric's effect split by day since exposure.
 
-A novelty effect fades day by day; learning builds up. The split is one extra run of
-the fused moments query, over an experiment reduced to the primary metric with one
-one-day window per day since exposure. The points are `monitoring.NoveltyPoint`s,
+A novelty effect fades day by day; learning builds up. The split is the primary
+metric with one one-day window per day since exposure, computed as extra columns of
+the fused moments query (no second scan). The points are `monitoring.NoveltyPoint`s,
 beside the other daily views of an analysis.
 """
 
@@ -13,45 +13,21 @@ from typing import Any
 
 from abkit.aggregates.moments import JointMoments
 from abkit.analysis.monitoring import MIN_UNITS_PER_ARM, NoveltyPoint
-from abkit.config import CupedSettings, Experiment, Metric, Window
+from abkit.config import CupedSettings, Experiment
+from abkit.sql.variables import MAX_NOVELTY_DAYS, novelty_day_metrics, novelty_metric
 from abkit.stats.welch import EffectResult
 
-MAX_NOVELTY_DAYS = 28
-"""Longer windows are not split: a day-by-day view needs few, full days."""
-
-
-def novelty_metric(experiment: Experiment) -> Metric | None:
-    """The metric whose effect is split by day since exposure: the primary one."""
-    name = (
-        experiment.decision.primary
-        if experiment.decision
-        else experiment.metrics[0].name
-    )
-    metric = experiment.metric(name)
-    window = metric.effective_window
-    if metric.kind not in ("mean", "proportion") or window.end_day is None:
-        return None
-    if window.end_day - window.start_day > MAX_NOVELTY_DAYS:
-        return None
-    return metric
+__all__ = ["MAX_NOVELTY_DAYS", "novelty_experiment", "novelty_metric", "novelty_points"]
 
 
 def novelty_experiment(experiment: Experiment) -> Experiment | None:
-    """The experiment reduced to its primary metric, one metric per day since exposure."""
-    metric = novelty_metric(experiment)
-    if metric is None:
+    """The experiment reduced to its primary metric, one metric per day since exposure.
+
+    Its moments are columns of the analysis query itself (`novelty_day_metrics`).
+    """
+    days = novelty_day_metrics(experiment)
+    if not days:
         return None
-    window = metric.effective_window
-    assert window.end_day is not None
-    days = tuple(
-        metric.model_copy(update={
-            "name": f"{metric.name}__day{day}",
-            "window": Window(start_day=day, end_day=day + 1),
-            "winsorize": None,
-            "cuped": False,
-        })
-        for day in range(window.start_day, window.end_day)
-    )  # fmt: skip
     return experiment.model_copy(update={
         "metrics": days, "segments": (), "sequential": None, "decision": None,
         "bayesian": None, "cuped": CupedSettings(enabled=False),

@@ -60,23 +60,23 @@ def run_queries(
     """Check the sources, lock the engine down and run the analysis queries."""
     with locked_engine(experiment, connection) as engine:
         contamination_sql = render_contamination_sql(experiment)
-        split = novelty_experiment(experiment)
+        moments = engine.query(render_analysis_sql(experiment))
         exposure_days = engine.query(render_health_sql(experiment))
         return QueryResults(
-            moments=engine.query(render_analysis_sql(experiment)),
+            moments=moments,
             exposure_health=exposure_health(exposure_days),
             daily_exposures=daily_exposures(exposure_days, experiment),
             contamination=engine.query(contamination_sql)
             if contamination_sql
             else None,
-            novelty=engine.query(render_analysis_sql(split)) if split else None,
+            novelty=moments if novelty_experiment(experiment) else None,
         )
 
 
 def exposure_health(exposure_days: pd.DataFrame) -> pd.DataFrame:
     """exposure_health.sql's per-day rows rolled up to variant x multiple_variants."""
     keys = ["variant", "multiple_variants"]
-    return (
+    rolled: pd.DataFrame = (
         exposure_days.groupby(keys, dropna=False, sort=False)
         .agg(
             n_units=("n_units", "sum"),
@@ -87,6 +87,7 @@ def exposure_health(exposure_days: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
+    return rolled
 
 
 def daily_exposures(
@@ -97,11 +98,12 @@ def daily_exposures(
         ~exposure_days["multiple_variants"].astype(bool)
         & exposure_days["variant"].isin(list(experiment.variants))
     ]
-    return (
+    counts: pd.DataFrame = (
         single.groupby(["exposure_day", "variant"], as_index=False)["n_units"]
         .sum()
         .sort_values(["exposure_day", "variant"], ignore_index=True)
     )
+    return counts
 
 
 def check_columns(engine: DuckDBEngine, experiment: Experiment) -> None:

@@ -26,6 +26,8 @@ from abkit.sql.variables import (
     UnitAggregate,
     Variable,
     experiment_variables,
+    metric_variables,
+    novelty_day_metrics,
     shift_column,
     shifted_column,
     unit_covariate_column,
@@ -182,9 +184,18 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
     """
     columns = known_event_columns(experiment)
     plans = experiment_variables(experiment, shift_days)
-    aggregates = [
-        _measure_context(a, p.metric.name, columns) for p in plans for a in p.aggregates
-    ]
+    if not shift_days:
+        plans += tuple(
+            metric_variables(m, experiment.pre_period_days)
+            for m in novelty_day_metrics(experiment)
+        )
+    aggregates, same_as = _distinct_aggregates(
+        [
+            _measure_context(a, p.metric.name, columns)
+            for p in plans
+            for a in p.aggregates
+        ]
+    )
     uppers = [a["upper"] for a in aggregates]
     return source_context(experiment) | {
         "columns": aggregates,
@@ -198,16 +209,22 @@ def analysis_context(experiment: Experiment, shift_days: int = 0) -> dict[str, A
             | {-experiment.pre_period_days}
         ),
         "scan_upper": None if None in uppers else max(uppers),
-        "caps": [asdict(c) for p in plans for c in p.caps],
-        "variables": [_variable_context(v) for p in plans for v in p.variables],
+        "caps": [
+            asdict(c) | {"source_column": same_as.get(c.source_column, c.source_column)}
+            for p in plans
+            for c in p.caps
+        ],
+        "variables": [
+            _variable_context(v, same_as) for p in plans for v in p.variables
+        ],
         "metrics": [
             {
                 "name": p.metric.name,
-                "variables": [_variable_context(v) for v in p.variables],
+                "variables": [_variable_context(v, same_as) for v in p.variables],
                 "pairs": [
                     {
-                        "left": _variable_context(a),
-                        "right": _variable_context(b),
+                        "left": _variable_context(a, same_as),
+                        "right": _variable_context(b, same_as),
                         "column": column,
                         "shifted": shifted_column(column),
                     }
@@ -234,10 +251,34 @@ COUNT_COLUMNS = (
 """The unit counts of moments.sql, rolled up from its finest cells."""
 
 
-def _variable_context(variable: Variable) -> dict[str, Any]:
+def _distinct_aggregates(
+    aggregates: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each per-unit aggregate once, and which columns repeat an earlier one.
+
+    A repeat (a novelty day's pre-period, another metric's identical measure) reads
+    the first one's column instead of aggregating the events again.
+    """
+    first: dict[str, str] = {}
+    distinct, same_as = [], {}
+    for aggregate in aggregates:
+        key = repr({k: v for k, v in aggregate.items() if k != "column"})
+        if key in first:
+            same_as[aggregate["column"]] = first[key]
+        else:
+            first[key] = aggregate["column"]
+            distinct.append(aggregate)
+    return distinct, same_as
+
+
+def _variable_context(variable: Variable, same_as: Mapping[str, str]) -> dict[str, Any]:
     """A variable with the names of its shift and of its raw and shifted sums."""
     column = variable.column
+    source = variable.source
+    if variable.table == "u":
+        source = same_as.get(source, source)
     return asdict(variable) | {
+        "source": source,
         "shift": shift_column(column),
         "sum": f"{column}__sum",
         "sum_sq": f"{column}__sum_sq",
