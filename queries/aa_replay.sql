@@ -62,7 +62,7 @@ SELECT
     SUM(CAST("{{ v.column }}" AS DOUBLE) * CAST("{{ v.column }}" AS DOUBLE)) AS "{{ v.column }}__sum_sq"
     {%- endfor %}
     {%- for p in m.pairs %},
-    SUM(CAST("{{ p.left }}" AS DOUBLE) * CAST("{{ p.right }}" AS DOUBLE)) AS "{{ p.column }}"
+    SUM(CAST("{{ p.left.column }}" AS DOUBLE) * CAST("{{ p.right.column }}" AS DOUBLE)) AS "{{ p.column }}"
     {%- endfor %}
     {%- endfor %}
 FROM replayed

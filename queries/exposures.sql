@@ -5,6 +5,7 @@
               (a logging or assignment bug) is excluded here and counted by
               exposure_health.sql.
   Parameters  none (reads the `assignments` CTE of sources.sql).
+              (MIN = MAX is COUNT(DISTINCT) = 1 without a distinct aggregate.)
   Output      unit_id, variant, exposed_at (first exposure).
   Grain       unit.
 #}
@@ -14,4 +15,4 @@
         MIN(exposed_at) AS exposed_at
     FROM assignments
     GROUP BY unit_id
-    HAVING COUNT(DISTINCT variant) = 1
+    HAVING MIN(variant) = MAX(variant)

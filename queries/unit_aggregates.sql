@@ -16,7 +16,8 @@
   Output      unit_id, events_after_exposure, events_before_exposure (events between
               the experiment's first exposure and this unit's), events_in_pre_period
               (the experiment's pre-period before this unit's exposure), one column per
-              entry of `columns` (NULL = no such event).
+              entry of `columns` (NULL or 0 = no such event: counts, value 1, are
+              COUNT(*), cheaper than a SUM of ones).
   Grain       unit (only units with at least one event in the scanned range).
 #}
 {#- Window bounds are computed once per unit (in `x` below), not once per event and
@@ -43,6 +44,8 @@
         COUNT(DISTINCT CAST(e.ts AS DATE)) FILTER (WHERE {{ condition }}) AS "{{ c.column }}"
         {%- elif c.aggregate == "distinct_partners" %}
         COUNT(DISTINCT e.partner_id) FILTER (WHERE {{ condition }}) AS "{{ c.column }}"
+        {%- elif c.value == "1" %}
+        COUNT(*) FILTER (WHERE {{ condition }}) AS "{{ c.column }}"
         {%- else %}
         SUM(CAST({{ c.value }} AS DOUBLE)) FILTER (WHERE {{ condition }}) AS "{{ c.column }}"
         {%- endif %}

@@ -4,7 +4,10 @@
   Purpose     sources -> exposures -> raw per-unit aggregates (one scan of the
               events) -> caps -> per-unit values (zeros, caps, censoring).
   Parameters  everything the included templates take (see each file).
-  Output      CTEs assignments, events, [units], exposures, data_end,
+              data_end_needed: whether any window or cap is censored at the data
+              end (else the data_end CTE, a scan of the events' timestamps, is left
+              out).
+  Output      CTEs assignments, events, [units], exposures, [data_end],
               unit_aggregates, caps, unit_values (no trailing comma, no SELECT).
   Grain       unit_values: exposed unit in a configured variant.
 #}
@@ -12,9 +15,11 @@
 exposures AS (
 {% include "exposures.sql" %}
 ),
+{%- if data_end_needed %}
 data_end AS (
 {% include "data_end.sql" %}
 ),
+{%- endif %}
 unit_aggregates AS (
 {% include "unit_aggregates.sql" %}
 ),

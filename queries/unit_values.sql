@@ -45,6 +45,10 @@
     LEFT JOIN units AS s
         ON x.unit_id = s.unit_id
     {%- endif %}
+    {%- if caps %}
     CROSS JOIN caps AS c
+    {%- endif %}
+    {%- if data_end_needed %}
     CROSS JOIN data_end AS d
+    {%- endif %}
     WHERE x.variant IN ({{ variants | join(", ") }})

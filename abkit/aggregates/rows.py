@@ -16,7 +16,7 @@ import pandas as pd
 
 from abkit.aggregates.moments import JointMoments
 from abkit.sql.render import segment_column
-from abkit.sql.variables import MetricVariables
+from abkit.sql.variables import MetricVariables, shift_column, shifted_column
 
 GroupKey = tuple[str, str] | None
 """(segment, value) of a group of moments rows; None for the overall rows."""
@@ -32,10 +32,16 @@ def read_moments(
     """Group the moments.sql rows into (segment, value) -> variant -> metric moments.
 
     Groups come out in a stable order (overall, then segments as configured, values
-    sorted) whatever order the engine returned the rows in.
+    sorted) whatever order the engine returned the rows in. Rows of segments not in
+    `segments` are skipped (planning reads the overall rows only).
     """
     groups: dict[GroupKey, VariantMoments] = {}
-    for row in rows[rows["exposure_key"].isna()].to_dict("records"):
+    wanted = {segment_column(s) for s in segments}
+    others = [c for c in rows.columns if c.startswith("segment__") and c not in wanted]
+    selected = rows["exposure_key"].isna()
+    for column in others:  # rows of segments not asked for are not overall rows
+        selected &= rows[column].isna()
+    for row in rows[selected].to_dict("records"):
         key = _group_key(row, segments)
         groups.setdefault(key, {})[str(row["variant"])] = {
             plan.metric.name: joint_moments(row, plan) for plan in plans
@@ -48,7 +54,30 @@ def read_moments(
 
 
 def joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
-    """One metric's JointMoments from its columns in a moments.sql row."""
+    """One metric's JointMoments from its columns in a moments.sql row.
+
+    The sums about each variable's shift give the centred moments (precise whatever
+    the means); rows without shift columns (SQL pasted from an older abkit) are read
+    from the raw sums alone.
+    """
+    variables = plan.variables
+    if shift_column(variables[0].column) not in row:
+        return _raw_joint_moments(row, plan)
+    index = {v.column: i for i, v in enumerate(variables)}
+    shift = [_number(row[shift_column(v.column)]) for v in variables]
+    sums = [_number(row[shifted_column(f"{v.column}__sum")]) for v in variables]
+    cross = [[0.0] * len(variables) for _ in variables]
+    for i, v in enumerate(variables):
+        cross[i][i] = _number(row[shifted_column(f"{v.column}__sum_sq")])
+    for left, right, column in plan.pairs():
+        i, j = index[left.column], index[right.column]
+        cross[i][j] = cross[j][i] = _number(row[shifted_column(column)])
+    return JointMoments.from_shifted(
+        int(row[plan.n_column]), plan.roles, shift, sums, cross
+    )
+
+
+def _raw_joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
     variables = plan.variables
     index = {v.column: i for i, v in enumerate(variables)}
     sums = [_number(row[f"{v.column}__sum"]) for v in variables]

@@ -1,8 +1,8 @@
 """Novelty: the primary metric's effect split by day since exposure.
 
-A novelty effect fades day by day; learning builds up. The split is one extra run of
-the fused moments query, over an experiment reduced to the primary metric with one
-one-day window per day since exposure. The points are `monitoring.NoveltyPoint`s,
+A novelty effect fades day by day; learning builds up. The split is the primary
+metric with one one-day window per day since exposure, computed as extra columns of
+the fused moments query (no second scan). The points are `monitoring.NoveltyPoint`s,
 beside the other daily views of an analysis.
 """
 

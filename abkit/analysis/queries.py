@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.query_plan import analysis_queries
 from abkit.config import Experiment, Source
 from abkit.engines import Engine, open_engine
@@ -100,17 +101,51 @@ def run_queries(
     with locked_engine(experiment, connection, choice) as engine:
         queries = analysis_queries(experiment, engine.dialect)
         frames = {name: query_frame(engine, sql) for name, sql in queries.items()}
+        exposure_days = frames["exposure_health"]
         return QueryResults(
             moments=frames["moments"],
-            exposure_health=frames["exposure_health"],
-            daily_exposures=frames["daily_exposures"],
+            exposure_health=exposure_health(exposure_days),
+            daily_exposures=daily_exposures(exposure_days, experiment),
             contamination=frames.get("contamination"),
-            novelty=frames.get("day_since_exposure"),
+            novelty=frames["moments"] if novelty_experiment(experiment) else None,
             quantiles=frames.get("quantiles"),
             clusters=frames.get("clusters"),
             engine=engine.name,
             dialect=engine.dialect,
         )
+
+
+def exposure_health(exposure_days: pd.DataFrame) -> pd.DataFrame:
+    """exposure_health.sql's per-day rows rolled up to variant x multiple_variants."""
+    keys = ["variant", "multiple_variants"]
+    rolled: pd.DataFrame = (
+        exposure_days.groupby(keys, dropna=False, sort=False)
+        .agg(
+            n_units=("n_units", "sum"),
+            n_rows=("n_rows", "sum"),
+            first_exposure=("first_exposure", "min"),
+            last_exposure=("last_exposure", "max"),
+            last_event=("last_event", "max"),
+        )
+        .reset_index()
+    )
+    return rolled
+
+
+def daily_exposures(
+    exposure_days: pd.DataFrame, experiment: Experiment
+) -> pd.DataFrame:
+    """New units per exposure day and configured variant (daily_exposures.sql)."""
+    single = exposure_days[
+        ~exposure_days["multiple_variants"].astype(bool)
+        & exposure_days["variant"].isin(list(experiment.variants))
+    ]
+    counts: pd.DataFrame = (
+        single.groupby(["exposure_day", "variant"], as_index=False)["n_units"]
+        .sum()
+        .sort_values(["exposure_day", "variant"], ignore_index=True)
+    )
+    return counts
 
 
 def check_columns(engine: Engine, experiment: Experiment) -> None:

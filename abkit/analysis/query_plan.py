@@ -6,19 +6,16 @@ library), so that `abkit sql` prints exactly what `abkit analyze` runs, quickly.
 
 from __future__ import annotations
 
-from abkit.analysis.day_split import novelty_experiment
 from abkit.config import Experiment
 from abkit.sql.clusters import render_cluster_sql
 from abkit.sql.dialects import Dialect, transpile
 from abkit.sql.quantiles import render_quantiles_sql
-from abkit.sql.render import render_all_sql, render_analysis_sql
+from abkit.sql.render import render_all_sql
 
 QUERY_NAMES = (
     "moments",
     "exposure_health",
-    "daily_exposures",
     "contamination",
-    "day_since_exposure",
     "quantiles",
     "clusters",
 )
@@ -36,9 +33,6 @@ def analysis_queries(
     windowed mean or proportion as primary metric.
     """
     queries = render_all_sql(experiment, dialect)
-    split = novelty_experiment(experiment)
-    if split is not None:
-        queries["day_since_exposure"] = render_analysis_sql(split, dialect=dialect)
     for name, sql in (
         ("quantiles", render_quantiles_sql(experiment)),
         ("clusters", render_cluster_sql(experiment)),

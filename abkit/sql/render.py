@@ -32,7 +32,12 @@ from abkit.sql.dialects import (
 from abkit.sql.safety import EVENT_COLUMNS, safe_expression
 from abkit.sql.variables import (
     UnitAggregate,
+    Variable,
     experiment_variables,
+    metric_variables,
+    novelty_day_metrics,
+    shift_column,
+    shifted_column,
     unit_covariate_column,
 )
 
@@ -204,9 +209,18 @@ def analysis_context(
     columns = known_event_columns(experiment)
     plans = experiment_variables(experiment, shift_days)
     pre, shift = experiment.pre_period, dt.timedelta(days=shift_days)
-    aggregates = [
-        _measure_context(a, p.metric.name, columns) for p in plans for a in p.aggregates
-    ]
+    if not shift_days:
+        plans += tuple(
+            metric_variables(m, experiment.pre_period_days)
+            for m in novelty_day_metrics(experiment)
+        )
+    aggregates, same_as = _distinct_aggregates(
+        [
+            _measure_context(a, p.metric.name, columns)
+            for p in plans
+            for a in p.aggregates
+        ]
+    )
     uppers = [a["upper"] for a in aggregates]
     capped = tuple(p.metric.name for p in plans if p.caps)
     return source_context(experiment, dialect) | {
@@ -227,20 +241,81 @@ def analysis_context(
             | {-experiment.pre_period_days}
         ),
         "scan_upper": None if None in uppers else max(uppers),
-        "caps": [asdict(c) for p in plans for c in p.caps],
-        "variables": [asdict(v) for p in plans for v in p.variables],
+        "caps": [
+            asdict(c) | {"source_column": same_as.get(c.source_column, c.source_column)}
+            for p in plans
+            for c in p.caps
+        ],
+        "variables": [
+            _variable_context(v, same_as) for p in plans for v in p.variables
+        ],
         "metrics": [
             {
                 "name": p.metric.name,
-                "variables": [asdict(v) for v in p.variables],
+                "variables": [_variable_context(v, same_as) for v in p.variables],
                 "pairs": [
-                    {"left": a.column, "right": b.column, "column": column}
+                    {
+                        "left": _variable_context(a, same_as),
+                        "right": _variable_context(b, same_as),
+                        "column": column,
+                        "shifted": shifted_column(column),
+                    }
                     for a, b, column in p.pairs()
                 ],
             }
             for p in plans
         ],
         "variants": [quote_literal(v) for v in experiment.variants],
+        "count_columns": COUNT_COLUMNS,
+        "data_end_needed": any(
+            v.end_day is not None for p in plans for v in p.variables
+        )
+        or any(c.end_day is not None for p in plans for c in p.caps),
+    }
+
+
+COUNT_COLUMNS = (
+    "n_units",
+    "units_without_events",
+    "units_with_events_before",
+    "units_without_pre_period",
+)
+"""The unit counts of moments.sql, rolled up from its finest cells."""
+
+
+def _distinct_aggregates(
+    aggregates: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each per-unit aggregate once, and which columns repeat an earlier one.
+
+    A repeat (a novelty day's pre-period, another metric's identical measure) reads
+    the first one's column instead of aggregating the events again.
+    """
+    first: dict[str, str] = {}
+    distinct, same_as = [], {}
+    for aggregate in aggregates:
+        key = repr({k: v for k, v in aggregate.items() if k != "column"})
+        if key in first:
+            same_as[aggregate["column"]] = first[key]
+        else:
+            first[key] = aggregate["column"]
+            distinct.append(aggregate)
+    return distinct, same_as
+
+
+def _variable_context(variable: Variable, same_as: Mapping[str, str]) -> dict[str, Any]:
+    """A variable with the names of its shift and of its raw and shifted sums."""
+    column = variable.column
+    source = variable.source
+    if variable.table == "u":
+        source = same_as.get(source, source)
+    return asdict(variable) | {
+        "source": source,
+        "shift": shift_column(column),
+        "sum": f"{column}__sum",
+        "sum_sq": f"{column}__sum_sq",
+        "shifted_sum": shifted_column(f"{column}__sum"),
+        "shifted_sum_sq": shifted_column(f"{column}__sum_sq"),
     }
 
 
@@ -277,13 +352,12 @@ def render_all_sql(
 ) -> dict[str, str]:
     """The queries of an analysis by name, in `dialect`, in the order they run.
 
-    The day-since-exposure split is one more run of the moments query over a derived
-    experiment (`abkit.analysis.day_split`), added by `analysis_queries` there.
+    The day-since-exposure view is columns of the moments query; new exposures per
+    day are rolled up from the exposure health query's per-day rows.
     """
     queries = {
         "moments": render_analysis_sql(experiment, dialect=dialect),
         "exposure_health": render_health_sql(experiment, dialect),
-        "daily_exposures": render_daily_exposures_sql(experiment, dialect),
     }
     contamination = render_contamination_sql(experiment, dialect)
     if contamination is not None:

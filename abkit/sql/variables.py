@@ -101,6 +101,17 @@ def variable_column(metric: str, role: Role) -> str:
     return metric if role == "value" else f"{metric}__{role}"
 
 
+def shift_column(column: str) -> str:
+    """Column of a variable's shift: the pooled reference its shifted sums are about."""
+    return f"{column}__shift"
+
+
+def shifted_column(column: str) -> str:
+    """A sum computed about the shifts (`x__sum` -> `x__shifted_sum`, same for _sq)."""
+    head, _, tail = column.rpartition("__")
+    return f"{head}__shifted_{tail}"
+
+
 def unit_covariate_column(attribute: str) -> str:
     """Column of a numeric unit attribute in the `units` CTE."""
     return f"unit__{attribute}"
@@ -205,6 +216,48 @@ def _caps(metric: Metric) -> tuple[Cap, Cap]:
         end_day = metric.effective_window.end_day
         value_cap = Cap(f"{name}__cap", name, percentile, end_day, zeros)
     return value_cap, Cap(f"{name}__pre__cap", f"{name}__pre", percentile, None, zeros)
+
+
+MAX_NOVELTY_DAYS = 28
+"""Longer windows are not split: a day-by-day view needs few, full days."""
+
+
+def novelty_metric(experiment: Experiment) -> Metric | None:
+    """The metric whose effect is split by day since exposure: the primary one."""
+    name = (
+        experiment.decision.primary
+        if experiment.decision
+        else experiment.metrics[0].name
+    )
+    metric = experiment.metric(name)
+    window = metric.effective_window
+    if metric.kind not in ("mean", "proportion") or window.end_day is None:
+        return None
+    if window.end_day - window.start_day > MAX_NOVELTY_DAYS:
+        return None
+    return metric
+
+
+def novelty_day_metrics(experiment: Experiment) -> tuple[Metric, ...]:
+    """The primary metric once per day since exposure, each a one-day window.
+
+    The analysis query computes them beside the experiment's own metrics, so the
+    day-since-exposure view costs no second scan of the events.
+    """
+    metric = novelty_metric(experiment)
+    if metric is None:
+        return ()
+    window = metric.effective_window
+    assert window.end_day is not None
+    return tuple(
+        metric.model_copy(update={
+            "name": f"{metric.name}__day{day}",
+            "window": Window(start_day=day, end_day=day + 1),
+            "winsorize": None,
+            "cuped": False,
+        })
+        for day in range(window.start_day, window.end_day)
+    )  # fmt: skip
 
 
 def experiment_variables(

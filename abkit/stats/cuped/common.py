@@ -165,6 +165,9 @@ def _select(moments: JointMoments, names: Sequence[str]) -> JointMoments:
         tuple(names),
         tuple(moments.sums[i] for i in index),
         tuple(tuple(moments.cross[i][j] for j in index) for i in index),
+        None
+        if moments.comoments is None
+        else tuple(tuple(moments.comoments[i][j] for j in index) for i in index),
     )
 
 
