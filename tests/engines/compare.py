@@ -44,7 +44,9 @@ def frame_difference(left: pd.DataFrame, right: pd.DataFrame) -> float:
     for column in left.columns:
         if column in keys:
             continue
-        pairs = zip(left[column].astype(float), right[column].astype(float), strict=True)
+        pairs = zip(
+            left[column].astype(float), right[column].astype(float), strict=True
+        )
         largest = max([largest, *(relative_difference(a, b) for a, b in pairs)])
     return largest
 
@@ -77,9 +79,9 @@ def nested_difference(left: Any, right: Any, where: str = "") -> float:
     return 0.0
 
 
-def result_dict(result: Any) -> dict[str, Any]:
-    """A result's JSON dict without the fields that name the run."""
+def result_dict(result: Any, *also: str) -> dict[str, Any]:
+    """A result's JSON dict without the fields that name the run (and `also`)."""
     data: dict[str, Any] = result.to_dict()
-    for key in ("engine", "dialect", "created_at"):
+    for key in ("engine", "dialect", "created_at", *also):
         data.pop(key)
     return data
