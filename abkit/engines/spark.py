@@ -7,6 +7,7 @@ parquet.`path`) or catalog tables.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -22,10 +23,12 @@ LOCAL_MASTER = "local[2]"
 """The default master: two local cores, no cluster needed."""
 
 
-def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
+def spark_session(master: str = LOCAL_MASTER) -> tuple[SparkSession, bool]:
     """A quiet Spark session for abkit: UI off, UTC, few shuffle partitions.
 
-    A local master is bound to 127.0.0.1 so nothing listens on the network.
+    A local master is bound to 127.0.0.1 so nothing listens on the network. Returns
+    the session and whether abkit started it (False: one was already active, and
+    abkit must not stop it).
     """
     try:
         from pyspark.sql import SparkSession
@@ -33,9 +36,13 @@ def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
         raise EngineError(
             "--engine spark needs pyspark; install it with pip install 'abkit[spark]'"
         ) from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active, False
     builder: Any = SparkSession.builder.master(master).appName("abkit")
     settings = {
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4" if master.startswith("local") else "200",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -56,7 +63,7 @@ def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
             "Java (JAVA_HOME) and --spark-master"
         ) from None
     session.sparkContext.setLogLevel("ERROR")
-    return session
+    return session, True
 
 
 class SparkEngine:
@@ -73,8 +80,11 @@ class SparkEngine:
     def __init__(
         self, session: SparkSession | None = None, *, master: str | None = None
     ) -> None:
-        self._owned = session is None
-        self.session = session or spark_session(master or LOCAL_MASTER)
+        if session is None:
+            session, self._owned = spark_session(master or LOCAL_MASTER)
+        else:
+            self._owned = False
+        self.session = session
 
     def columns(self, source: Source) -> list[str]:
         """Column names of a Parquet path or catalog table, reading only its schema."""
@@ -99,16 +109,19 @@ class SparkEngine:
     def query(self, sql: str) -> pa.Table:
         """Run one query and return the result as Arrow."""
         try:
-            frame = self.session.sql(sql)
-            if hasattr(frame, "toArrow"):  # pyspark >= 4
-                table: pa.Table = frame.toArrow()
-                return table
-            return pa.Table.from_pandas(frame.toPandas(), preserve_index=False)
+            with warnings.catch_warnings():  # pyspark warns about pandas versions
+                warnings.simplefilter("ignore", FutureWarning)
+                frame = self.session.sql(sql)
+                if hasattr(frame, "toArrow"):  # pyspark >= 4
+                    table: pa.Table = frame.toArrow()
+                else:
+                    table = pa.Table.from_pandas(frame.toPandas(), preserve_index=False)
         except Exception as error:  # Spark raises its own exception types
             raise EngineError(
                 f"Spark failed on abkit's query: {_first_line(error)}; run "
                 "`abkit sql --dialect spark` to inspect the SQL"
             ) from None
+        return table
 
     def close(self) -> None:
         """Stop the session if abkit started it."""

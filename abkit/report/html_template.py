@@ -76,6 +76,7 @@ TEMPLATE = """<!DOCTYPE html>
 <h1>{{ result.title }}</h1>
 <p class="meta">experiment <code>{{ result.experiment }}</code> · data window {{ window }}
  · config <code>{{ result.config_hash }}</code> · abkit {{ result.abkit_version }}
+ · engine {{ result.engine }} ({{ result.dialect }} SQL)
  · generated {{ created }} · control <code>{{ result.control }}</code>, α = {{ result.alpha }}</p>
 </header>
 {% if failed %}

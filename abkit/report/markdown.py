@@ -23,7 +23,8 @@ def render_markdown(result: AnalysisResult) -> str:
         f"## {result.title}",
         "",
         f"Data window {data_window(result)} · config "
-        f"`{result.config_hash}` · abkit {result.abkit_version}",
+        f"`{result.config_hash}` · abkit {result.abkit_version} · engine "
+        f"{result.engine} ({result.dialect} SQL)",
         "",
     ]
     decision = decision_lines(result)
