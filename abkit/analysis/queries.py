@@ -42,14 +42,19 @@ class QueryResults:
 def locked_engine(
     experiment: Experiment, connection: duckdb.DuckDBPyConnection | None = None
 ) -> Iterator[DuckDBEngine]:
-    """An engine whose sources were checked and which reads nothing else, closed after."""
+    """An engine that reads only the experiment's sources, checked, closed after.
+
+    The engine is locked down before anything runs (even the schema reads), so a
+    source cannot make it read a file the lock would refuse.
+    """
     engine = DuckDBEngine(connection)
     try:
-        check_columns(engine, experiment)
         data = experiment.data
         engine.lock_down(
-            [s for s in (data.assignments, data.events, data.units) if s is not None]
+            [s for s in (data.assignments, data.events, data.units) if s is not None],
+            time_zone=experiment.time_zone,
         )
+        check_columns(engine, experiment)
         yield engine
     finally:
         engine.close()
