@@ -20,6 +20,8 @@ from abkit.config import Experiment, Source
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
 from abkit.sql.render import (
+    quote_identifier,
+    relation_sql,
     render_analysis_sql,
     render_contamination_sql,
     render_daily_exposures_sql,
@@ -40,24 +42,62 @@ class QueryResults:
 
 @contextmanager
 def locked_engine(
-    experiment: Experiment, connection: duckdb.DuckDBPyConnection | None = None
+    experiment: Experiment,
+    connection: duckdb.DuckDBPyConnection | None = None,
+    *,
+    checked: bool = True,
 ) -> Iterator[DuckDBEngine]:
-    """An engine that reads only the experiment's sources, checked, closed after.
+    """An engine that reads only the experiment's sources, closed after.
 
     The engine is locked down before anything runs (even the schema reads), so a
-    source cannot make it read a file the lock would refuse.
+    source cannot make it read a file the lock would refuse. `checked` then checks
+    the mapped columns and refuses NaN or infinite event values (`abkit validate`
+    turns it off to report every problem instead of the first).
     """
     engine = DuckDBEngine(connection)
     try:
-        data = experiment.data
-        engine.lock_down(
-            [s for s in (data.assignments, data.events, data.units) if s is not None],
-            time_zone=experiment.time_zone,
-        )
-        check_columns(engine, experiment)
+        engine.lock_down(experiment_sources(experiment), time_zone=experiment.time_zone)
+        if checked:
+            check_columns(engine, experiment)
+            refuse_bad_values(engine, experiment)
         yield engine
     finally:
         engine.close()
+
+
+def experiment_sources(experiment: Experiment) -> list[Source]:
+    """The experiment's declared sources (assignments, events, units if given)."""
+    data = experiment.data
+    return [s for s in (data.assignments, data.events, data.units) if s is not None]
+
+
+def bad_value_counts(engine: DuckDBEngine, experiment: Experiment) -> tuple[int, int]:
+    """How many event values are NaN and how many ±inf (0, 0 without a value column)."""
+    source = experiment.data.events
+    if not source.value:
+        return 0, 0
+    value = f"TRY_CAST({quote_identifier(source.value)} AS DOUBLE)"
+    counts = engine.query(
+        f"SELECT count(*) FILTER (WHERE isnan({value})) AS nan, "
+        f"count(*) FILTER (WHERE isinf({value})) AS inf FROM {relation_sql(source)}"
+    )
+    return int(counts["nan"].iloc[0]), int(counts["inf"].iloc[0])
+
+
+def refuse_bad_values(engine: DuckDBEngine, experiment: Experiment) -> None:
+    """Refuse NaN and ±inf event values: they would be silently wrong numbers.
+
+    Raises:
+        DataError: naming the column, the counts and the fix.
+    """
+    nan, inf = bad_value_counts(engine, experiment)
+    if nan or inf:
+        column = experiment.data.events.value
+        raise DataError(
+            f"data.events.value '{column}' holds {nan:,} NaN and {inf:,} infinite "
+            "values; replace them with NULL (no value) or real numbers, or drop "
+            "those rows (`abkit validate` lists the data's problems)"
+        )
 
 
 def run_queries(
