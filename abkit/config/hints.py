@@ -14,7 +14,6 @@ from pydantic import BaseModel, ValidationError
 
 from abkit.config.metrics import Metric
 
-
 MAX_SHOWN = 80
 """Most characters of a user value quoted in an error message."""
 
