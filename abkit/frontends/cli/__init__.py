@@ -12,6 +12,7 @@ keeps its traceback. Each command imports the library it needs when it runs, so
 from abkit.frontends.cli import analysis_commands as analysis_commands
 from abkit.frontends.cli import store_commands as store_commands
 from abkit.frontends.cli import tool_commands as tool_commands
+from abkit.frontends.cli import validate_command as validate_command
 from abkit.frontends.cli.common import app as app
 
 __all__ = ["app"]
