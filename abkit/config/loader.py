@@ -163,5 +163,10 @@ def _config_hash(
     digest = hashlib.sha256(exp_bytes)
     for metric in metrics:
         digest.update(metric.model_dump_json().encode())
-    digest.update(spec.model_dump_json().encode())
+    # the default zone leaves the hash as it was before time_zone existed, so
+    # experiments locked then still match their registration
+    default_zone = spec.time_zone == "UTC"
+    digest.update(
+        spec.model_dump_json(exclude={"time_zone"} if default_zone else None).encode()
+    )
     return digest.hexdigest()[:12]
