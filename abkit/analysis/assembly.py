@@ -202,12 +202,16 @@ def sequential_alphas(experiment: Experiment) -> dict[str, float]:
 
 
 def _last_look_day(experiment: Experiment, window_end: dt.datetime | None) -> dt.date:
-    """The morning of the last look: the analysis end, or the day after the last event."""
-    if experiment.end is not None:
-        return experiment.end
+    """The morning of the last look: the analysis end, clipped to the data's end.
+
+    Looks stop the morning after the last event, so `end: 9999-12-31` (or
+    `--as-of 9999-12-31`) gives the same looks as no end instead of one per day
+    until the year 9999.
+    """
     if window_end is None:
         return dt.date.min
-    return window_end.date() + dt.timedelta(days=1)
+    after_data = window_end.date() + dt.timedelta(days=1)
+    return min(experiment.end, after_data) if experiment.end else after_data
 
 
 def _require_units(

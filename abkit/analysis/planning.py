@@ -24,7 +24,7 @@ from abkit.aggregates.rows import read_moments
 from abkit.analysis.queries import locked_engine, query_frame
 from abkit.analysis.text import aligned
 from abkit.config import Experiment, Metric, load_experiment
-from abkit.errors import DataError
+from abkit.errors import ConfigError, DataError
 from abkit.sql.render import render_analysis_sql, render_daily_exposures_sql
 from abkit.sql.variables import experiment_variables
 from abkit.stats.cuped import cuped_adjust, cuped_ratio_adjust
@@ -141,8 +141,15 @@ def plan(
         power: target power of each treatment-versus-control comparison.
         con: run on this DuckDB connection instead of a private one.
     """
+    check_plan_arguments(mde, days, power)
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
+    comparisons = max(len(experiment.treatments), 1)
+    if not power > experiment.alpha / comparisons:
+        raise ConfigError(
+            f"power {power:g} is not above α/m = {experiment.alpha / comparisons:g}; "
+            "ask for a power such as 0.8"
+        )
     shift = history_shift(experiment.metrics)
     moments, daily = _history(experiment, shift, con)
     target = mde or _default_mde(experiment)
@@ -177,6 +184,33 @@ def plan(
         history=f"each metric's window moved {shift} days back to end by exposure, "
         "both arms pooled (no treatment can have touched it)",
     )
+
+
+MAX_PLAN_DAYS = 3650
+"""Longest duration `plan` accepts (ten years of daily traffic)."""
+
+
+def check_plan_arguments(mde: float | None, days: int | None, power: float) -> None:
+    """The planning targets are usable numbers, or a one-line error naming the fix.
+
+    Raises:
+        ConfigError: power outside (0, 1), mde not a finite lift in (-1, 10] other
+            than 0, or days outside 1…`MAX_PLAN_DAYS`.
+    """
+    if not 0 < power < 1:  # also refuses NaN
+        raise ConfigError(
+            f"power {power:g} is not between 0 and 1; ask for e.g. --power 0.8"
+        )
+    if mde is not None and not (-1 < mde <= 10 and mde != 0):
+        raise ConfigError(
+            f"mde {mde:g} is not a relative lift; give a non-zero number above -1 "
+            "and at most 10, e.g. --mde 0.03 for +3%"
+        )
+    if days is not None and not 1 <= days <= MAX_PLAN_DAYS:
+        raise ConfigError(
+            f"days {days:,} is out of range; give a duration of 1 to "
+            f"{MAX_PLAN_DAYS:,} days"
+        )
 
 
 def history_shift(metrics: Sequence[Metric]) -> int:
@@ -241,9 +275,10 @@ def _plan_metric(
     if control is None or treated is None or control.n + treated.n < 4:
         return _empty_row(metric, mde, "no_history")
     pooled = control + treated
-    model, baseline, std = _model(metric, pooled)
-    if not (std > 1e-6 * abs(baseline) and math.isfinite(std)):
+    baseline, std = _baseline_and_std(metric, pooled)
+    if not (std > 1e-6 * abs(baseline) and math.isfinite(std * baseline)):
         return _empty_row(metric, mde, "zero_variance")
+    model = _model(metric, baseline, std)
     reduction = _reduction(metric, control, treated, experiment)
     shaped = Design(**(asdict(design) | {"variance_reduction": reduction,
                                           "inflation": inflation}))  # fmt: skip
@@ -265,19 +300,24 @@ def _plan_metric(
     )
 
 
-def _model(metric: Metric, pooled: JointMoments) -> tuple[MetricModel, float, float]:
+def _baseline_and_std(metric: Metric, pooled: JointMoments) -> tuple[float, float]:
+    """The history's mean and per-unit standard deviation (NaN when undefined)."""
     if metric.kind == "ratio":
-        baseline = pooled.mean("value") / pooled.mean("den")
+        denominator = pooled.mean("den")
+        if not denominator:
+            return math.nan, math.nan
         variance = ratio_variance(pooled, "value", "den")
-        return (
-            MetricModel.ratio(variance, baseline=baseline),
-            baseline,
-            math.sqrt(variance),
-        )
+        return pooled.mean("value") / denominator, math.sqrt(max(variance, 0.0))
     values = pooled.marginal("value")
+    return values.mean, values.std
+
+
+def _model(metric: Metric, baseline: float, std: float) -> MetricModel:
+    if metric.kind == "ratio":
+        return MetricModel.ratio(std**2, baseline=baseline)
     if metric.is_binary:
-        return MetricModel.proportion(values.mean), values.mean, values.std
-    return MetricModel.mean(values.std, baseline=values.mean), values.mean, values.std
+        return MetricModel.proportion(baseline)
+    return MetricModel.mean(std, baseline=baseline)
 
 
 def _reduction(

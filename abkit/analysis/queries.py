@@ -23,6 +23,7 @@ from abkit.config import Experiment, Source
 from abkit.engines import Engine, open_engine
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
+from abkit.sql.render import quote_identifier, relation_sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +69,20 @@ def query_frame(engine: Engine, sql: str) -> pd.DataFrame:
 
 @contextmanager
 def locked_engine(
-    experiment: Experiment, connection: Any = None, choice: EngineChoice | None = None
+    experiment: Experiment,
+    connection: Any = None,
+    choice: EngineChoice | None = None,
+    *,
+    checked: bool = True,
 ) -> Iterator[Engine]:
-    """An engine whose sources were checked and which reads nothing else, closed after.
+    """An engine that reads only the experiment's sources, closed after.
 
     `connection` (or `choice.con`) picks the engine by its type; otherwise
-    `choice.engine`, else exp.yaml's `engine:` (DuckDB by default).
+    `choice.engine`, else exp.yaml's `engine:` (DuckDB by default). A DuckDB engine
+    is locked down before anything runs (even the schema reads), so a source cannot
+    make it read a file the lock would refuse. `checked` then checks the mapped
+    columns and refuses NaN or infinite event values (`abkit validate` turns it off
+    to report every problem instead of the first).
     """
     choice = choice or EngineChoice()
     con = connection if connection is not None else choice.con
@@ -84,14 +93,52 @@ def locked_engine(
         dsn=choice.dsn,
     )
     try:
-        check_columns(engine, experiment)
         if isinstance(engine, DuckDBEngine):
-            data = experiment.data
-            sources = (data.assignments, data.events, data.units)
-            engine.lock_down([s for s in sources if s is not None])
+            engine.lock_down(
+                experiment_sources(experiment), time_zone=experiment.time_zone
+            )
+        if checked:
+            check_columns(engine, experiment)
+            refuse_bad_values(engine, experiment)
         yield engine
     finally:
         engine.close()
+
+
+def experiment_sources(experiment: Experiment) -> list[Source]:
+    """The experiment's declared sources (assignments, events, units if given)."""
+    data = experiment.data
+    return [s for s in (data.assignments, data.events, data.units) if s is not None]
+
+
+def bad_value_counts(engine: Engine, experiment: Experiment) -> tuple[int, int]:
+    """How many event values are NaN and how many ±inf (0, 0 without a value column)."""
+    source = experiment.data.events
+    if not source.value:
+        return 0, 0
+    value = f"TRY_CAST({quote_identifier(source.value)} AS DOUBLE)"
+    counts = query_frame(
+        engine,
+        f"SELECT count(*) FILTER (WHERE isnan({value})) AS nan, "
+        f"count(*) FILTER (WHERE isinf({value})) AS inf FROM {relation_sql(source)}",
+    )
+    return int(counts["nan"].iloc[0]), int(counts["inf"].iloc[0])
+
+
+def refuse_bad_values(engine: Engine, experiment: Experiment) -> None:
+    """Refuse NaN and ±inf event values: they would be silently wrong numbers.
+
+    Raises:
+        DataError: naming the column, the counts and the fix.
+    """
+    nan, inf = bad_value_counts(engine, experiment)
+    if nan or inf:
+        column = experiment.data.events.value
+        raise DataError(
+            f"data.events.value '{column}' holds {nan:,} NaN and {inf:,} infinite "
+            "values; replace them with NULL (no value) or real numbers, or drop "
+            "those rows (`abkit validate` lists the data's problems)"
+        )
 
 
 def run_queries(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from abkit.config.hints import suggest
-from abkit.config.metrics import Identifier, Metric, StrictModel
+from abkit.config.hints import clip, suggest
+from abkit.config.metrics import Identifier, Metric, StrictModel, refuse_repeats
+from abkit.config.names import check_table_name
 from abkit.config.settings import (
     BayesSettings,
     CalendarPrePeriod,
@@ -20,6 +22,9 @@ from abkit.config.settings import (
     SequentialSettings,
 )
 from abkit.errors import ConfigError
+
+SHARE_TOLERANCE = 1e-6
+"""How far the variant shares may sum from 1 (rounding of e.g. 1/3 written out)."""
 
 
 class Source(StrictModel):
@@ -32,6 +37,13 @@ class Source(StrictModel):
         """Exactly one of path and table."""
         if (self.path is None) == (self.table is None):
             raise ValueError("give exactly one of 'path' or 'table'")
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, table: str | None) -> str | None:
+        if table is not None:
+            check_table_name(table)
+        return table
 
 
 class AssignmentsSource(Source):
@@ -128,15 +140,46 @@ class ExperimentFile(StrictModel):
         if self.cuped.unit_covariates and self.data.units is None:
             raise ValueError("cuped.unit_covariates need data.units")
 
+    time_zone: str = Field(
+        "UTC",
+        description="zone that days and dates are counted in; tz-aware timestamps "
+        "are converted to it, whatever the machine's time zone",
+    )
+
     @field_validator("variants")
     @classmethod
     def _positive_weights(cls, variants: dict[str, float]) -> dict[str, float]:
         for name, weight in variants.items():
             if not weight > 0:
                 raise ValueError(
-                    f"variant '{name}' has share {weight}; shares must be > 0"
+                    f"variant '{clip(name)}' has share {weight}; shares must be > 0"
                 )
+        total = sum(variants.values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            shares = " + ".join(f"{w:g}" for w in variants.values())
+            raise ValueError(
+                f"variant shares add up to {total:g} ({clip(shares)}), not 1; "
+                "write the planned share of each variant so that they sum to 1"
+            )
         return variants
+
+    @field_validator("metrics", "segments", "interaction_events")
+    @classmethod
+    def _no_repeats(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        refuse_repeats(names)
+        return names
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"time zone '{clip(zone)}' is not known; use an IANA name such "
+                "as UTC or Europe/Berlin"
+            ) from None
+        return zone
 
 
 class Experiment(ExperimentFile):

@@ -14,29 +14,42 @@ from pydantic import BaseModel, ValidationError
 
 from abkit.config.metrics import Metric
 
+MAX_SHOWN = 80
+"""Most characters of a user value quoted in an error message."""
+
+
+def clip(text: object, limit: int = MAX_SHOWN) -> str:
+    """A user value as one short line for an error message (cut with '…')."""
+    shown = " ".join(str(text).split())
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
 
 def suggest(word: str, candidates: Sequence[str]) -> str:
     """A "did you mean" hint naming the closest candidate ('' when none is close)."""
+    if len(word) > MAX_SHOWN:  # difflib is quadratic: no hint for a huge word
+        return ""
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return f"; did you mean '{clip(close[0])}'?" if close else ""
 
 
 def describe_error(error: ValidationError, model: type[BaseModel], where: str) -> str:
     """The first pydantic error as one line: where, what, and the fix."""
     first = error.errors()[0]
-    location = _location(first["loc"])
+    location = clip(_location(first["loc"]))
     prefix = f"{where}: {location}" if location else where
     if first["type"] == "extra_forbidden":
-        key = str(first["loc"][-1])
+        key = clip(first["loc"][-1])
         allowed = _allowed_keys(model, first["loc"][:-1])
         hint = suggest(key, allowed) or f"; allowed keys: {', '.join(sorted(allowed))}"
-        return f"{where}: unknown key '{location}'{hint}"
+        return f"{where}: unknown key '{clip(location)}'{hint}"
     if first["type"] == "missing":
         return f"{prefix}: required key is missing; add it"
-    message = first["msg"].removeprefix("Value error, ")
+    message = clip(first["msg"].removeprefix("Value error, "), 240)
     given = first.get("input")
     shown = (
-        f" (got {given!r})" if given is not None and not isinstance(given, dict) else ""
+        f" (got {clip(repr(given))})"
+        if given is not None and not isinstance(given, dict)
+        else ""
     )
     return f"{prefix}: {message}{shown}"
 

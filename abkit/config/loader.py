@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.constructor import ConstructorError
 
 from abkit.config.experiment import DataSources, Experiment, ExperimentFile, Source
 from abkit.config.hints import describe_error, suggest
 from abkit.config.metrics import Metric, MetricsFile
+from abkit.config.safe_yaml import LimitError, load_strict
 from abkit.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -86,11 +88,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
             "resolved from the current directory)"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_strict(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
+        if isinstance(error, LimitError | ConstructorError):
+            raise ConfigError(f"{path.name}:{where}: {problem}") from None
         raise ConfigError(
             f"{path.name}:{where}: malformed YAML ({problem}); fix the "
             "indentation or quoting there"
@@ -159,5 +163,10 @@ def _config_hash(
     digest = hashlib.sha256(exp_bytes)
     for metric in metrics:
         digest.update(metric.model_dump_json().encode())
-    digest.update(spec.model_dump_json().encode())
+    # the default zone leaves the hash as it was before time_zone existed, so
+    # experiments locked then still match their registration
+    default_zone = spec.time_zone == "UTC"
+    digest.update(
+        spec.model_dump_json(exclude={"time_zone"} if default_zone else None).encode()
+    )
     return digest.hexdigest()[:12]

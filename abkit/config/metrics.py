@@ -20,10 +20,27 @@ DisplayFormat = Literal["number", "count", "percent", "currency"]
 CapSource = Literal["pre_period", "experiment"]
 
 
-class StrictModel(BaseModel):
-    """Base of every config model: unknown keys are errors, instances are frozen."""
+def refuse_repeats(names: tuple[str, ...]) -> None:
+    """Refuse a name listed twice (it would silently change the correction family).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Raises:
+        ValueError: naming the first repeated name.
+    """
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            shown = name if len(name) <= 60 else name[:59] + "…"
+            raise ValueError(f"'{shown}' is listed twice; list each name once")
+        seen.add(name)
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors, instances are frozen.
+
+    NaN and ±inf are refused in every number (`.nan`, `.inf` in YAML).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Window(StrictModel):

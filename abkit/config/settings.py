@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from abkit.config.metrics import Identifier, StrictModel
+from abkit.config.metrics import Identifier, StrictModel, refuse_repeats
 
 
 class CupedSettings(StrictModel):
@@ -28,7 +28,15 @@ class CupedSettings(StrictModel):
     unit_covariates: tuple[Identifier, ...] = Field(
         (), description="numeric or boolean columns of data.units used as covariates"
     )
-    ridge: float = Field(0.0, ge=0, description="ridge penalty, scale-free (λ·diag)")
+    ridge: float = Field(
+        0.0, ge=0, le=1e6, description="ridge penalty, scale-free (λ·diag)"
+    )
+
+    @field_validator("covariates", "unit_covariates")
+    @classmethod
+    def _no_repeats(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        refuse_repeats(names)
+        return names
 
 
 class CalendarPrePeriod(StrictModel):
@@ -63,12 +71,16 @@ class SequentialSettings(StrictModel):
     """
 
     method: Literal["gst", "always_valid", "msprt"]
-    planned_units: int = Field(gt=0, description="units (all arms) at the final look")
+    planned_units: int = Field(
+        gt=0, le=10**12, description="units (all arms) at the final look"
+    )
     spending: Literal["obf", "pocock", "power", "pocock_constant"] = "obf"
     convention: Literal["per-side", "two-sided"] = Field(
         "per-side", description="α/2 spent per side (published tables) or α overall"
     )
-    rho: float = Field(2.0, gt=0, description="exponent of the power spending family")
+    rho: float = Field(
+        2.0, gt=0, le=50, description="exponent of the power spending family"
+    )
 
 
 class HealthSettings(StrictModel):
@@ -129,8 +141,10 @@ class BayesSettings(StrictModel):
     """The optional Bayesian view: a normal model on the relative lift (STATS.md §8)."""
 
     enabled: bool = True
-    prior_mean: float = 0.0
-    prior_std: float | None = Field(None, gt=0, description="None: a flat prior")
+    prior_mean: float = Field(0.0, ge=-100, le=100, description="relative lift")
+    prior_std: float | None = Field(
+        None, ge=1e-6, le=1e3, description="None: a flat prior"
+    )
 
 
 class DecisionSettings(StrictModel):
@@ -152,6 +166,19 @@ class DecisionSettings(StrictModel):
         1.0, gt=0, description="Bonferroni/Holm weight of the primary in the family"
     )
     guardrails: dict[Identifier, GuardrailSettings] = Field(default_factory=dict)
+
+    @field_validator("secondary")
+    @classmethod
+    def _no_repeats(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        refuse_repeats(names)
+        return names
+
+    def model_post_init(self, __context: object) -> None:
+        """The primary metric is not also a secondary one."""
+        if self.primary in self.secondary:
+            raise ValueError(
+                f"'{self.primary}' is both primary and secondary; list it once"
+            )
 
     def metric_names(self) -> tuple[str, ...]:
         """Every metric the rules name."""

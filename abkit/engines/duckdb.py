@@ -1,9 +1,21 @@
-"""DuckDB engine: embedded, reads Parquet/CSV in place, the default."""
+"""DuckDB engine: embedded, reads Parquet/CSV in place, the default.
+
+A private connection starts with extension auto-install and auto-load off (a URL
+must not make DuckDB download httpfs), and `lock_down` runs before any query that
+reads a source: afterwards only the declared files can be read. Remote paths
+(``s3://``, ``https://``) are refused unless the operator allows them
+(``allow_remote=True`` or ``ABKIT_ALLOW_REMOTE_DATA=1``; an exp.yaml cannot), and a
+path that is not a regular file (a FIFO, a device, a folder) is refused before
+DuckDB opens it, so nothing blocks.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
+import stat
 from collections.abc import Iterable
 
 import duckdb
@@ -14,6 +26,16 @@ from abkit.errors import DataError, EngineError
 from abkit.sql.dialects import Dialect
 from abkit.sql.render import relation_sql
 
+REMOTE_ENV = "ABKIT_ALLOW_REMOTE_DATA"
+"""Environment variable that, set to 1, lets data paths be URLs (s3://, https://)."""
+
+_REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_GLOB = re.compile(r"[*?\[]")
+_SAFE_START = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
 
 class DuckDBEngine:
     """Run abkit SQL on DuckDB, on a private in-memory connection or the user's own.
@@ -22,6 +44,7 @@ class DuckDBEngine:
         connection: an existing connection (notebooks: tables the user registered);
             None opens a private in-memory one.
         threads: DuckDB worker threads for a private connection (default: all cores).
+        allow_remote: allow URLs as data paths (default: the `REMOTE_ENV` variable).
     """
 
     name = "duckdb"
@@ -32,10 +55,16 @@ class DuckDBEngine:
         connection: duckdb.DuckDBPyConnection | None = None,
         *,
         threads: int | None = None,
+        allow_remote: bool | None = None,
     ) -> None:
         self._owned = connection is None
+        self.allow_remote = (
+            os.environ.get(REMOTE_ENV) == "1" if allow_remote is None else allow_remote
+        )
         self.connection = (
-            connection if connection is not None else duckdb.connect(":memory:")
+            connection
+            if connection is not None
+            else duckdb.connect(":memory:", config=dict(_SAFE_START))
         )
         if (
             self._owned
@@ -47,19 +76,41 @@ class DuckDBEngine:
         if self._owned and threads:
             self.connection.execute(f"SET threads = {int(threads)}")
 
-    def lock_down(self, sources: Iterable[Source]) -> None:
-        """Forbid file and network access beyond the declared sources.
+    def lock_down(self, sources: Iterable[Source], *, time_zone: str = "UTC") -> None:
+        """Check the sources, then forbid file and network access beyond them.
 
-        Only for a private connection: a user's own connection keeps its settings.
+        The session time zone is set to `time_zone` (tz-aware timestamps are read
+        in it, whatever the machine's zone). Only for a private connection: a
+        user's own connection keeps its settings.
+
+        Raises:
+            DataError: a path is remote (and not allowed), missing or not a file.
         """
+        sources = list(sources)
+        for source in sources:
+            if source.path is not None:
+                check_path(source.path, allow_remote=self.allow_remote)
         if not self._owned:
             return
-        paths = sorted({os.path.abspath(s.path) for s in sources if s.path is not None})
-        directories = sorted({os.path.dirname(p) + os.sep for p in paths})
+        declared = [s.path for s in sources if s.path is not None]
+        local = [p for p in declared if not _REMOTE.match(p)]
+        remote = sorted(set(declared) - set(local))
         con = self.connection
-        con.execute("SET allowed_directories = ?", [directories])
-        con.execute("SET allowed_paths = ?", [paths])
-        con.execute("SET enable_external_access = false")
+        try:
+            con.execute("SET TimeZone = ?", [time_zone])
+        except duckdb.Error:
+            raise DataError(
+                f"DuckDB does not know the time zone '{time_zone}'; set time_zone "
+                "in exp.yaml to an IANA name such as UTC"
+            ) from None
+        con.execute("SET allowed_directories = ?", [_glob_roots(local)])
+        con.execute(
+            "SET allowed_paths = ?", [sorted({os.path.abspath(p) for p in local})]
+        )
+        if remote:  # allowed by the operator: httpfs may load, the network is open
+            con.execute("SET autoload_known_extensions = true")
+        else:
+            con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
 
     def columns(self, source: Source) -> list[str]:
@@ -101,3 +152,50 @@ class DuckDBEngine:
         """Close the connection if abkit opened it."""
         if self._owned:
             self.connection.close()
+
+
+def check_path(path: str, *, allow_remote: bool = False) -> None:
+    """A data path is a regular file (or a glob of them), or an allowed URL.
+
+    Raises:
+        DataError: naming the path and the fix.
+    """
+    if _REMOTE.match(path):
+        if not allow_remote:
+            raise DataError(
+                f"data path '{_shown(path)}' is remote; copy the data to a local "
+                f"file, or set {REMOTE_ENV}=1 where abkit runs to allow URLs"
+            )
+        return
+    matches = glob.glob(path) if _GLOB.search(path) else [path]
+    if not matches:
+        raise DataError(
+            f"data path '{_shown(path)}' matches no file; check data: path in exp.yaml"
+        )
+    for match in matches:
+        try:
+            mode = os.stat(match).st_mode
+        except OSError as error:
+            raise DataError(
+                f"cannot read {_shown(match)}: {error.strerror}; check data: path "
+                "in exp.yaml"
+            ) from None
+        if not stat.S_ISREG(mode):
+            raise DataError(
+                f"data path '{_shown(match)}' is not a regular file (a folder, FIFO "
+                "or device); point data: path at Parquet or CSV files"
+            )
+
+
+def _glob_roots(paths: Iterable[str]) -> list[str]:
+    """The folder above the first wildcard of each glob (a plain file needs none)."""
+    roots = set()
+    for path in map(os.path.abspath, paths):
+        wildcard = _GLOB.search(path)
+        if wildcard:
+            roots.add(os.path.dirname(path[: wildcard.start()]) + os.sep)
+    return sorted(roots)
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 120 else text[:119] + "…"

@@ -103,6 +103,16 @@ _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
 )
 
 
+MAX_DEPTH = 25
+"""Deepest parenthesis nesting accepted in a metric expression."""
+
+MAX_LENGTH = 4_000
+"""Longest metric expression accepted, in characters."""
+
+MAX_SHOWN = 80
+"""Most characters of an expression quoted in an error message."""
+
+
 def safe_expression(text: str, known_columns: Iterable[str], where: str) -> str:
     """Parse a user expression, refuse anything but safe scalar SQL, and re-render it.
 
@@ -114,24 +124,60 @@ def safe_expression(text: str, known_columns: Iterable[str], where: str) -> str:
         QueryError: naming `where` and the offending part, with the fix.
     """
     known = set(known_columns)
+    _check_size(text, where)
     try:
         parsed = sqlglot.parse(text, dialect="duckdb")
+    except RecursionError:
+        raise QueryError(
+            f"{where}: expression is nested too deeply to check; write it with "
+            f"at most {MAX_DEPTH} levels of parentheses",
+            expression=text[:MAX_SHOWN],
+        ) from None
     except (ParseError, sqlglot.errors.TokenError) as error:
         raise QueryError(
-            f"{where}: cannot parse {text!r} ({_first_line(error)}); write "
+            f"{where}: cannot parse {_shown(text)} ({_first_line(error)}); write "
             "one SQL scalar expression",
             expression=text,
         ) from None
     if len(parsed) != 1 or parsed[0] is None:
         raise QueryError(
-            f"{where}: {text!r} holds {len(parsed)} statements; write one "
+            f"{where}: {_shown(text)} holds {len(parsed)} statements; write one "
             "scalar expression without ';'",
             expression=text,
         )
     expression = parsed[0]
     for node in expression.walk():
         _check_node(cast(exp.Expression, node), known, where, text)
-    return expression.sql(dialect="duckdb")
+    try:
+        return expression.sql(dialect="duckdb")
+    except RecursionError:
+        raise QueryError(
+            f"{where}: expression is nested too deeply to render; simplify it",
+            expression=text[:MAX_SHOWN],
+        ) from None
+
+
+def _check_size(text: str, where: str) -> None:
+    """Refuse huge or deeply nested text before the recursive parser sees it."""
+    if len(text) > MAX_LENGTH:
+        raise QueryError(
+            f"{where}: expression is {len(text):,} characters long; keep it under "
+            f"{MAX_LENGTH:,} (split the logic into several metrics)",
+            expression=text[:MAX_SHOWN],
+        )
+    depth = deepest = 0
+    for char in text:
+        if char in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]":
+            depth -= 1
+    if deepest > MAX_DEPTH:
+        raise QueryError(
+            f"{where}: expression nests {deepest} parentheses deep; write it with "
+            f"at most {MAX_DEPTH} levels",
+            expression=text[:MAX_SHOWN],
+        )
 
 
 def _check_node(node: exp.Expression, known: set[str], where: str, text: str) -> None:
@@ -139,7 +185,7 @@ def _check_node(node: exp.Expression, known: set[str], where: str, text: str) ->
         if node.table or node.name not in known:
             allowed = ", ".join(sorted(known))
             raise QueryError(
-                f"{where}: unknown column '{node.sql()}' in {text!r}; use one "
+                f"{where}: unknown column '{node.sql()[:60]}' in {_shown(text)}; use one "
                 f"of {allowed} (or list it in data.events.extra_columns)",
                 expression=text,
             )
@@ -152,7 +198,7 @@ def _check_node(node: exp.Expression, known: set[str], where: str, text: str) ->
         )
         if name not in ALLOWED_FUNCTIONS or isinstance(node, exp.AggFunc):
             raise QueryError(
-                f"{where}: function '{name}' is not allowed in {text!r}; "
+                f"{where}: function '{name[:60]}' is not allowed in {_shown(text)}; "
                 "metric expressions may use only scalar functions such as "
                 "abs, least, coalesce, ln",
                 expression=text,
@@ -161,11 +207,16 @@ def _check_node(node: exp.Expression, known: set[str], where: str, text: str) ->
     if not isinstance(node, _ALLOWED_NODES):
         shown = node.sql(dialect="duckdb")[:60] or type(node).__name__
         raise QueryError(
-            f"{where}: '{shown}' is not allowed in {text!r}; write a scalar "
+            f"{where}: '{shown}' is not allowed in {_shown(text)}; write a scalar "
             "expression over event columns (no statements, subqueries or "
             "table functions)",
             expression=text,
         )
+
+
+def _shown(text: str) -> str:
+    quoted = repr(text)
+    return quoted if len(quoted) <= MAX_SHOWN else quoted[: MAX_SHOWN - 1] + "…"
 
 
 def _first_line(error: Exception) -> str:

@@ -11,6 +11,7 @@ Schema:
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -78,9 +79,28 @@ def check_path(path: Path) -> None:
         )
 
 
-def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A connection in autocommit mode, shareable between threads (under a lock)."""
+def is_read_only(path: Path) -> bool:
+    """Whether the store can only be read: its file or its folder is not writable.
+
+    A missing file in a writable folder is not read-only (it is created).
+    """
+    if path.exists():
+        return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+    return not os.access(path.parent, os.W_OK)
+
+
+def connect(
+    path: Path, busy_timeout: float, *, read_only: bool = False
+) -> sqlite3.Connection:
+    """A connection in autocommit mode, shareable between threads (under a lock).
+
+    `read_only` opens the file with SQLite's URI ``mode=ro``; when even that needs
+    a file the folder cannot hold (WAL's -shm), it opens it ``immutable=1``. A
+    missing file then reads as an empty store (an in-memory one).
+    """
     try:
+        if read_only:
+            return _connect_read_only(path, busy_timeout)
         return sqlite3.connect(
             path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -89,6 +109,29 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
             f"{path}: cannot open the results store ({exc}); check the path and its"
             " permissions"
         ) from exc
+
+
+def _connect_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    if not path.exists():
+        return _open(":memory:", busy_timeout, uri=False)
+    uri = path.resolve().as_uri()
+    conn = _open(f"{uri}?mode=ro", busy_timeout, uri=True)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError:  # WAL without a writable folder for -shm
+        conn.close()
+        return _open(f"{uri}?immutable=1", busy_timeout, uri=True)
+    return conn
+
+
+def _open(target: str, busy_timeout: float, *, uri: bool) -> sqlite3.Connection:
+    return sqlite3.connect(
+        target,
+        timeout=busy_timeout,
+        isolation_level=None,
+        check_same_thread=False,
+        uri=uri,
+    )
 
 
 def check_compatible(conn: sqlite3.Connection, path: Path) -> int:

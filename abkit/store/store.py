@@ -53,6 +53,7 @@ from abkit.store.database import (
     in_transaction,
     insert,
     is_busy,
+    is_read_only,
     migrate,
 )
 from abkit.store.records import (
@@ -110,9 +111,15 @@ class ResultStore:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         check_path(self.path)
-        self._conn: sqlite3.Connection | None = connect(self.path, busy_timeout)
+        self.read_only = is_read_only(self.path)
+        self._conn: sqlite3.Connection | None = connect(
+            self.path, busy_timeout, read_only=self.read_only
+        )
         try:
             version = self._call(lambda conn: check_compatible(conn, self.path))
+            if self.read_only:
+                self._open_read_only(version)
+                return
             self._call(lambda conn: configure(conn, self.path))
             if version < SCHEMA_VERSION:
                 self._call(lambda conn: migrate(conn, self.path), write=True)
@@ -285,6 +292,17 @@ class ResultStore:
     def __repr__(self) -> str:
         return f"ResultStore({str(self.path)!r})"
 
+    def _open_read_only(self, version: int) -> None:
+        """A read-only store: an empty one reads as empty, an old one is refused."""
+        if not self.path.exists():  # in-memory stand-in: the schema, no rows
+            conn = self._connection()
+            in_transaction(conn, lambda c: migrate(c, self.path))
+        elif version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: is read-only and was written by an older abkit (schema "
+                f"v{version}); open it once where it is writable to upgrade it"
+            )
+
     def _select(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self._call(
             lambda conn: conn.execute(sql, params).fetchall()
@@ -295,6 +313,11 @@ class ResultStore:
         self, work: Callable[[sqlite3.Connection], _T], *, write: bool = False
     ) -> _T:
         """Run `work` (in a write transaction if `write`), retrying while busy."""
+        if write and self.read_only:
+            raise StoreError(
+                f"{self.path}: the results store is read-only (the file or its folder "
+                "is not writable); reading works, to write use a writable --store"
+            )
         attempt = 1
         while True:
             try:

@@ -31,7 +31,7 @@ def test_retention_censors_units_whose_day_is_not_observed(tmp_path):
     ]
     metrics = {"d7": {"kind": "retention", "events": ["session"], "days": [7]}}
     path = write_log(
-        tmp_path, assignments, events, metrics, {"control": 1, "treatment": 1}
+        tmp_path, assignments, events, metrics, {"control": 0.5, "treatment": 0.5}
     )
     result = abkit.analyze(path)
     effect = result.metric("d7").effect
@@ -57,7 +57,7 @@ def test_windows_count_only_events_inside_them(tmp_path):
         "active_days": {"kind": "mean", "events": ["like"], "aggregate": "active_days"},
     }  # fmt: skip
     path = write_log(
-        tmp_path, assignments, events, metrics, {"control": 1, "treatment": 1}
+        tmp_path, assignments, events, metrics, {"control": 0.5, "treatment": 0.5}
     )
     result = abkit.analyze(path)
     assert result.metric("likes_2d").effect.control.mean == pytest.approx(

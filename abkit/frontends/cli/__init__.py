@@ -13,6 +13,7 @@ from abkit.frontends.cli import aa_command as aa_command
 from abkit.frontends.cli import analysis_commands as analysis_commands
 from abkit.frontends.cli import store_commands as store_commands
 from abkit.frontends.cli import tool_commands as tool_commands
+from abkit.frontends.cli import validate_command as validate_command
 from abkit.frontends.cli.common import app as app
 
 __all__ = ["app"]

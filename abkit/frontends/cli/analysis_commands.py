@@ -19,9 +19,11 @@ from abkit.frontends.cli.common import (
     iso_day,
     open_store,
     parse_date,
+    say,
     stderr,
     stdout,
     user_errors,
+    write_output,
 )
 from abkit.sql.dialects import DIALECTS
 
@@ -91,7 +93,7 @@ def analyze_command(
                 window_end=iso_day(result.window_end), engine=result.engine,
                 abkit_version=result.abkit_version,
             )  # fmt: skip
-        stderr.print(f"saved as snapshot {snapshot}")
+        say(f"saved as snapshot {snapshot}")
     emit(result, fmt, output, segments=segments)
 
 
@@ -160,8 +162,7 @@ def report_command(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
-        stderr.print(f"wrote {output}")
+        write_output(output, text)
 
 
 @app.command("sql")

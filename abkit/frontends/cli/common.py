@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from abkit.errors import AbkitError
 
@@ -30,7 +31,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-stdout = Console(width=None if Console().is_terminal else 120)  # piped: no 80-col wrap
+# user text (names, segment values from the data) is printed as text: no markup, no
+# emoji codes; the report's tables style with `Text` objects. Piped: no 80-col wrap.
+stdout = Console(
+    width=None if Console().is_terminal else 120, markup=False, emoji=False
+)
 stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,17 +57,50 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except AbkitError as error:
-            stderr.print(f"[red]error:[/red] {error}", soft_wrap=True, highlight=False)
+            stderr.print(
+                f"[red]error:[/red] {escape(one_line(str(error)))}",
+                soft_wrap=True,
+                highlight=False,
+                emoji=False,
+            )
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+MAX_MESSAGE = 400
+"""Most characters of an error line the CLI prints."""
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """A message as one line of at most `limit` characters (cut with '…')."""
+    flat = " ".join(message.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def say(message: str) -> None:
+    """Print a status line on stderr, user text shown literally (no markup, emoji)."""
+    stderr.print(escape(message), soft_wrap=True, highlight=False, emoji=False)
+
+
+def write_output(output: Path, text: str) -> None:
+    """Write `text` to --output, or a one-line error naming the fix."""
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise AbkitError(
+            f"cannot write --output {one_line(str(output), 120)}: {reason}; choose a "
+            "writable file path (the folder must exist)"
+        ) from None
+    say(f"wrote {output}")
 
 
 def checked_format(value: str) -> OutputFormat:
     """The --format value, checked (table, json or markdown)."""
     if value not in ("table", "json", "markdown"):
         raise AbkitError(
-            f"--format '{value}' is not known; use table, json or markdown"
+            f"--format '{one_line(value, 40)}' is not known; use table, json or markdown"
         )
     return value  # type: ignore[return-value]
 
@@ -78,8 +116,7 @@ def emit(
     from abkit.report.terminal import print_result, render
 
     if output is not None:
-        output.write_text(render(result, output_format), encoding="utf-8")
-        stderr.print(f"wrote {output}")
+        write_output(output, render(result, output_format))
     elif output_format == "table":
         print_result(result, stdout, segments=segments)
     else:
@@ -114,5 +151,5 @@ def parse_date(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise AbkitError(
-            f"--as-of '{text}' is not a date; write it as YYYY-MM-DD"
+            f"--as-of '{one_line(text, 40)}' is not a date; write it as YYYY-MM-DD"
         ) from None

@@ -11,7 +11,7 @@ from abkit.frontends.cli.common import (
     StoreOption,
     app,
     open_store,
-    stderr,
+    say,
     stdout,
     user_errors,
 )
@@ -30,7 +30,7 @@ def lock_command(
 
     experiment = load_experiment(exp_yaml)
     registration = write_registration(experiment, abkit_version(), force=force)
-    stderr.print(f"locked {experiment.name} at hash {registration.config_hash}")
+    say(f"locked {experiment.name} at hash {registration.config_hash}")
 
 
 @app.command("history")
@@ -44,8 +44,8 @@ def history_command(exp_yaml: ExpPath, store: StoreOption = None) -> None:
     with open_store(exp_yaml, store) as results:
         snapshots = results.snapshots(experiment.name)
     if not snapshots:
-        stderr.print(f"no saved analyses of {experiment.name}; run `abkit analyze "
-                     f"{exp_yaml} --save`")  # fmt: skip
+        say(f"no saved analyses of {experiment.name}; run `abkit analyze "
+            f"{exp_yaml} --save`")  # fmt: skip
         return
     stdout.print(history_table(experiment.name, snapshots))
 
@@ -67,7 +67,7 @@ def note_command(
         experiment.metric(metric)  # one-line error with "did you mean" if unknown
     with open_store(exp_yaml, store) as results:
         note = results.add_note(experiment.name, text, author=author, metric=metric)
-    stderr.print(f"note {note.id} saved")
+    say(f"note {note.id} saved")
 
 
 @app.command("decide")
@@ -88,4 +88,4 @@ def decide_command(
             experiment.name, decision, rationale=why, author=author,  # type: ignore[arg-type]
             config_hash=experiment.config_hash,
         )  # fmt: skip
-    stderr.print(f"decision '{record.decision}' recorded")
+    say(f"decision '{record.decision}' recorded")

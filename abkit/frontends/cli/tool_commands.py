@@ -16,6 +16,7 @@ from abkit.frontends.cli.common import (
     app,
     checked_format,
     emit,
+    say,
     stderr,
     user_errors,
 )
@@ -70,7 +71,7 @@ def demo_command(
                     f"cannot write the demo data to {data_dir}: {error.strerror}; choose "
                     "a writable folder with --dir"
                 ) from None
-        stderr.print(f"demo data written to {data_dir}")
+        say(f"demo data written to {data_dir}")
     exp_yaml = _ensure_examples(directory / "examples")
     with stderr.status("analysing…"):
         result = analyze(exp_yaml)
