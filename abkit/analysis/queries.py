@@ -23,7 +23,7 @@ from abkit.config import Experiment, Source
 from abkit.engines import Engine, open_engine
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
-from abkit.sql.render import quote_identifier, relation_sql
+from abkit.sql.render import in_dialect, quote_identifier, relation_sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +116,24 @@ def bad_value_counts(engine: Engine, experiment: Experiment) -> tuple[int, int]:
     source = experiment.data.events
     if not source.value:
         return 0, 0
+    # Portable on every engine: NaN equals NaN in DuckDB, Spark and Postgres alike.
     value = f"TRY_CAST({quote_identifier(source.value)} AS DOUBLE)"
-    counts = query_frame(
-        engine,
-        f"SELECT count(*) FILTER (WHERE isnan({value})) AS nan, "
-        f"count(*) FILTER (WHERE isinf({value})) AS inf FROM {relation_sql(source)}",
+    infinite = " OR ".join(f"{value} = CAST('{v}' AS DOUBLE)" for v in INFINITIES)
+    sql = (
+        f"SELECT SUM(CASE WHEN {value} = CAST('NaN' AS DOUBLE) THEN 1 ELSE 0 END) AS nan,"
+        f" SUM(CASE WHEN {infinite} THEN 1 ELSE 0 END) AS inf"
+        f" FROM {relation_sql(source, engine.dialect)}"
     )
-    return int(counts["nan"].iloc[0]), int(counts["inf"].iloc[0])
+    counts = query_frame(engine, in_dialect(sql, engine.dialect))
+    return _count(counts["nan"].iloc[0]), _count(counts["inf"].iloc[0])
+
+
+INFINITIES = ("Infinity", "-Infinity")
+
+
+def _count(value: object) -> int:
+    """A SUM over no rows is NULL: no bad values."""
+    return 0 if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
 
 
 def refuse_bad_values(engine: Engine, experiment: Experiment) -> None:
