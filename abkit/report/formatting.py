@@ -12,8 +12,10 @@ from typing import Any
 from abkit.analysis.results import AnalysisResult, MetricResult
 from abkit.analysis.text import (
     format_difference,
+    format_interval,
     format_lift,
     format_pvalue,
+    format_share_removed,
     format_value,
 )
 from abkit.config import SequentialSettings
@@ -22,12 +24,14 @@ VERDICT_MARKS = {
     "better": "▲ better",
     "worse": "▼ worse",
     "no_change": "· no change",
+    "not_yet": "· keep running",
     "invalid": "? n/a",
 }
 VERDICT_WORDS = {
     "better": "significantly better",
     "worse": "significantly worse",
     "no_change": "no significant change",
+    "not_yet": "not significant yet (sequential)",
     "invalid": "not computable",
 }
 """A verdict in words (the app's legends and metric cards)."""
@@ -39,6 +43,7 @@ HEADERS = [
     "lift [CI]",
     "p-value",
     "verdict",
+    "P(better)",
     "CUPED variance",
     "unadjusted lift [CI]",
 ]
@@ -62,28 +67,63 @@ def data_window(result: AnalysisResult) -> str:
     return f"{format_day(result.window_start)} → {format_day(result.window_end)}"
 
 
-def scorecard_row(result: MetricResult) -> list[str]:
-    """One metric's scorecard cells, in the order of `HEADERS`."""
+def scorecard_row(result: MetricResult, verdict: str | None = None) -> list[str]:
+    """One metric's scorecard cells, in the order of `HEADERS`.
+
+    `verdict` is the design's (`design_verdict`); the fixed-horizon one by default.
+    """
     effect, fmt = result.effect, result.format
-    diff_ci = (
-        f"{format_difference(effect.difference, fmt)} "
-        f"[{format_difference(effect.ci_lower, fmt)}, "
-        f"{format_difference(effect.ci_upper, fmt)}]"
-        if not math.isnan(effect.ci_lower)
-        else format_difference(effect.difference, fmt)
-    )
+    spread = (effect.ci_upper - effect.ci_lower) / 2
     return [
         result.metric,
-        format_value(effect.control.mean, fmt),
-        format_value(effect.treatment.mean, fmt),
-        diff_ci,
+        format_value(effect.control.mean, fmt, spread),
+        format_value(effect.treatment.mean, fmt, spread),
+        format_interval(effect.difference, effect.ci_lower, effect.ci_upper, fmt),
         format_lift(
             effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
         ),
         _pvalue_cell(result),
-        VERDICT_MARKS[result.verdict],
+        VERDICT_MARKS[verdict or result.verdict],
+        chance_to_win(result),
         *_cuped_cells(result),
     ]
+
+
+def design_verdict(result: AnalysisResult, metric: MetricResult) -> str:
+    """A metric's one verdict, from the design's test (a key of `VERDICT_MARKS`).
+
+    With a sequential design the sequential test decides: better / worse once the
+    boundary is crossed, "not_yet" while it has not and the planned units are not
+    reached, "no_change" after. The fixed-horizon p-value and the Bayesian view are
+    then secondary views. Segment rows keep the fixed-horizon verdict (exploratory).
+    """
+    settings = result.sequential
+    if settings is None or metric.segment is not None or metric.verdict == "invalid":
+        return metric.verdict
+    series = result.series_for(metric.metric, metric.variant)
+    look = series.current if series is not None else None
+    if series is None or look is None:
+        return metric.verdict
+    if series.crossed:
+        improved = (metric.effect.relative > 0) == (metric.direction == "higher")
+        return "better" if improved else "worse"
+    done = look.n_control + look.n_treatment >= settings.planned_units
+    return "no_change" if done else "not_yet"
+
+
+def verdict_source(result: AnalysisResult) -> str:
+    """Which test the verdicts come from, in words."""
+    if result.sequential is None:
+        return "fixed-horizon test"
+    return f"{SEQUENTIAL_NAMES[result.sequential.method]} test (the design's)"
+
+
+def chance_to_win(result: MetricResult) -> str:
+    """The Bayesian P(better than control), '–' without the Bayesian view."""
+    view = result.bayes
+    if view is None or view.status != "ok":
+        return "–"
+    return f"{view.chance_to_win:.0%}"
 
 
 def _pvalue_cell(result: MetricResult) -> str:
@@ -101,7 +141,7 @@ def _cuped_cells(result: MetricResult) -> list[str]:
     unadjusted = format_lift(
         plain.relative, plain.relative_ci_lower, plain.relative_ci_upper
     )
-    return [f"−{reduction:.0%}", unadjusted]
+    return [format_share_removed(reduction), unadjusted]
 
 
 def decision_lines(result: AnalysisResult) -> list[str]:
@@ -111,19 +151,52 @@ def decision_lines(result: AnalysisResult) -> list[str]:
         return []
     lines = [f"Decision: {decision.summary}"]
     lines += [f"  · {reason}" for reason in decision.reasons]
-    for metric in result.metrics:
-        guard = metric.guardrail
-        if guard is not None:
-            lines.append(
-                f"  guardrail {metric.metric} ({metric.variant}): "
-                f"{guard.status.replace('_', ' ')} (margin {guard.margin:g}, "
-                f"estimate {guard.estimate:+.3g}, one-sided p = {guard.pvalue:.3g})"
-            )
     if result.correction != "none":
         lines.append(
             f"  multiple testing: {result.correction} over the decision family"
         )
     return lines
+
+
+GUARDRAIL_HEADERS = ["guardrail", "variant", "margin", "estimate [CI]", "status"]
+GUARDRAIL_CAPTION = (
+    "margin: the worst change tolerated; CI: the one-sided bounds the margin is "
+    "tested against"
+)
+"""The guardrail block's columns (`guardrail_rows`)."""
+GUARDRAIL_WORDS = {
+    "not_harmed": "shown safe",
+    "harmed": "HARMED",
+    "inconclusive": "not yet shown safe",
+}
+
+
+def guardrail_rows(result: AnalysisResult) -> list[list[str]]:
+    """Per guardrail × treatment: margin, estimate with its CI, and status in words.
+
+    The margin is the worst change tolerated (e.g. -2.0%: may not fall by more than
+    2%). The interval is the guardrail test's (1 − 2α two-sided, i.e. the one-sided
+    bound the margin is tested against); relative margins are in %, absolute ones in
+    the metric's units.
+    """
+    rows = []
+    for metric in result.metrics:
+        guard = metric.guardrail
+        if guard is None:
+            continue
+        relative = math.isclose(guard.estimate, metric.effect.relative)
+        sign = -1 if guard.higher_is_better else 1
+        if relative:
+            margin = f"{sign * guard.margin:+.1%}"
+            estimate = format_lift(guard.estimate, guard.ci_lower, guard.ci_upper)
+        else:
+            margin = format_difference(sign * guard.margin, metric.format)
+            estimate = format_interval(
+                guard.estimate, guard.ci_lower, guard.ci_upper, metric.format
+            )
+        rows.append([metric.metric, metric.variant, margin, estimate,
+                     GUARDRAIL_WORDS[guard.status]])  # fmt: skip
+    return rows
 
 
 def bayes_lines(result: AnalysisResult) -> list[str]:

@@ -52,6 +52,15 @@ def analyze_command(
     segments: Annotated[
         bool, typer.Option("--segments", help="Also print the per-segment tables.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also the means, P(better), CUPED, sequential and Bayesian views "
+            "and every health check.",
+        ),
+    ] = False,
 ) -> None:
     """Analyse an experiment and print its scorecard and health checks."""
     from abkit.analysis.run import analyze
@@ -74,7 +83,7 @@ def analyze_command(
                 abkit_version=result.abkit_version,
             )  # fmt: skip
         stderr.print(f"saved as snapshot {snapshot}")
-    emit(result, fmt, output, segments=segments)
+    emit(result, fmt, output, segments=segments, verbose=verbose)
 
 
 @app.command("plan")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -30,7 +31,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-stdout = Console(width=None if Console().is_terminal else 120)  # piped: no 80-col wrap
+stdout = Console(  # piped: 120 columns unless $COLUMNS says otherwise
+    width=None if Console().is_terminal or os.environ.get("COLUMNS") else 120
+)
 stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,6 +76,7 @@ def emit(
     output: Path | None,
     *,
     segments: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Print a result in the chosen format, or write it to --output."""
     from abkit.report.terminal import print_result, render
@@ -81,7 +85,7 @@ def emit(
         output.write_text(render(result, output_format), encoding="utf-8")
         stderr.print(f"wrote {output}")
     elif output_format == "table":
-        print_result(result, stdout, segments=segments)
+        print_result(result, stdout, segments=segments, verbose=verbose)
     else:
         typer.echo(render(result, output_format), nl=False)
 
