@@ -288,3 +288,21 @@ def test_report_renders_in_chromium(
     assert blocked == []  # no request left the file
     assert errors == []  # incl. CSP refusals, which stop a load before it is routed
     assert rendered < 15
+
+
+def test_guardrails_have_their_own_block_with_margin_and_status(
+    demo_result: AnalysisResult,
+) -> None:
+    page = render_html(demo_result)
+    section = page.split('<section id="guardrails">')[1].split("</section>")[0]
+    guard = demo_result.metric("report_rate").guardrail
+    assert guard is not None and guard.status == "inconclusive"
+    row = section.split('data-guardrail="report_rate"')[1].split("</tr>")[0]
+    assert 'data-status="inconclusive"' in row
+    assert "+10.0%" in row
+    assert f"+11.8% [{guard.ci_lower:+.1%}, {guard.ci_upper:+.1%}]" in row
+    assert "not yet shown safe" in row
+    assert "<th>P(better)</th>" in page or ">P(better)</th>" in page
+    bayes = demo_result.metric("matches_per_user").bayes
+    assert bayes is not None
+    assert f">{bayes.chance_to_win:.0%}<" in page
