@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+from components import as_text
 
 from abkit.analysis.results import AnalysisResult
 from abkit.config import Experiment
@@ -62,6 +63,8 @@ class AppContext:
     entry: ExperimentEntry | None
     cuped: bool | None
     correction: str | None
+    missing: str | None = None
+    """The `?exp=` of a link that names no experiment here (None otherwise)."""
 
     @property
     def store_path(self) -> Path:
@@ -95,9 +98,13 @@ def build() -> AppContext:
     """Discover experiments, draw the sidebar picker and options, remember the result."""
     directory = app_directory()
     entries = discover_experiments(directory)
-    entry = _picker(entries)
+    requested = st.query_params.get("exp")
+    missing = (
+        requested if requested and find_entry(entries, requested) is None else None
+    )
+    entry = _picker(entries, missing)
     cuped, correction = _options(entry)
-    context = AppContext(directory, entries, entry, cuped, correction)
+    context = AppContext(directory, entries, entry, cuped, correction, missing)
     st.session_state[CONTEXT_KEY] = context
     _caption(directory, entries)
     return context
@@ -112,6 +119,9 @@ def current() -> AppContext:
 def require_experiment(context: AppContext) -> Experiment:
     """The picked experiment; otherwise a one-line message and the page stops."""
     entry = context.entry
+    if context.missing is not None:
+        not_found(context)
+        st.stop()
     if entry is None:
         st.info(
             f"No exp*.yaml found under `{context.directory}`. Start the app with "
@@ -119,9 +129,26 @@ def require_experiment(context: AppContext) -> Experiment:
         )
         st.stop()
     if entry.experiment is None:
-        st.error(f"{entry.relative}: {entry.error}")
+        st.error(
+            f"**{as_text(entry.relative)} is broken**: {as_text(entry.error)}",
+            icon=":material/error:",
+        )
         st.stop()
     return entry.experiment
+
+
+def not_found(context: AppContext) -> None:
+    """A link's experiment is not in the folder: say so (and which files are broken)."""
+    broken = [e for e in context.entries if e.experiment is None]
+    text = (
+        f"**Experiment {as_text(context.missing)} was not found** under "
+        f"{as_text(context.directory)}. The link may be old, or its file renamed or "
+        "broken; pick an experiment in the sidebar."
+    )
+    if broken:
+        names = ", ".join(as_text(e.relative) for e in broken)
+        text += f" {len(broken)} file(s) do not load: {names}."
+    st.error(text, icon=":material/search_off:")
 
 
 def analysis(context: AppContext, experiment: Experiment) -> AnalysisResult:
@@ -159,6 +186,11 @@ def analyze_with_status(key: AnalysisKey, title: str) -> AnalysisResult:
     return result
 
 
+def cached_result(key: AnalysisKey) -> AnalysisResult | None:
+    """The analysis of `key` if this app already ran it, else None (nothing runs)."""
+    return _cached_analysis(key) if key in _seen_keys() else None
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cached_analysis(key: AnalysisKey) -> AnalysisResult:
     return run_analysis(key)
@@ -190,14 +222,22 @@ def open_store(context: AppContext, *, create: bool = True) -> ResultStore | Non
         return None
 
 
-def _picker(entries: tuple[ExperimentEntry, ...]) -> ExperimentEntry | None:
-    """The sidebar's experiment picker, bound to `?exp=` both ways."""
+def _picker(
+    entries: tuple[ExperimentEntry, ...], missing: str | None
+) -> ExperimentEntry | None:
+    """The sidebar's experiment picker, bound to `?exp=` both ways.
+
+    A link naming no experiment here leaves the picker empty and the URL as it is
+    (the pages then say it was not found) instead of opening another experiment.
+    """
     if not entries:
         return None
     keys = [entry.key for entry in entries]
     wanted = find_entry(entries, st.query_params.get("exp"))
     if wanted is not None:
         st.session_state[PICKER_KEY] = wanted.key
+    elif missing is not None:
+        st.session_state[PICKER_KEY] = None
     elif st.session_state.get(PICKER_KEY) not in keys:
         first = next((e for e in entries if e.experiment is not None), entries[0])
         st.session_state[PICKER_KEY] = first.key
@@ -212,6 +252,8 @@ def _picker(entries: tuple[ExperimentEntry, ...]) -> ExperimentEntry | None:
         key=PICKER_KEY,
         format_func=labels.__getitem__,
         on_change=_picked,
+        index=None,
+        placeholder="Choose an experiment",
     )
     if chosen is None:
         return None

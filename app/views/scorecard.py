@@ -8,6 +8,7 @@ import streamlit as st
 
 from abkit.frontends.app_support import primary_metric
 from abkit.report.charts import app_forest_figure
+from abkit.report.formatting import design_verdict, verdict_source
 
 ALL_UNITS = "All units"
 
@@ -16,20 +17,21 @@ experiment = app_context.require_experiment(context)
 result = app_context.analysis(context, experiment)
 primary = primary_metric(experiment)
 
-st.title(result.title)
+st.title(components.as_text(result.title), anchor=False)
 meta = [
-    f"`{experiment.name}`",
-    f"owner **{experiment.owner or '–'}**",
+    components.as_text(experiment.name),
+    f"owner **{components.as_text(experiment.owner or '–')}**",
     f"data {components.day(result.window_start)} → {components.day(result.window_end)}",
-    f"config `{result.config_hash}`",
+    f"config {result.config_hash}",
     "CUPED on" if context.cuped else "CUPED off",
 ]
 st.caption(" · ".join(meta))
 if experiment.hypothesis:
-    st.markdown(f"*Hypothesis:* {experiment.hypothesis}")
+    st.markdown(f"*Hypothesis:* {components.as_text(experiment.hypothesis)}")
 
 components.health_failures(result)
 components.decision_summary(result, primary)
+components.guardrail_block(result)
 components.primary_cards(result, primary)
 components.health_warnings(result)
 
@@ -61,17 +63,24 @@ else:
         icon=":material/travel_explore:",
     )
 
-components.show_metric_table(rows, variants=treatments, key="scorecard_table")
+verdicts = [design_verdict(result, m) for m in rows]
+components.show_metric_table(
+    rows, variants=treatments, key="scorecard_table", verdicts=verdicts
+)
+secondary = "; p-value: fixed horizon" if result.sequential is not None else ""
 st.caption(
-    "Green / red: significantly better / worse in the metric's direction. Lift is "
-    "CUPED-adjusted where a pre-period exists; adjusted p: after "
-    f"the {context.correction} correction over the decision family."
+    f"Verdict: the {verdict_source(result)}{secondary}; green / red: significantly "
+    "better / worse in the metric's direction. Lift is CUPED-adjusted where a "
+    f"pre-period exists; adjusted p: after the {context.correction} correction over "
+    "the decision family; P(better): Bayesian chance to beat control (a secondary "
+    "view)."
 )
 st.plotly_chart(
     app_forest_figure(
         rows,
         [components.metric_label(m, variants=treatments) for m in rows],
         title="Relative lift with confidence interval",
+        verdicts=verdicts,
     ),
     key="scorecard_forest",
 )
