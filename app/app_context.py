@@ -159,7 +159,7 @@ def analysis(context: AppContext, experiment: Experiment) -> AnalysisResult:
         )
         return analyze_with_status(key, experiment.title)
     except AbkitError as error:
-        st.error(str(error))
+        st.error(as_text(error))
         st.stop()
 
 
@@ -218,7 +218,7 @@ def open_store(context: AppContext, *, create: bool = True) -> ResultStore | Non
     try:
         return store_at(str(context.store_path))
     except AbkitError as error:
-        st.error(str(error))
+        st.error(as_text(error))
         return None
 
 

@@ -74,7 +74,7 @@ try:
     with st.spinner("Reading the experiment's history…"):
         frame, text, daily_units = _plan(key, mde, days, float(power))
 except AbkitError as error:
-    st.error(str(error))
+    st.error(components.as_text(error))
     st.stop()
 
 primary = primary_metric(experiment)

@@ -56,7 +56,8 @@ else:
         for r in result.segment_results
         if r.segment == segment and r.segment_value == value
     ]
-    st.subheader(f"Metrics for {choice} ({1 - result.alpha:.0%} CI)")
+    label = components.as_text(choice)
+    st.subheader(f"Metrics for {label} ({1 - result.alpha:.0%} CI)", anchor=False)
     st.info(
         "Segment results are exploratory: not corrected for the many segments "
         "looked at, and not part of the decision rules.",

@@ -37,7 +37,8 @@ flagged = [s for s in srm_rows if s.srm.flagged]
 if flagged:
     values = ", ".join(s.value for s in flagged)
     st.error(
-        f"Sample ratio mismatch within {segment} = {values}: the split differs from "
+        f"Sample ratio mismatch within {components.as_text(f'{segment} = {values}')}: "
+        "the split differs from "
         "the plan there, so those segment results cannot be trusted.",
         icon=":material/error:",
     )
@@ -64,7 +65,7 @@ labels = [
 ]
 overall = [m for m in result.metrics if m.metric == metric]
 
-st.subheader(f"{metric} by {segment}")
+st.subheader(components.as_text(f"{metric} by {segment}"), anchor=False)
 frame = components.metric_frame(rows, variants=treatments)
 frame.insert(0, segment, [str(r.segment_value) for r in rows])
 frame.insert(1, "n (control / treatment)", [
@@ -91,7 +92,7 @@ figure = app_forest_figure(
 )
 st.plotly_chart(figure, key="segments_forest")
 
-st.subheader(f"Sample ratio by {segment}")
+st.subheader(components.as_text(f"Sample ratio by {segment}"), anchor=False)
 st.dataframe(
     pd.DataFrame(
         [
