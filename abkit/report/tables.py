@@ -11,7 +11,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from abkit.analysis.planning import PLAN_HEADERS, PlanResult, plan_cells, plan_title
+from abkit.analysis.planning import (
+    PLAN_HEADERS,
+    PlanResult,
+    plan_cells,
+    plan_title,
+    underpowered_lines,
+)
 from abkit.analysis.results import AnalysisResult, CheckStatus
 from abkit.analysis.text import format_lift, format_pvalue
 from abkit.report.formatting import (
@@ -288,10 +294,12 @@ def plan_table(plan: PlanResult) -> Table:
         table.add_column(header, justify="left" if header == "metric" else "right")
     for row in plan.rows:
         cells: list[str | Text] = list(plan_cells(row))
-        if row.status != "ok":
-            cells[-1] = Text(row.status, style="yellow")
+        if row.status != "ok" or row.underpowered:
+            cells[-1] = Text(str(cells[-1]) if row.underpowered else row.status,
+                             style="bold yellow")  # fmt: skip
         table.add_row(*cells)
-    table.caption = f"history: {plan.history}"
+    warnings = "\n".join(underpowered_lines(plan))
+    table.caption = (warnings + "\n" if warnings else "") + f"history: {plan.history}"
     table.caption_justify = "left"
     return table
 
