@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperOption
 
 from abkit.errors import AbkitError
 
@@ -36,6 +37,15 @@ stdout = Console(  # piped: 120 columns unless $COLUMNS says otherwise
 )
 stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+_typer_display_type = TyperOption.display_type_rich
+
+
+def _flag_without_type(self: TyperOption, ctx: Any) -> str | None:
+    """Help shows no `<bool>` placeholder after a flag (it takes no value)."""
+    return None if self.is_flag else _typer_display_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
 ExpPath = Annotated[Path, typer.Argument(help="Path of the experiment's exp.yaml.")]
 FormatOption = Annotated[
