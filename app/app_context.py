@@ -13,11 +13,11 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from components import as_text
 
-from abkit.analysis.results import AnalysisResult
 from abkit.config import Experiment
 from abkit.errors import AbkitError
 from abkit.frontends.app_support import (
@@ -34,6 +34,9 @@ from abkit.frontends.app_support import (
     run_analysis,
 )
 from abkit.store.store import ResultStore
+
+if TYPE_CHECKING:  # the experiments list starts without loading the statistics
+    from abkit.analysis.results import AnalysisResult
 
 REPO_DATA = Path(__file__).resolve().parents[1] / "data"
 CONTEXT_KEY = "_abkit_context"

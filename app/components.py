@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from abkit.analysis.results import AnalysisResult, MetricResult
 from abkit.analysis.text import (
     format_interval,
     format_lift,
@@ -31,6 +30,9 @@ from abkit.report.formatting import (
     design_verdict,
     guardrail_rows,
 )
+
+if TYPE_CHECKING:  # the experiments list draws without loading the statistics
+    from abkit.analysis.results import AnalysisResult, MetricResult
 
 BadgeColor = Literal["green", "red", "blue", "orange", "gray"]
 VERDICT_CELLS = {

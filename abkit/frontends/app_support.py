@@ -15,14 +15,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from abkit.analysis.results import AnalysisResult
-from abkit.analysis.run import analyze
 from abkit.analysis.text import format_lift
 from abkit.config import CorrectionMethod, Experiment, load_experiment
 from abkit.errors import AbkitError
+
+if TYPE_CHECKING:  # the experiments list starts without loading the statistics
+    from abkit.analysis.results import AnalysisResult
 
 EXPERIMENT_GLOB = "**/exp*.yaml"
 """Experiment files the app lists, searched recursively under its folder."""
@@ -170,6 +171,8 @@ def data_files(experiment: Experiment) -> tuple[str, ...]:
 
 def run_analysis(key: AnalysisKey) -> AnalysisResult:
     """Analyse the experiment a key describes (the function the app caches)."""
+    from abkit.analysis.run import analyze
+
     correction = cast("CorrectionMethod | None", key.correction)
     return analyze(key.path, cuped=key.cuped, correction=correction)
 

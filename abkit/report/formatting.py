@@ -7,9 +7,8 @@ through these functions, so each output prints the same digits.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from abkit.analysis.results import AnalysisResult, MetricResult
 from abkit.analysis.text import (
     format_difference,
     format_interval,
@@ -18,7 +17,10 @@ from abkit.analysis.text import (
     format_share_removed,
     format_value,
 )
-from abkit.config import SequentialSettings
+
+if TYPE_CHECKING:  # types only: the app's list imports this without the statistics
+    from abkit.analysis.results import AnalysisResult, MetricResult
+    from abkit.config import SequentialSettings
 
 VERDICT_MARKS = {
     "better": "▲ better",

@@ -86,13 +86,18 @@ def _row(entry: ExperimentEntry) -> dict[str, str]:
         "decision": f"{decision.decision} ({decision.author})" if decision else "–",
         "owner": experiment.owner or "–",
         "analysed": analysed,
-        "file": entry.relative,
     }
 
 
+WIDTHS = {  # pixels: every column fits the main area at 1440 px, no side scroll
+    "experiment": 250, "status": 75, "health": 130, "recommendation": 125,
+    "primary lift [CI]": 165, "decision": 110, "owner": 110, "analysed": 110,
+}  # fmt: skip
 rows = [_row(entry) for entry in loaded]
 if rows:
     frame = pd.DataFrame(rows)
+    if (frame["decision"] == "–").all():
+        frame = frame.drop(columns=["decision"])  # room for the rest
     st.dataframe(
         components.styled_overview(frame),
         hide_index=True,
@@ -100,15 +105,9 @@ if rows:
         height=components.table_height(len(frame)),
         key="experiments_table",
         column_config={
-            "experiment": st.column_config.TextColumn(width="medium", pinned=True),
-            "status": st.column_config.TextColumn(width="small"),
-            "health": st.column_config.TextColumn(width="small"),
-            "recommendation": st.column_config.TextColumn(width="small"),
-            "primary lift [CI]": st.column_config.TextColumn(width="small"),
-            "decision": st.column_config.TextColumn(width="small"),
-            "owner": st.column_config.TextColumn(width="small"),
-            "analysed": st.column_config.TextColumn(width="small"),
-            "file": st.column_config.TextColumn(width="small"),
+            name: st.column_config.TextColumn(width=width, pinned=name == "experiment")
+            for name, width in WIDTHS.items()
+            if name in frame.columns
         },
     )
     st.caption(
