@@ -8,6 +8,7 @@ times included, so an edit is never served stale), the store once per folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections import Counter
@@ -68,6 +69,8 @@ class AppContext:
     correction: str | None
     missing: str | None = None
     """The `?exp=` of a link that names no experiment here (None otherwise)."""
+    as_of: dt.date | None = None
+    """Analyse only data before this date (`?as_of=`); None: all the data."""
 
     @property
     def store_path(self) -> Path:
@@ -89,6 +92,8 @@ class AppContext:
                     params["cuped"] = "on" if self.cuped else "off"
                 if self.correction != default_correction(experiment):
                     params["correction"] = str(self.correction)
+            if self.as_of is not None:
+                params["as_of"] = self.as_of.isoformat()
         return params
 
 
@@ -107,7 +112,8 @@ def build() -> AppContext:
     )
     entry = _picker(entries, missing)
     cuped, correction = _options(entry)
-    context = AppContext(directory, entries, entry, cuped, correction, missing)
+    as_of = _as_of(entry)
+    context = AppContext(directory, entries, entry, cuped, correction, missing, as_of)
     st.session_state[CONTEXT_KEY] = context
     _caption(directory, entries)
     return context
@@ -158,7 +164,10 @@ def analysis(context: AppContext, experiment: Experiment) -> AnalysisResult:
     """The analysis with the sidebar's options (cached); errors stop the page."""
     try:
         key = analysis_key(
-            experiment, cuped=context.cuped, correction=context.correction
+            experiment,
+            cuped=context.cuped,
+            correction=context.correction,
+            as_of=context.as_of,
         )
         return analyze_with_status(key, experiment.title)
     except AbkitError as error:
@@ -306,6 +315,32 @@ def _options(entry: ExperimentEntry | None) -> tuple[bool | None, str | None]:
     _bind_param(CUPED_KEY, "cuped", defaults[0])
     _bind_param(CORRECTION_KEY, "correction", defaults[1])
     return bool(cuped), str(correction)
+
+
+def _as_of(entry: ExperimentEntry | None) -> dt.date | None:
+    """The sidebar's as-of picker, bound to `?as_of=` (empty: all the data)."""
+    if entry is None or entry.experiment is None:
+        return None
+    text = st.query_params.get("as_of")
+    try:
+        wanted = dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        st.sidebar.warning(f"as\\_of {as_text(text)} is not a date (YYYY-MM-DD)")
+        wanted = None
+    picked = st.sidebar.date_input(
+        "Data as of",
+        value=wanted,
+        min_value=entry.experiment.start,
+        help="Analyse only the data before this date, as if run that morning "
+        "(abkit analyze --as-of). Empty: all the data.",
+        key=f"as_of_{entry.key}",
+    )
+    chosen = picked if isinstance(picked, dt.date) else None
+    if chosen is None:
+        _drop_param("as_of")
+    else:
+        st.query_params["as_of"] = chosen.isoformat()
+    return chosen
 
 
 def _bind_param(key: str, param: str, default: bool | str) -> None:

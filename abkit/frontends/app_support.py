@@ -126,10 +126,16 @@ class AnalysisKey:
     data_mtimes: tuple[FileStamp, ...]
     cuped: bool | None
     correction: str | None
+    as_of: str | None = None
+    """Analyse only data before this ISO date (the app's as-of picker); None: all."""
 
 
 def analysis_key(
-    experiment: Experiment, *, cuped: bool | None = None, correction: str | None = None
+    experiment: Experiment,
+    *,
+    cuped: bool | None = None,
+    correction: str | None = None,
+    as_of: dt.date | None = None,
 ) -> AnalysisKey:
     """The cache key of analysing `experiment` with these options.
 
@@ -152,6 +158,7 @@ def analysis_key(
         ),
         cuped=experiment.cuped.enabled if cuped is None else cuped,
         correction=default_correction(experiment) if correction is None else correction,
+        as_of=as_of.isoformat() if as_of is not None else None,
     )
 
 
@@ -174,7 +181,8 @@ def run_analysis(key: AnalysisKey) -> AnalysisResult:
     from abkit.analysis.run import analyze
 
     correction = cast("CorrectionMethod | None", key.correction)
-    return analyze(key.path, cuped=key.cuped, correction=correction)
+    as_of = dt.date.fromisoformat(key.as_of) if key.as_of else None
+    return analyze(key.path, cuped=key.cuped, correction=correction, as_of=as_of)
 
 
 def primary_metric(experiment: Experiment) -> str:

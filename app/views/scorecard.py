@@ -25,6 +25,8 @@ meta = [
     f"config {result.config_hash}",
     "CUPED on" if context.cuped else "CUPED off",
 ]
+if context.as_of is not None:
+    meta.append(f"**as of {context.as_of.isoformat()}**")
 st.caption(" · ".join(meta))
 if experiment.hypothesis:
     st.markdown(f"*Hypothesis:* {components.as_text(experiment.hypothesis)}")
@@ -64,13 +66,31 @@ else:
         icon=":material/travel_explore:",
     )
 
-verdicts = [design_verdict(result, m) for m in rows]
+SEQUENTIAL_VIEW, FIXED_VIEW = "Sequential (the design's test)", "Fixed horizon"
+view = SEQUENTIAL_VIEW
+if result.sequential is not None:
+    view = (
+        st.radio(
+            "Verdicts from",
+            [SEQUENTIAL_VIEW, FIXED_VIEW],
+            horizontal=True,
+            key="scorecard_view",
+            help="The sequential test is the one the decision uses; the fixed-horizon "
+            "view shows what a single look at today's data would say (secondary).",
+        )
+        or SEQUENTIAL_VIEW
+    )
+verdicts = [
+    design_verdict(result, m) if view == SEQUENTIAL_VIEW else m.verdict for m in rows
+]
 components.show_metric_table(
     rows, variants=treatments, key="scorecard_table", verdicts=verdicts
 )
-secondary = "; p-value: fixed horizon" if result.sequential is not None else ""
+sequential_view = result.sequential is not None and view == SEQUENTIAL_VIEW
+secondary = "; p-value: fixed horizon" if sequential_view else ""
+source = verdict_source(result) if view == SEQUENTIAL_VIEW else "fixed-horizon test"
 st.caption(
-    f"Verdict: the {verdict_source(result)}{secondary}; green / red: significantly "
+    f"Verdict: the {source}{secondary}; green / red: significantly "
     "better / worse in the metric's direction. Lift is CUPED-adjusted where a "
     f"pre-period exists; adjusted p: after the {context.correction} correction over "
     "the decision family; P(better): Bayesian chance to beat control (a secondary "

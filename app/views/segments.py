@@ -10,6 +10,7 @@ import streamlit as st
 from abkit.analysis.text import format_pvalue
 from abkit.frontends.app_support import primary_metric
 from abkit.report.charts import app_forest_figure
+from abkit.report.formatting import VERDICT_MARKS
 
 context = app_context.current()
 experiment = app_context.require_experiment(context)
@@ -109,3 +110,37 @@ st.dataframe(
     width="stretch",
     key="segments_srm",
 )
+
+st.subheader(
+    components.as_text(f"Several metrics by {segment}"), anchor=False
+)  # a dimension breakdown of many metrics at once
+rules = experiment.decision
+suggested = [
+    primary,
+    *(rules.secondary if rules else []),
+    *(rules.guardrails if rules else []),
+]
+chosen = st.multiselect(
+    "Metrics",
+    metrics,
+    default=[m for m in dict.fromkeys(suggested) if m in metrics][:6],
+    key="segments_breakdown_metrics",
+)
+if chosen:
+    cells: dict[str, dict[str, str]] = {}
+    for r in result.segment_results:
+        if r.segment == segment and r.metric in chosen:
+            value = str(r.segment_value)
+            name = r.metric if treatments == 1 else f"{r.metric} ({r.variant})"
+            mark = VERDICT_MARKS[r.verdict].split(" ")[0]
+            cells.setdefault(value, {})[name] = f"{components.lift_text(r)} {mark}"
+    breakdown = pd.DataFrame.from_dict(cells, orient="index").sort_index()
+    breakdown.index.name = segment
+    st.dataframe(
+        breakdown.reset_index(),
+        hide_index=True,
+        width="stretch",
+        key="segments_breakdown",
+    )
+    st.caption("Lift [CI] per segment value; ▲ / ▼ significantly better / worse "
+               "(exploratory, uncorrected).")  # fmt: skip

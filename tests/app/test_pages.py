@@ -17,6 +17,7 @@ from abkit.analysis.results import AnalysisResult, HealthCheck, MetricResult
 from abkit.analysis.text import format_lift, format_pvalue
 from abkit.errors import ConfigError
 from abkit.frontends.app_support import DIR_ENV, STORE_FILENAME, primary_metric
+from abkit.report.formatting import VERDICT_MARKS
 from abkit.store.store import ResultStore
 from tests.app.conftest import APP_DIR, APP_FILE, EXPERIMENT, copy_experiments
 
@@ -462,3 +463,35 @@ def test_the_forest_plots_show_every_point_and_interval(expected: AnalysisResult
 
 def expected_title(folder: Path) -> str:
     return abkit.load_experiment(folder / "examples" / "exp.yaml").title
+
+
+def test_as_of_picker_sequential_view_and_metric_breakdown(
+    app_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import datetime as dt
+
+    as_of = dt.date(2026, 10, 15)
+    app = start(app_dir, monkeypatch, exp=EXPERIMENT, as_of=as_of.isoformat())
+    open_page(app, "scorecard")
+    earlier = abkit.analyze(app_dir / "examples" / "exp.yaml", as_of=as_of)
+    assert app.query_params["as_of"] == as_of.isoformat()
+    assert app.metric[0].value == lift(earlier.metric("messages_per_user"))
+    assert any(f"as of {as_of.isoformat()}" in c.value for c in app.caption)
+
+    app.radio(key="scorecard_view").set_value("Fixed horizon").run()
+    shown = table(app, "scorecard_table").set_index("metric")
+    fixed = earlier.metric("matches_per_user").verdict
+    assert shown.loc["matches_per_user", "verdict"] == VERDICT_MARKS[fixed]
+
+    open_page(app, "segments")
+    breakdown = next(
+        f.value for f in app.dataframe if "messages_per_user" in f.value.columns
+        and "report_rate" in f.value.columns
+    )  # fmt: skip
+    segment = breakdown.columns[0]
+    row = next(
+        r for r in earlier.segment_results
+        if r.segment == segment and r.metric == "report_rate"
+    )  # fmt: skip
+    cell = breakdown.set_index(segment).loc[str(row.segment_value), "report_rate"]
+    assert cell.startswith(lift(row))
