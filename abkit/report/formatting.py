@@ -92,25 +92,14 @@ def scorecard_row(result: MetricResult, verdict: str | None = None) -> list[str]
 
 
 def design_verdict(result: AnalysisResult, metric: MetricResult) -> str:
-    """A metric's one verdict, from the design's test (a key of `VERDICT_MARKS`).
+    """A metric's one verdict from the design's test (a key of `VERDICT_MARKS`).
 
-    With a sequential design the sequential test decides: better / worse once the
-    boundary is crossed, "not_yet" while it has not and the planned units are not
-    reached, "no_change" after. The fixed-horizon p-value and the Bayesian view are
-    then secondary views. Segment rows keep the fixed-horizon verdict (exploratory).
+    See `abkit.analysis.results.design_verdict` (imported on use, so that this
+    module loads without the statistics).
     """
-    settings = result.sequential
-    if settings is None or metric.segment is not None or metric.verdict == "invalid":
-        return metric.verdict
-    series = result.series_for(metric.metric, metric.variant)
-    look = series.current if series is not None else None
-    if series is None or look is None:
-        return metric.verdict
-    if series.crossed:
-        improved = (metric.effect.relative > 0) == (metric.direction == "higher")
-        return "better" if improved else "worse"
-    done = look.n_control + look.n_treatment >= settings.planned_units
-    return "no_change" if done else "not_yet"
+    from abkit.analysis.results import design_verdict as verdict
+
+    return verdict(result, metric)
 
 
 def verdict_source(result: AnalysisResult) -> str:
