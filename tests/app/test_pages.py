@@ -345,6 +345,7 @@ def test_adding_a_note_persists_it(app: AppTest, app_dir: Path):
     assert notes[0].author == "ana"
     assert notes[0].metric == "messages_per_user"
     assert "Messages look flat on Android" in [t.value for t in app.text]
+    assert app.text_input(key="decision_author").value == "ana"  # carried over
 
     app.text_input(key="decision_author").input("ben")
     app.selectbox(key="decision_choice").set_value("extend")
