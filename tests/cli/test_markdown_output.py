@@ -39,6 +39,7 @@ class Decision:
     rationale: str
     author: str
     created_at: dt.datetime = WHEN
+    config_hash: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
