@@ -8,15 +8,17 @@ times included, so an edit is never served stale), the store once per folder.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
+from components import as_text
 
-from abkit.analysis.results import AnalysisResult
 from abkit.config import Experiment
 from abkit.errors import AbkitError
 from abkit.frontends.app_support import (
@@ -33,6 +35,9 @@ from abkit.frontends.app_support import (
     run_analysis,
 )
 from abkit.store.store import ResultStore
+
+if TYPE_CHECKING:  # the experiments list starts without loading the statistics
+    from abkit.analysis.results import AnalysisResult
 
 REPO_DATA = Path(__file__).resolve().parents[1] / "data"
 CONTEXT_KEY = "_abkit_context"
@@ -62,6 +67,10 @@ class AppContext:
     entry: ExperimentEntry | None
     cuped: bool | None
     correction: str | None
+    missing: str | None = None
+    """The `?exp=` of a link that names no experiment here (None otherwise)."""
+    as_of: dt.date | None = None
+    """Analyse only data before this date (`?as_of=`); None: all the data."""
 
     @property
     def store_path(self) -> Path:
@@ -83,6 +92,8 @@ class AppContext:
                     params["cuped"] = "on" if self.cuped else "off"
                 if self.correction != default_correction(experiment):
                     params["correction"] = str(self.correction)
+            if self.as_of is not None:
+                params["as_of"] = self.as_of.isoformat()
         return params
 
 
@@ -95,9 +106,14 @@ def build() -> AppContext:
     """Discover experiments, draw the sidebar picker and options, remember the result."""
     directory = app_directory()
     entries = discover_experiments(directory)
-    entry = _picker(entries)
+    requested = st.query_params.get("exp")
+    missing = (
+        requested if requested and find_entry(entries, requested) is None else None
+    )
+    entry = _picker(entries, missing)
     cuped, correction = _options(entry)
-    context = AppContext(directory, entries, entry, cuped, correction)
+    as_of = _as_of(entry)
+    context = AppContext(directory, entries, entry, cuped, correction, missing, as_of)
     st.session_state[CONTEXT_KEY] = context
     _caption(directory, entries)
     return context
@@ -112,6 +128,9 @@ def current() -> AppContext:
 def require_experiment(context: AppContext) -> Experiment:
     """The picked experiment; otherwise a one-line message and the page stops."""
     entry = context.entry
+    if context.missing is not None:
+        not_found(context)
+        st.stop()
     if entry is None:
         st.info(
             f"No exp*.yaml found under `{context.directory}`. Start the app with "
@@ -119,20 +138,40 @@ def require_experiment(context: AppContext) -> Experiment:
         )
         st.stop()
     if entry.experiment is None:
-        st.error(f"{entry.relative}: {entry.error}")
+        st.error(
+            f"**{as_text(entry.relative)} is broken**: {as_text(entry.error)}",
+            icon=":material/error:",
+        )
         st.stop()
     return entry.experiment
+
+
+def not_found(context: AppContext) -> None:
+    """A link's experiment is not in the folder: say so (and which files are broken)."""
+    broken = [e for e in context.entries if e.experiment is None]
+    text = (
+        f"**Experiment {as_text(context.missing)} was not found** under "
+        f"{as_text(context.directory)}. The link may be old, or its file renamed or "
+        "broken; pick an experiment in the sidebar."
+    )
+    if broken:
+        names = ", ".join(as_text(e.relative) for e in broken)
+        text += f" {len(broken)} file(s) do not load: {names}."
+    st.error(text, icon=":material/search_off:")
 
 
 def analysis(context: AppContext, experiment: Experiment) -> AnalysisResult:
     """The analysis with the sidebar's options (cached); errors stop the page."""
     try:
         key = analysis_key(
-            experiment, cuped=context.cuped, correction=context.correction
+            experiment,
+            cuped=context.cuped,
+            correction=context.correction,
+            as_of=context.as_of,
         )
         return analyze_with_status(key, experiment.title)
     except AbkitError as error:
-        st.error(str(error))
+        st.error(as_text(error))
         st.stop()
 
 
@@ -157,6 +196,11 @@ def analyze_with_status(key: AnalysisKey, title: str) -> AnalysisResult:
     placeholder.empty()
     _seen_keys().add(key)
     return result
+
+
+def cached_result(key: AnalysisKey) -> AnalysisResult | None:
+    """The analysis of `key` if this app already ran it, else None (nothing runs)."""
+    return _cached_analysis(key) if key in _seen_keys() else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -186,18 +230,26 @@ def open_store(context: AppContext, *, create: bool = True) -> ResultStore | Non
     try:
         return store_at(str(context.store_path))
     except AbkitError as error:
-        st.error(str(error))
+        st.error(as_text(error))
         return None
 
 
-def _picker(entries: tuple[ExperimentEntry, ...]) -> ExperimentEntry | None:
-    """The sidebar's experiment picker, bound to `?exp=` both ways."""
+def _picker(
+    entries: tuple[ExperimentEntry, ...], missing: str | None
+) -> ExperimentEntry | None:
+    """The sidebar's experiment picker, bound to `?exp=` both ways.
+
+    A link naming no experiment here leaves the picker empty and the URL as it is
+    (the pages then say it was not found) instead of opening another experiment.
+    """
     if not entries:
         return None
     keys = [entry.key for entry in entries]
     wanted = find_entry(entries, st.query_params.get("exp"))
     if wanted is not None:
         st.session_state[PICKER_KEY] = wanted.key
+    elif missing is not None:
+        st.session_state[PICKER_KEY] = None
     elif st.session_state.get(PICKER_KEY) not in keys:
         first = next((e for e in entries if e.experiment is not None), entries[0])
         st.session_state[PICKER_KEY] = first.key
@@ -212,6 +264,8 @@ def _picker(entries: tuple[ExperimentEntry, ...]) -> ExperimentEntry | None:
         key=PICKER_KEY,
         format_func=labels.__getitem__,
         on_change=_picked,
+        index=None,
+        placeholder="Choose an experiment",
     )
     if chosen is None:
         return None
@@ -261,6 +315,32 @@ def _options(entry: ExperimentEntry | None) -> tuple[bool | None, str | None]:
     _bind_param(CUPED_KEY, "cuped", defaults[0])
     _bind_param(CORRECTION_KEY, "correction", defaults[1])
     return bool(cuped), str(correction)
+
+
+def _as_of(entry: ExperimentEntry | None) -> dt.date | None:
+    """The sidebar's as-of picker, bound to `?as_of=` (empty: all the data)."""
+    if entry is None or entry.experiment is None:
+        return None
+    text = st.query_params.get("as_of")
+    try:
+        wanted = dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        st.sidebar.warning(f"as\\_of {as_text(text)} is not a date (YYYY-MM-DD)")
+        wanted = None
+    picked = st.sidebar.date_input(
+        "Data as of",
+        value=wanted,
+        min_value=entry.experiment.start,
+        help="Analyse only the data before this date, as if run that morning "
+        "(abkit analyze --as-of). Empty: all the data.",
+        key=f"as_of_{entry.key}",
+    )
+    chosen = picked if isinstance(picked, dt.date) else None
+    if chosen is None:
+        _drop_param("as_of")
+    else:
+        st.query_params["as_of"] = chosen.isoformat()
+    return chosen
 
 
 def _bind_param(key: str, param: str, default: bool | str) -> None:

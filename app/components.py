@@ -7,28 +7,39 @@ figures are `abkit.report.charts`' and `abkit.report.timeline_charts`'.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from abkit.analysis.results import AnalysisResult, MetricResult
 from abkit.analysis.text import (
-    format_difference,
+    format_interval,
     format_lift,
     format_pvalue,
+    format_share_removed,
     format_value,
 )
-from abkit.report.formatting import VERDICT_MARKS, VERDICT_WORDS
+from abkit.report.formatting import (
+    GUARDRAIL_CAPTION,
+    VERDICT_MARKS,
+    VERDICT_WORDS,
+    chance_to_win,
+    design_verdict,
+    guardrail_rows,
+)
+
+if TYPE_CHECKING:  # the experiments list draws without loading the statistics
+    from abkit.analysis.results import AnalysisResult, MetricResult
 
 BadgeColor = Literal["green", "red", "blue", "orange", "gray"]
 VERDICT_CELLS = {
     "better": "background-color: #dafbe1; color: #116329; font-weight: 600",
     "worse": "background-color: #ffebe9; color: #a40e26; font-weight: 600",
     "no_change": "",
+    "not_yet": "",
     "invalid": "color: #9a6700",
 }
 OUTCOMES: dict[str, tuple[str, BadgeColor]] = {
@@ -42,7 +53,16 @@ VERDICT_DELTA_COLOURS = {
     "better": "green",
     "worse": "red",
     "no_change": "gray",
+    "not_yet": "gray",
     "invalid": "orange",
+}
+GUARDRAIL_COLOURS = {"not_harmed": "green", "harmed": "red", "inconclusive": "orange"}
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+FAILED_CELL = "background-color: #ffebe9; color: #a40e26; font-weight: 700"
+RECOMMENDATION_CELLS = {
+    "Ship": "color: #116329; font-weight: 600",
+    "Do not ship": "color: #a40e26; font-weight: 600",
+    "Investigate data quality": FAILED_CELL,
 }
 STATUS_CELLS = {
     "running": "color: #0969da; font-weight: 600",
@@ -64,12 +84,19 @@ def metric_label(metric: MetricResult, *, variants: int = 1) -> str:
     return metric.metric if variants <= 1 else f"{metric.metric} ({metric.variant})"
 
 
-def metric_frame(metrics: Sequence[MetricResult], *, variants: int = 1) -> pd.DataFrame:
+def metric_frame(
+    metrics: Sequence[MetricResult],
+    *,
+    variants: int = 1,
+    verdicts: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """The scorecard table: one formatted row per metric × treatment."""
-    rows = [_metric_row(m, variants) for m in metrics]
+    keys = list(verdicts) if verdicts is not None else [m.verdict for m in metrics]
+    rows = [_metric_row(m, v, variants) for m, v in zip(metrics, keys, strict=True)]
     optional = {
         "adjusted p": any(m.adjusted_pvalue is not None for m in metrics),
         "guardrail": any(m.guardrail is not None for m in metrics),
+        "P(better)": any(m.bayes is not None for m in metrics),
         "CUPED variance": any(m.variance_reduction is not None for m in metrics),
     }
     columns = [c for c in METRIC_COLUMNS if optional.get(c, True)]
@@ -85,6 +112,7 @@ METRIC_COLUMNS = (
     "verdict",
     "p-value",
     "adjusted p",
+    "P(better)",
     "guardrail",
     "control",
     "treatment",
@@ -93,28 +121,28 @@ METRIC_COLUMNS = (
 )
 
 
-def _metric_row(metric: MetricResult, variants: int) -> dict[str, str]:
+def _metric_row(metric: MetricResult, verdict: str, variants: int) -> dict[str, str]:
     effect, fmt = metric.effect, metric.format
-    difference = format_difference(effect.difference, fmt)
-    if not math.isnan(effect.ci_lower):
-        difference += (
-            f" [{format_difference(effect.ci_lower, fmt)}, "
-            f"{format_difference(effect.ci_upper, fmt)}]"
-        )
+    spread = (effect.ci_upper - effect.ci_lower) / 2
     adjusted = metric.adjusted_pvalue
     guard = metric.guardrail
     reduction = metric.variance_reduction
     return {
         "metric": metric_label(metric, variants=variants),
-        "control": format_value(effect.control.mean, fmt),
-        "treatment": format_value(effect.treatment.mean, fmt),
-        "difference [CI]": difference,
+        "control": format_value(effect.control.mean, fmt, spread),
+        "treatment": format_value(effect.treatment.mean, fmt, spread),
+        "difference [CI]": format_interval(
+            effect.difference, effect.ci_lower, effect.ci_upper, fmt
+        ),
         "lift [CI]": lift_text(metric),
         "p-value": format_pvalue(effect.pvalue),
         "adjusted p": format_pvalue(adjusted) if adjusted is not None else "",
-        "verdict": VERDICT_MARKS[metric.verdict],
+        "P(better)": chance_to_win(metric),
+        "verdict": VERDICT_MARKS[verdict],
         "guardrail": guard.status.replace("_", " ") if guard is not None else "",
-        "CUPED variance": f"−{reduction:.0%}" if reduction is not None else "",
+        "CUPED variance": format_share_removed(reduction)
+        if reduction is not None
+        else "",
     }
 
 
@@ -130,27 +158,33 @@ def styled(frame: pd.DataFrame, verdicts: Sequence[str]) -> Styler:
     return frame.style.apply(colour, axis=0)
 
 
-def styled_overview(frame: pd.DataFrame, verdicts: Mapping[str, str]) -> Styler:
-    """The experiments overview: status coloured, significant lifts green / red."""
-    cells = [VERDICT_CELLS[verdicts.get(str(f), "no_change")] for f in frame["file"]]
+def styled_overview(frame: pd.DataFrame) -> Styler:
+    """The experiments overview: status, failed health and recommendation coloured."""
 
     def colour(column: pd.Series[Any]) -> list[str]:
         if column.name == "status":
             return [STATUS_CELLS.get(str(v), "") for v in column]
-        if column.name in ("lift [CI]", "verdict"):
-            return cells
+        if column.name == "health":
+            return [FAILED_CELL if str(v).startswith("FAILED") else "" for v in column]
+        if column.name == "recommendation":
+            return [RECOMMENDATION_CELLS.get(str(v), "") for v in column]
         return [""] * len(column)
 
     return frame.style.apply(colour, axis=0)
 
 
 def show_metric_table(
-    metrics: Sequence[MetricResult], *, variants: int = 1, key: str
+    metrics: Sequence[MetricResult],
+    *,
+    variants: int = 1,
+    key: str,
+    verdicts: Sequence[str] | None = None,
 ) -> None:
-    """The coloured scorecard table."""
-    frame = metric_frame(metrics, variants=variants)
+    """The coloured scorecard table (verdicts: the design's, see `design_verdict`)."""
+    keys = list(verdicts) if verdicts is not None else [m.verdict for m in metrics]
+    frame = metric_frame(metrics, variants=variants, verdicts=keys)
     st.dataframe(
-        styled(frame, [m.verdict for m in metrics]),
+        styled(frame, keys),
         hide_index=True,
         width="stretch",
         height=table_height(len(frame)),
@@ -171,7 +205,7 @@ def health_failures(result: AnalysisResult) -> None:
     """Failed health checks as one red banner (nothing when none failed)."""
     failed = [c for c in result.health if c.status == "failed"]
     if failed:
-        lines = "\n".join(f"- **{c.name}**: {c.message}" for c in failed)
+        lines = "\n".join(f"- **{c.name}**: {as_text(c.message)}" for c in failed)
         st.error(
             f"**Health check failed — do not trust these numbers.**\n\n{lines}",
             icon=":material/error:",
@@ -182,7 +216,9 @@ def health_warnings(result: AnalysisResult) -> None:
     """Warnings in yellow, a green line when all passed, and every check on demand."""
     warnings = [c for c in result.health if c.status == "warning"]
     for check in warnings:
-        st.warning(f"**{check.name}**: {check.message}", icon=":material/warning:")
+        st.warning(
+            f"**{check.name}**: {as_text(check.message)}", icon=":material/warning:"
+        )
     if result.healthy and not warnings:
         st.success(
             f"All {len(result.health)} health checks passed.",
@@ -212,24 +248,34 @@ def decision_summary(result: AnalysisResult, primary: str) -> None:
             return
         headline, colour = OUTCOMES[decision.outcome]
         st.badge(f"Recommendation: {headline}", color=colour)
-        st.markdown(f"#### {plain_markdown(decision.summary)}")
+        st.markdown(f"#### {as_text(decision.summary)}")
         if decision.reasons:
-            st.markdown("\n".join(f"- {plain_markdown(r)}" for r in decision.reasons))
+            st.markdown("\n".join(f"- {as_text(r)}" for r in decision.reasons))
         st.caption(f"Multiple-testing correction: {decision.correction}")
 
 
 def primary_cards(result: AnalysisResult, primary: str) -> None:
-    """The primary metric's lift per treatment, plus the units in the test."""
+    """The primary metric's lift per treatment (the design's verdict), P(better), units."""
     metrics = [m for m in result.metrics if m.metric == primary]
-    columns = st.columns(len(metrics) + 1)
+    with_bayes = [m for m in metrics if chance_to_win(m) != "–"]
+    columns = st.columns(len(metrics) + len(with_bayes) + 1)
     for column, metric in zip(columns, metrics, strict=False):
+        verdict = design_verdict(result, metric)
         column.metric(
             f"{primary} · {metric.variant} vs {result.control}",
             lift_text(metric),
-            delta=VERDICT_WORDS[metric.verdict],
-            delta_color=VERDICT_DELTA_COLOURS[metric.verdict],  # type: ignore[arg-type]
+            delta=VERDICT_WORDS[verdict],
+            delta_color=VERDICT_DELTA_COLOURS[verdict],  # type: ignore[arg-type]
             delta_arrow="off",
             help=f"Relative lift with its {1 - result.alpha:.0%} confidence interval",
+            border=True,
+        )
+    for column, metric in zip(columns[len(metrics) :], with_bayes, strict=False):
+        column.metric(
+            f"Chance to win · {metric.variant}",
+            chance_to_win(metric),
+            help="Bayesian P(better than control) for the primary metric: a "
+            "secondary view, the verdict comes from the design's test",
             border=True,
         )
     columns[-1].metric(
@@ -240,9 +286,37 @@ def primary_cards(result: AnalysisResult, primary: str) -> None:
     )
 
 
-def plain_markdown(text: str) -> str:
-    """Library text shown as Markdown: `$` would otherwise start LaTeX math."""
-    return text.replace("$", "\\$")
+def guardrail_block(result: AnalysisResult) -> None:
+    """The guardrails under the decision: margin, estimate with CI, coloured status."""
+    rows = guardrail_rows(result)
+    if not rows:
+        return
+    statuses = [m.guardrail.status for m in result.metrics if m.guardrail is not None]
+    several = len(result.variants) > 2
+    lines = [
+        "| guardrail | margin | estimate [CI] | status |",
+        "|---|---:|---:|---|",
+    ]
+    for row, status in zip(rows, statuses, strict=True):
+        name = f"{row[0]} ({row[1]})" if several else row[0]
+        mark = f":{GUARDRAIL_COLOURS[status]}[**{as_text(row[4])}**]"
+        lines.append(
+            f"| {as_text(name)} | {as_text(row[2])} | {as_text(row[3])} | {mark} |"
+        )
+    with st.container(border=True, key="guardrail_block"):
+        st.markdown("**Guardrails**")
+        st.markdown("\n".join(lines))
+        st.caption(GUARDRAIL_CAPTION)
+
+
+def as_text(text: object) -> str:
+    """User or library text inside Markdown, shown as exactly that text.
+
+    Markdown's special characters (and `$`, which starts LaTeX, and `:`, which
+    starts emoji and colour directives) are backslash-escaped, so a title like
+    `![](http://…)` shows as text and makes no request.
+    """
+    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def day(value: Any) -> str:

@@ -27,7 +27,7 @@ NOW = dt.datetime(2026, 3, 20, 9, 30, tzinfo=dt.timezone.utc)
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 # the inlined plotly.js bundle holds URLs in its own strings (map tiles, credits)
-PLOTLY_BUNDLE = re.compile(r'<script id="plotly-js">.*?</script>', re.S)
+PLOTLY_BUNDLE = re.compile(r'<script id="plotly-js"[^>]*>.*?</script>', re.S)
 REMOTE_ATTRIBUTE = re.compile(
     r"""\b(?:src|href|action|poster)\s*=\s*["']?\s*(?:https?:)?//""", re.I
 )
@@ -122,7 +122,7 @@ def test_page_is_self_contained(demo_result: AnalysisResult) -> None:
     page = render_html(
         demo_result, notes=_notes(), decisions=_decisions(demo_result.config_hash)
     )
-    assert page.count('<script id="plotly-js">') == 1
+    assert page.count('<script id="plotly-js"') == 1
     outside_bundle = PLOTLY_BUNDLE.sub("", page)
     assert not REMOTE_ATTRIBUTE.search(outside_bundle)
     assert not STYLESHEET_LINK.search(page)
@@ -131,6 +131,7 @@ def test_page_is_self_contained(demo_result: AnalysisResult) -> None:
         if name in ("src", "href"):
             raise AssertionError(f"<{tag} {name}={value!r}> loads something")
     assert "Content-Security-Policy" in page
+    assert len(page.encode()) < 2_500_000  # plotly.js packed: was 4.9 MB per report
 
 
 def test_dom_numbers_and_meta_match_json(demo_result: AnalysisResult) -> None:
@@ -288,3 +289,21 @@ def test_report_renders_in_chromium(
     assert blocked == []  # no request left the file
     assert errors == []  # incl. CSP refusals, which stop a load before it is routed
     assert rendered < 15
+
+
+def test_guardrails_have_their_own_block_with_margin_and_status(
+    demo_result: AnalysisResult,
+) -> None:
+    page = render_html(demo_result)
+    section = page.split('<section id="guardrails">')[1].split("</section>")[0]
+    guard = demo_result.metric("report_rate").guardrail
+    assert guard is not None and guard.status == "inconclusive"
+    row = section.split('data-guardrail="report_rate"')[1].split("</tr>")[0]
+    assert 'data-status="inconclusive"' in row
+    assert "+10.0%" in row
+    assert f"+11.8% [{guard.ci_lower:+.1%}, {guard.ci_upper:+.1%}]" in row
+    assert "not yet shown safe" in row
+    assert "<th>P(better)</th>" in page or ">P(better)</th>" in page
+    bayes = demo_result.metric("matches_per_user").bayes
+    assert bayes is not None
+    assert f">{bayes.chance_to_win:.0%}<" in page

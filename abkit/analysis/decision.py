@@ -296,11 +296,21 @@ def _summary(
         if primary.verdict != "no_change"
         else f"{variant.capitalize()} {moved} {label} ({effect.relative:+.1%}, {interval})"
     )
-    harmed = [name for name in rules.guardrails
-              if (g := result.metric(name, variant).guardrail) is not None
-              and g.status == "harmed"]  # fmt: skip
-    guards = (
-        f"guardrail harmed: {', '.join(harmed)}" if harmed
-        else "no guardrail harmed" if rules.guardrails else "no guardrails set"
-    )  # fmt: skip
-    return f"{change}; {guards}; recommendation: {OUTCOME_WORDS[outcome]}"
+    return f"{change}; {_guardrail_words(result, rules, variant)}; " + (
+        f"recommendation: {OUTCOME_WORDS[outcome]}"
+    )
+
+
+def _guardrail_words(
+    result: AnalysisResult, rules: DecisionSettings, variant: str
+) -> str:
+    """The guardrails in the headline: harmed, not yet shown safe, or all safe."""
+    status = {name: g.status for name in rules.guardrails
+              if (g := result.metric(name, variant).guardrail) is not None}  # fmt: skip
+    harmed = [name for name, s in status.items() if s == "harmed"]
+    unsure = [name for name, s in status.items() if s == "inconclusive"]
+    if harmed:
+        return f"guardrail harmed: {', '.join(harmed)}"
+    if unsure:
+        return f"guardrails not yet shown safe: {', '.join(unsure)}"
+    return "no guardrail harmed" if rules.guardrails else "no guardrails set"

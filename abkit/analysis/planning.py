@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from scipy import stats as scipy_stats
 from abkit.aggregates.moments import JointMoments
 from abkit.aggregates.rows import read_moments
 from abkit.analysis.queries import locked_engine, query_frame
-from abkit.analysis.text import aligned
+from abkit.analysis.text import aligned, format_share_removed, format_value
 from abkit.config import Experiment, Metric, load_experiment
 from abkit.errors import ConfigError, DataError
 from abkit.sql.render import render_analysis_sql, render_daily_exposures_sql
@@ -58,6 +58,9 @@ class PlanRow:
     days: int
     mde_in_days: float
     status: str = "ok"
+    format: str = "number"
+    underpowered: bool = False
+    """The target MDE needs more units than the plan has (see `underpowered_lines`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,8 @@ class PlanResult:
     inflation: float
     sequential: str
     history: str
+    planned_units: float = math.nan
+    """Units the experiment plans for: sequential.planned_units, else `days` of traffic."""
 
     def to_frame(self) -> pd.DataFrame:
         """One row per metric."""
@@ -110,18 +115,44 @@ def plan_cells(row: PlanRow) -> list[str]:
     """One metric's plan cells in the order of `PLAN_HEADERS` plus the MDE column."""
     if row.status != "ok":
         return [row.metric, *["–"] * 6, row.status]
+    reachable = f"{row.mde_in_days:+.1%}" + (
+        " (underpowered)" if row.underpowered else ""
+    )
     return [
-        row.metric, f"{row.baseline:.4g}", f"{row.std:.4g}",
-        f"−{row.variance_reduction:.0%}", f"{row.n_per_arm:,}", f"{row.n_total:,}",
-        f"{row.days:,}", f"{row.mde_in_days:+.1%}",
+        row.metric, format_value(row.baseline, row.format), f"{row.std:.4g}",
+        format_share_removed(row.variance_reduction), f"{row.n_per_arm:,}",
+        f"{row.n_total:,}", f"{row.days:,}", reachable,
     ]  # fmt: skip
+
+
+def underpowered_lines(plan: PlanResult) -> list[str]:
+    """A plain warning for each metric that cannot reach its MDE in the planned time."""
+    if not math.isfinite(plan.planned_units) or plan.daily_units <= 0:
+        return []
+    short = [row for row in plan.rows if row.underpowered]
+    if not short:
+        return []
+    planned_days = plan.planned_units / plan.daily_units
+    head = (
+        f"UNDERPOWERED: {len(short)} of {len(plan.rows)} metrics cannot reach their "
+        f"MDE with the planned {plan.planned_units:,.0f} units (about "
+        f"{planned_days:,.0f} days)"
+    )
+    return [head] + [
+        f"  {row.metric}: {row.mde:+.1%} needs {row.n_total:,} units ({row.days:,} "
+        f"days); detectable in {plan.days} days: about {row.mde_in_days:+.1%}"
+        for row in short
+    ]
 
 
 def plan_lines(plan: PlanResult) -> list[str]:
     """The lines of `str(plan)`: the same columns as `abkit plan`, uncoloured."""
     header = [*PLAN_HEADERS, f"MDE in {plan.days} days"]
     rows = [header, *(plan_cells(row) for row in plan.rows)]
-    return [plan_title(plan), *aligned(rows), f"history: {plan.history}"]
+    return [
+        plan_title(plan), *aligned(rows), *underpowered_lines(plan),
+        f"history: {plan.history}",
+    ]  # fmt: skip
 
 
 def plan(
@@ -170,6 +201,15 @@ def plan(
         )
         for m in experiment.metrics
     )
+    planned = (
+        float(experiment.sequential.planned_units)
+        if experiment.sequential is not None
+        else daily_units * horizon
+    )
+    rows = tuple(
+        replace(row, underpowered=row.status == "ok" and row.n_total > planned)
+        for row in rows
+    )
     method = experiment.sequential.method if experiment.sequential else "fixed horizon"
     return PlanResult(
         experiment=experiment.name,
@@ -183,6 +223,7 @@ def plan(
         sequential=method,
         history=f"each metric's window moved {shift} days back to end by exposure, "
         "both arms pooled (no treatment can have touched it)",
+        planned_units=planned,
     )
 
 
@@ -297,6 +338,7 @@ def _plan_metric(
         n_total=sized.n_total,
         days=duration_days(sized.n_total, daily_units),
         mde_in_days=reachable.mde,
+        format=metric.format,
     )
 
 

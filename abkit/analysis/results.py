@@ -307,6 +307,33 @@ class AnalysisResult:
         return f"```text\n{self}```\n"
 
 
+DESIGN_VERDICT_WORDS: dict[str, str] = {"not_yet": "keep running"}
+DESIGN_VERDICT_WORDS.update((key, word) for key, word in VERDICT_WORDS.items())
+"""`str(result)`'s words for `design_verdict`'s keys."""
+
+
+def design_verdict(result: AnalysisResult, metric: MetricResult) -> str:
+    """A metric's one verdict, from the design's test: a `Verdict` or "not_yet".
+
+    With a sequential design the sequential test decides: better / worse once the
+    boundary is crossed, "not_yet" while it has not and the planned units are not
+    reached, "no_change" after. The fixed-horizon p-value and the Bayesian view are
+    then secondary views. Segment rows keep the fixed-horizon verdict (exploratory).
+    """
+    settings = result.sequential
+    if settings is None or metric.segment is not None or metric.verdict == "invalid":
+        return metric.verdict
+    series = result.series_for(metric.metric, metric.variant)
+    look = series.current if series is not None else None
+    if series is None or look is None:
+        return metric.verdict
+    if series.crossed:
+        improved = (metric.effect.relative > 0) == (metric.direction == "higher")
+        return "better" if improved else "worse"
+    done = look.n_control + look.n_treatment >= settings.planned_units
+    return "no_change" if done else "not_yet"
+
+
 def scorecard_lines(result: AnalysisResult) -> list[str]:
     """The lines of `str(result)`."""
     window = f"{_day(result.window_start)} → {_day(result.window_end)}"
@@ -320,8 +347,10 @@ def scorecard_lines(result: AnalysisResult) -> list[str]:
     for variant in (v for v in result.variants if v != result.control):
         lines.append(f"{variant} vs {result.control} ({level})")
         rows = [["metric", "control", "treatment", "lift [CI]", "p-value", "verdict"]]
-        rows += [_scorecard_row(m) for m in result.metrics if m.variant == variant]
+        rows += [_scorecard_row(m, design_verdict(result, m))
+                 for m in result.metrics if m.variant == variant]  # fmt: skip
         lines += aligned(rows)
+    lines += _guardrail_lines(result.metrics)
     lines += _note_lines(result.metrics)
     units = ", ".join(f"{v} {n:,}" for v, n in result.units.items())
     failed = "" if result.healthy else " (FAILED: do not trust the metrics)"
@@ -365,20 +394,42 @@ def _fieller_note(metric: MetricResult) -> str:
     return fieller.message
 
 
-def _scorecard_row(result: MetricResult) -> list[str]:
+def _guardrail_lines(metrics: tuple[MetricResult, ...]) -> list[str]:
+    """Each guardrail's estimate against its margin and its status, one line each."""
+    words = {"not_harmed": "shown safe", "harmed": "HARMED",
+             "inconclusive": "not yet shown safe"}  # fmt: skip
+    lines = []
+    for metric in metrics:
+        guard = metric.guardrail
+        if guard is None:
+            continue
+        sign = -1 if guard.higher_is_better else 1
+        relative = math.isclose(guard.estimate, metric.effect.relative)
+        margin = (
+            f"{sign * guard.margin:+.1%}" if relative else f"{sign * guard.margin:+.4g}"
+        )
+        estimate = (format_lift(guard.estimate, guard.ci_lower, guard.ci_upper)
+                    if relative else f"{guard.estimate:+.4g}")  # fmt: skip
+        lines.append(f"guardrail {metric.metric} ({metric.variant}): {estimate} vs "
+                     f"margin {margin}: {words[guard.status]}")  # fmt: skip
+    return lines
+
+
+def _scorecard_row(result: MetricResult, verdict: str) -> list[str]:
     effect = result.effect
     pvalue = format_pvalue(
         effect.pvalue if result.adjusted_pvalue is None else result.adjusted_pvalue
     )
+    spread = (effect.ci_upper - effect.ci_lower) / 2
     return [
         result.metric,
-        format_value(effect.control.mean, result.format),
-        format_value(effect.treatment.mean, result.format),
+        format_value(effect.control.mean, result.format, spread),
+        format_value(effect.treatment.mean, result.format, spread),
         format_lift(
             effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
         ),
         pvalue if result.adjusted_pvalue is None else f"{pvalue} (adj.)",
-        VERDICT_WORDS[result.verdict],
+        DESIGN_VERDICT_WORDS[verdict],
     ]
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from abkit.resources import resource_dir
 
@@ -30,3 +34,34 @@ def streamlit_command(directory: Path, port: int) -> list[str]:
         "--client.toolbarMode", "viewer",
         "--", "--dir", str(directory),
     ]  # fmt: skip
+
+
+def run_app(command: Sequence[str]) -> int:
+    """Run the Streamlit server until it exits; SIGTERM / SIGHUP stop it too.
+
+    The signals are forwarded to the server, so stopping `abkit app` (a service
+    manager, `kill`) never leaves a streamlit process behind. Returns its exit code.
+    """
+    process = subprocess.Popen(list(command))
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        process.send_signal(signum)
+
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    previous = {stop: signal.signal(stop, forward) for stop in stops}
+    try:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:  # Ctrl+C reached the server too; let it finish
+                process.send_signal(signal.SIGINT)
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import math
 import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from abkit.analysis.results import AnalysisResult
-from abkit.analysis.run import analyze
+from abkit.analysis.text import format_lift
 from abkit.config import CorrectionMethod, Experiment, load_experiment
 from abkit.errors import AbkitError
+
+if TYPE_CHECKING:  # the experiments list starts without loading the statistics
+    from abkit.analysis.results import AnalysisResult
 
 EXPERIMENT_GLOB = "**/exp*.yaml"
 """Experiment files the app lists, searched recursively under its folder."""
@@ -123,10 +126,16 @@ class AnalysisKey:
     data_mtimes: tuple[FileStamp, ...]
     cuped: bool | None
     correction: str | None
+    as_of: str | None = None
+    """Analyse only data before this ISO date (the app's as-of picker); None: all."""
 
 
 def analysis_key(
-    experiment: Experiment, *, cuped: bool | None = None, correction: str | None = None
+    experiment: Experiment,
+    *,
+    cuped: bool | None = None,
+    correction: str | None = None,
+    as_of: dt.date | None = None,
 ) -> AnalysisKey:
     """The cache key of analysing `experiment` with these options.
 
@@ -149,6 +158,7 @@ def analysis_key(
         ),
         cuped=experiment.cuped.enabled if cuped is None else cuped,
         correction=default_correction(experiment) if correction is None else correction,
+        as_of=as_of.isoformat() if as_of is not None else None,
     )
 
 
@@ -168,8 +178,11 @@ def data_files(experiment: Experiment) -> tuple[str, ...]:
 
 def run_analysis(key: AnalysisKey) -> AnalysisResult:
     """Analyse the experiment a key describes (the function the app caches)."""
+    from abkit.analysis.run import analyze
+
     correction = cast("CorrectionMethod | None", key.correction)
-    return analyze(key.path, cuped=key.cuped, correction=correction)
+    as_of = dt.date.fromisoformat(key.as_of) if key.as_of else None
+    return analyze(key.path, cuped=key.cuped, correction=correction, as_of=as_of)
 
 
 def primary_metric(experiment: Experiment) -> str:
@@ -192,6 +205,52 @@ def experiment_status(
     if experiment.end is not None and experiment.end <= today:
         return "stopped"
     return "running"
+
+
+OUTCOME_HEADLINES = {
+    "ship": "Ship",
+    "do_not_ship": "Do not ship",
+    "keep_running": "Keep running",
+    "investigate": "Investigate data quality",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewSummary:
+    """What the experiments list shows of one analysis (live, or a stored snapshot)."""
+
+    health: str
+    recommendation: str
+    lift: str
+    failed: bool
+
+
+def overview_summary(payload: Mapping[str, Any], primary: str) -> OverviewSummary:
+    """The list's cells from an analysis' JSON payload (`AnalysisResult.to_dict()`).
+
+    A failed health check (SRM above all) reads "investigate", never like a
+    healthy experiment with no significant change.
+    """
+    failed = [c["name"] for c in payload.get("health", []) if c["status"] == "failed"]
+    warned = sum(c["status"] == "warning" for c in payload.get("health", []))
+    health = (
+        f"FAILED: {', '.join(failed)}" if failed
+        else f"ok, {warned} warning(s)" if warned else "ok"
+    )  # fmt: skip
+    decision = payload.get("decision") or {}
+    outcome = "investigate" if failed else decision.get("outcome")
+    metric = next(
+        (m for m in payload.get("metrics", []) if m["metric"] == primary), None
+    )
+    lift = (
+        format_lift(*(_number(metric.get(k)) for k in
+                      ("relative", "relative_ci_lower", "relative_ci_upper")))
+        if metric is not None
+        else "–"
+    )  # fmt: skip
+    return OverviewSummary(
+        health, OUTCOME_HEADLINES.get(str(outcome), "–"), lift, bool(failed)
+    )
 
 
 def resolve_app_dir(
@@ -222,6 +281,11 @@ def page_url(current_url: str | None, page: str, params: Mapping[str, str]) -> s
     scheme, netloc, path, _, _ = urlsplit(current_url)
     base = path.rsplit("/", 1)[0] if "/" in path else ""
     return urlunsplit((scheme, netloc, f"{base}/{page}", query, ""))
+
+
+def _number(value: Any) -> float:
+    """A JSON number (None for NaN in stored payloads) as a float."""
+    return float(value) if isinstance(value, int | float) else math.nan
 
 
 def _mtime(path: Path) -> int | None:

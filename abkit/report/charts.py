@@ -19,18 +19,20 @@ import plotly.io as pio
 
 from abkit.analysis.results import AnalysisResult, MetricResult
 from abkit.analysis.text import format_lift, format_pvalue
-from abkit.report.formatting import VERDICT_WORDS
+from abkit.report.formatting import VERDICT_WORDS, design_verdict
 
 VERDICT_COLORS = {
     "better": "#1a7f37",
     "worse": "#cf222e",
     "no_change": "#6e7781",
+    "not_yet": "#6e7781",
     "invalid": "#9a6700",
 }
 VERDICT_LABELS = {
     "better": "better",
     "worse": "worse",
     "no_change": "no change",
+    "not_yet": "keep running",
     "invalid": "n/a",
 }
 GREEN, RED, GREY, BLUE = "#1a7f37", "#cf222e", "#8c959f", "#0969da"  # the app's palette
@@ -61,7 +63,13 @@ REPORT_FOREST = ForestStyle(
     hovertemplate="%{y}<br>lift %{customdata[0]}<br>p %{customdata[1]}<extra></extra>",
 )
 APP_FOREST = ForestStyle(
-    colors={"better": GREEN, "worse": RED, "no_change": GREY, "invalid": GREY},
+    colors={
+        "better": GREEN,
+        "worse": RED,
+        "no_change": GREY,
+        "not_yet": GREY,
+        "invalid": GREY,
+    },
     names=VERDICT_WORDS,
     marker_size=11,
     whiskers={"width": 5},
@@ -71,15 +79,22 @@ APP_FOREST = ForestStyle(
 
 
 def forest_figure(
-    metrics: Sequence[MetricResult], labels: Sequence[str], style: ForestStyle
+    metrics: Sequence[MetricResult],
+    labels: Sequence[str],
+    style: ForestStyle,
+    verdicts: Sequence[str] | None = None,
 ) -> go.Figure:
-    """Relative lifts with their CIs, one row per metric (top to bottom), by verdict."""
+    """Relative lifts with their CIs, one row per metric (top to bottom), by verdict.
+
+    `verdicts` (the design's, see `design_verdict`) default to the fixed-horizon ones.
+    """
     figure = go.Figure()
+    keys = list(verdicts) if verdicts is not None else [m.verdict for m in metrics]
     for verdict, color in style.colors.items():
         chosen = [
             (label, metric)
-            for label, metric in zip(labels, metrics, strict=True)
-            if metric.verdict == verdict
+            for label, metric, key in zip(labels, metrics, keys, strict=True)
+            if key == verdict
         ]
         if chosen:
             figure.add_trace(_forest_trace(chosen, style.names[verdict], color, style))
@@ -131,7 +146,10 @@ def report_forest_figure(result: AnalysisResult) -> go.Figure:
     """The HTML report's forest plot: every metric × treatment with a finite lift."""
     rows = [m for m in result.metrics if math.isfinite(m.effect.relative)]
     figure = forest_figure(
-        rows, [report_label(result, m.metric, m.variant) for m in rows], REPORT_FOREST
+        rows,
+        [report_label(result, m.metric, m.variant) for m in rows],
+        REPORT_FOREST,
+        [design_verdict(result, m) for m in rows],
     )
     level = f"{1 - result.alpha:.0%}"
     figure.update_layout(
@@ -146,42 +164,46 @@ def report_forest_figure(result: AnalysisResult) -> go.Figure:
 
 
 def app_forest_figure(
-    metrics: Sequence[MetricResult], labels: Sequence[str], *, title: str = ""
+    metrics: Sequence[MetricResult],
+    labels: Sequence[str],
+    *,
+    title: str = "",
+    verdicts: Sequence[str] | None = None,
 ) -> go.Figure:
-    """The app's forest plot, zoomed to the bulk of the intervals.
+    """The app's forest plot; the axis spans every point and interval.
 
-    A few very wide intervals (rare events) would squash the rest, so the axis is
-    zoomed to the bulk of the intervals; wider ones run off the edge (hover or zoom
-    out to see them).
+    The range comes from the data (every finite lift and CI end, and 0), padded a
+    little, so no point or whisker runs off the edge.
     """
-    figure = forest_figure(metrics, labels, APP_FOREST)
+    figure = forest_figure(metrics, labels, APP_FOREST, verdicts)
     figure.update_layout(
         title=title,
         height=max(220, 30 * len(metrics) + 110),
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
         xaxis={
             "title": "relative lift with confidence interval",
-            "range": _zoomed_range(metrics),
+            "range": data_range(metrics),
         },
         legend={"orientation": "h", "y": -0.25 if len(metrics) < 6 else -0.08},
     )
     return figure
 
 
-def _zoomed_range(metrics: Sequence[MetricResult]) -> list[float] | None:
-    """An x range over most intervals: up to 3× the median interval end."""
-    ends = sorted(
-        abs(value)
+def data_range(metrics: Sequence[MetricResult], pad: float = 0.06) -> list[float]:
+    """An x range holding every lift, every CI end and 0, padded by `pad` of its span."""
+    values = [0.0] + [
+        value
         for m in metrics
-        for value in (m.effect.relative_ci_lower, m.effect.relative_ci_upper)
+        for value in (
+            m.effect.relative,
+            m.effect.relative_ci_lower,
+            m.effect.relative_ci_upper,
+        )
         if math.isfinite(value)
-    )
-    if not ends:
-        return None
-    limit = max(ends[len(ends) // 2] * 3, 0.02)
-    if ends[-1] <= limit:
-        return None
-    return [-limit, limit]
+    ]
+    low, high = min(values), max(values)
+    margin = max((high - low) * pad, 0.005)
+    return [low - margin, high + margin]
 
 
 def report_label(result: AnalysisResult, metric: str, variant: str) -> str:

@@ -7,27 +7,33 @@ through these functions, so each output prints the same digits.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from abkit.analysis.results import AnalysisResult, MetricResult, method_notes
 from abkit.analysis.text import (
     format_difference,
+    format_interval,
     format_lift,
     format_pvalue,
+    format_share_removed,
     format_value,
 )
-from abkit.config import SequentialSettings
+
+if TYPE_CHECKING:  # types only: the app's list imports this without the statistics
+    from abkit.analysis.results import AnalysisResult, MetricResult
+    from abkit.config import SequentialSettings
 
 VERDICT_MARKS = {
     "better": "▲ better",
     "worse": "▼ worse",
     "no_change": "· no change",
+    "not_yet": "· keep running",
     "invalid": "? n/a",
 }
 VERDICT_WORDS = {
     "better": "significantly better",
     "worse": "significantly worse",
     "no_change": "no significant change",
+    "not_yet": "not significant yet (sequential)",
     "invalid": "not computable",
 }
 """A verdict in words (the app's legends and metric cards)."""
@@ -39,6 +45,7 @@ HEADERS = [
     "lift [CI]",
     "p-value",
     "verdict",
+    "P(better)",
     "CUPED variance",
     "unadjusted lift [CI]",
 ]
@@ -62,28 +69,52 @@ def data_window(result: AnalysisResult) -> str:
     return f"{format_day(result.window_start)} → {format_day(result.window_end)}"
 
 
-def scorecard_row(result: MetricResult) -> list[str]:
-    """One metric's scorecard cells, in the order of `HEADERS`."""
+def scorecard_row(result: MetricResult, verdict: str | None = None) -> list[str]:
+    """One metric's scorecard cells, in the order of `HEADERS`.
+
+    `verdict` is the design's (`design_verdict`); the fixed-horizon one by default.
+    """
     effect, fmt = result.effect, result.format
-    diff_ci = (
-        f"{format_difference(effect.difference, fmt)} "
-        f"[{format_difference(effect.ci_lower, fmt)}, "
-        f"{format_difference(effect.ci_upper, fmt)}]"
-        if not math.isnan(effect.ci_lower)
-        else format_difference(effect.difference, fmt)
-    )
+    spread = (effect.ci_upper - effect.ci_lower) / 2
     return [
         result.metric,
-        format_value(effect.control.mean, fmt),
-        format_value(effect.treatment.mean, fmt),
-        diff_ci,
+        format_value(effect.control.mean, fmt, spread),
+        format_value(effect.treatment.mean, fmt, spread),
+        format_interval(effect.difference, effect.ci_lower, effect.ci_upper, fmt),
         format_lift(
             effect.relative, effect.relative_ci_lower, effect.relative_ci_upper
         ),
         _pvalue_cell(result),
-        VERDICT_MARKS[result.verdict],
+        VERDICT_MARKS[verdict or result.verdict],
+        chance_to_win(result),
         *_cuped_cells(result),
     ]
+
+
+def design_verdict(result: AnalysisResult, metric: MetricResult) -> str:
+    """A metric's one verdict from the design's test (a key of `VERDICT_MARKS`).
+
+    See `abkit.analysis.results.design_verdict` (imported on use, so that this
+    module loads without the statistics).
+    """
+    from abkit.analysis.results import design_verdict as verdict
+
+    return verdict(result, metric)
+
+
+def verdict_source(result: AnalysisResult) -> str:
+    """Which test the verdicts come from, in words."""
+    if result.sequential is None:
+        return "fixed-horizon test"
+    return f"{SEQUENTIAL_NAMES[result.sequential.method]} test (the design's)"
+
+
+def chance_to_win(result: MetricResult) -> str:
+    """The Bayesian P(better than control), '–' without the Bayesian view."""
+    view = result.bayes
+    if view is None or view.status != "ok":
+        return "–"
+    return f"{view.chance_to_win:.0%}"
 
 
 def _pvalue_cell(result: MetricResult) -> str:
@@ -101,7 +132,7 @@ def _cuped_cells(result: MetricResult) -> list[str]:
     unadjusted = format_lift(
         plain.relative, plain.relative_ci_lower, plain.relative_ci_upper
     )
-    return [f"−{reduction:.0%}", unadjusted]
+    return [format_share_removed(reduction), unadjusted]
 
 
 def decision_lines(result: AnalysisResult) -> list[str]:
@@ -111,19 +142,52 @@ def decision_lines(result: AnalysisResult) -> list[str]:
         return []
     lines = [f"Decision: {decision.summary}"]
     lines += [f"  · {reason}" for reason in decision.reasons]
-    for metric in result.metrics:
-        guard = metric.guardrail
-        if guard is not None:
-            lines.append(
-                f"  guardrail {metric.metric} ({metric.variant}): "
-                f"{guard.status.replace('_', ' ')} (margin {guard.margin:g}, "
-                f"estimate {guard.estimate:+.3g}, one-sided p = {guard.pvalue:.3g})"
-            )
     if result.correction != "none":
         lines.append(
             f"  multiple testing: {result.correction} over the decision family"
         )
     return lines
+
+
+GUARDRAIL_HEADERS = ["guardrail", "variant", "margin", "estimate [CI]", "status"]
+GUARDRAIL_CAPTION = (
+    "margin: the worst change tolerated; CI: the one-sided bounds the margin is "
+    "tested against"
+)
+"""The guardrail block's columns (`guardrail_rows`)."""
+GUARDRAIL_WORDS = {
+    "not_harmed": "shown safe",
+    "harmed": "HARMED",
+    "inconclusive": "not yet shown safe",
+}
+
+
+def guardrail_rows(result: AnalysisResult) -> list[list[str]]:
+    """Per guardrail × treatment: margin, estimate with its CI, and status in words.
+
+    The margin is the worst change tolerated (e.g. -2.0%: may not fall by more than
+    2%). The interval is the guardrail test's (1 − 2α two-sided, i.e. the one-sided
+    bound the margin is tested against); relative margins are in %, absolute ones in
+    the metric's units.
+    """
+    rows = []
+    for metric in result.metrics:
+        guard = metric.guardrail
+        if guard is None:
+            continue
+        relative = math.isclose(guard.estimate, metric.effect.relative)
+        sign = -1 if guard.higher_is_better else 1
+        if relative:
+            margin = f"{sign * guard.margin:+.1%}"
+            estimate = format_lift(guard.estimate, guard.ci_lower, guard.ci_upper)
+        else:
+            margin = format_difference(sign * guard.margin, metric.format)
+            estimate = format_interval(
+                guard.estimate, guard.ci_lower, guard.ci_upper, metric.format
+            )
+        rows.append([metric.metric, metric.variant, margin, estimate,
+                     GUARDRAIL_WORDS[guard.status]])  # fmt: skip
+    return rows
 
 
 def bayes_lines(result: AnalysisResult) -> list[str]:
@@ -153,7 +217,7 @@ def metric_notes(result: AnalysisResult) -> list[str]:
             notes.append(f"{metric.metric} ({metric.variant}): {metric.message}")
         notes += [
             f"{metric.metric} ({metric.variant}): {text}"
-            for text in method_notes(metric)
+            for text in _method_notes(metric)
         ]
     return notes
 
@@ -211,3 +275,12 @@ def sequential_rows(result: AnalysisResult) -> list[list[str]]:
             bound, f"[{lower:+.1%}, {upper:+.1%}]", verdict,
         ])  # fmt: skip
     return rows
+
+
+def _method_notes(metric: MetricResult) -> list[str]:
+    """How a result was computed when not by default (quantile, Fieller)."""
+    from abkit.analysis.results import (
+        method_notes,  # the app's list loads no statistics
+    )
+
+    return method_notes(metric)

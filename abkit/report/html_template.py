@@ -32,6 +32,10 @@ td.metric { font-weight: 600; }
 .verdict-worse { color: var(--bad); font-weight: 700; }
 .verdict-no_change { color: var(--muted); }
 .verdict-invalid { color: var(--warn); }
+.verdict-not_yet { color: var(--muted); }
+.guard-not_harmed { color: var(--ok); font-weight: 700; }
+.guard-harmed { color: var(--bad); font-weight: 700; }
+.guard-inconclusive { color: var(--warn); font-weight: 700; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 0.8rem;
          font-weight: 700; color: #fff; text-transform: uppercase; }
 .status-ok { background: var(--ok); }
@@ -105,6 +109,25 @@ TEMPLATE = """<!DOCTYPE html>
  guardrails, correction) to the experiment file to get one.</p>
 {% endif %}
 </section>
+
+{% if guardrails %}
+<section id="guardrails">
+<h2>Guardrails</h2>
+<table class="guardrails">
+<thead><tr>{% for header in guardrail_headers %}
+<th class="{{ 'num' if header in ('margin', 'estimate [CI]') }}">{{ header }}</th>
+{% endfor %}</tr></thead>
+<tbody>
+{% for row, status in guardrails %}
+<tr data-guardrail="{{ row[0] }}" data-status="{{ status }}">
+<td class="metric">{{ row[0] }}</td><td>{{ row[1] }}</td><td class="num">{{ row[2] }}</td>
+<td class="num">{{ row[3] }}</td><td class="guard-{{ status }}">{{ row[4] }}</td></tr>
+{% endfor %}
+</tbody>
+</table>
+<p class="caption">{{ guardrail_caption }}</p>
+</section>
+{% endif %}
 
 <section id="scorecard">
 <h2>Scorecard</h2>
@@ -211,14 +234,34 @@ TEMPLATE = """<!DOCTYPE html>
 {% endif %}
 </section>
 
-<script id="plotly-js">{{ plotly_js }}</script>
+<script id="plotly-js" type="application/octet-stream" data-encoding="gzip+base64">
+{{ plotly_js }}</script>
 <script type="application/json" id="abkit-figures">{{ figures|tojson }}</script>
 <script>
 (function () {
-  var specs = JSON.parse(document.getElementById("abkit-figures").textContent);
-  Object.keys(specs).forEach(function (id) {
-    var spec = specs[id];
-    Plotly.newPlot(id, spec.data, spec.layout, spec.config);
+  // plotly.js ships gzipped (2 MB instead of 4.8 MB); the browser unpacks it offline
+  function draw() {
+    var specs = JSON.parse(document.getElementById("abkit-figures").textContent);
+    Object.keys(specs).forEach(function (id) {
+      var spec = specs[id];
+      Plotly.newPlot(id, spec.data, spec.layout, spec.config);
+    });
+  }
+  var packed = atob(document.getElementById("plotly-js").textContent.trim());
+  var bytes = new Uint8Array(packed.length);
+  for (var i = 0; i < packed.length; i++) { bytes[i] = packed.charCodeAt(i); }
+  if (typeof DecompressionStream === "undefined") {
+    document.body.insertAdjacentHTML("afterbegin",
+      "<p class='summary'>This browser cannot unpack the charts; the tables hold " +
+      "every number.</p>");
+    return;
+  }
+  var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  new Response(stream).text().then(function (code) {
+    var script = document.createElement("script");
+    script.textContent = code;
+    document.head.appendChild(script);
+    draw();
   });
 })();
 </script>

@@ -47,11 +47,16 @@ OutputFormat = Literal["table", "json", "markdown"]
 
 
 def print_result(
-    result: AnalysisResult, console: Console | None = None, *, segments: bool = False
+    result: AnalysisResult,
+    console: Console | None = None,
+    *,
+    segments: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Print the rich scorecard (and segment tables if asked) to a console."""
     console = console or Console()
-    for item in renderables(result) + (segment_renderables(result) if segments else []):
+    items = renderables(result, verbose=verbose)
+    for item in items + (segment_renderables(result) if segments else []):
         console.print(item)
 
 
@@ -64,9 +69,11 @@ def plain_text(items: Sequence[Any], width: int = 140) -> str:
     return buffer.getvalue()
 
 
-def render_text(result: AnalysisResult, width: int = 140) -> str:
+def render_text(
+    result: AnalysisResult, width: int = 140, *, verbose: bool = False
+) -> str:
     """The scorecard as plain text (for `str(result)` and logs)."""
-    return plain_text(renderables(result), width)
+    return plain_text(renderables(result, verbose=verbose), width)
 
 
 def render_plan(plan: PlanResult, width: int = 140) -> str:

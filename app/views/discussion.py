@@ -38,12 +38,12 @@ def _markdown_text(text: str) -> str:
 
 
 def _author(form: str) -> str:
-    return st.text_input(
-        "Your name",
-        value=str(st.session_state.get(AUTHOR_KEY, "")),
-        key=f"{form}_author",
-        placeholder="e.g. ana",
-    ).strip()
+    """The author field; the name last saved in either form fills an empty one."""
+    key = f"{form}_author"
+    remembered = str(st.session_state.get(AUTHOR_KEY, ""))
+    if remembered and not st.session_state.get(key):
+        st.session_state[key] = remembered  # before the widget exists in this run
+    return st.text_input("Your name", key=key, placeholder="e.g. ana").strip()
 
 
 def _saved(author: str, action: str) -> None:

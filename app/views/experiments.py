@@ -1,8 +1,15 @@
-"""Experiments: every exp*.yaml in the folder, its status and primary result."""
+"""Experiments: every exp*.yaml in the folder, at once, from the files and the store.
+
+Nothing is analysed here, so the list appears as soon as the files are read: each
+row shows the analysis this app already ran (opening a page analyses it), else the
+latest stored snapshot (`abkit analyze --save`), else says it is not analysed yet.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from typing import Any
 
 import app_context
 import components
@@ -11,110 +18,110 @@ import streamlit as st
 
 from abkit.errors import AbkitError
 from abkit.frontends.app_support import (
-    AnalysisKey,
     ExperimentEntry,
     analysis_key,
     experiment_status,
+    overview_summary,
     primary_metric,
 )
-from abkit.report.formatting import VERDICT_WORDS
-from abkit.store.store import DecisionRecord
+from abkit.store.store import ResultStore
 
 context = app_context.current()
 st.title("Experiments")
-st.caption(f"Every `exp*.yaml` under `{context.directory}`")
+st.caption(f"Every exp\\*.yaml under {components.as_text(context.directory)}")
+if context.missing is not None:
+    app_context.not_found(context)
 
-loaded = [e for e in context.entries if e.experiment is not None]
 for entry in context.entries:
     if entry.experiment is None:
-        st.error(f"{entry.relative}: {entry.error}")
+        st.error(
+            f"**{components.as_text(entry.relative)}** does not load: "
+            f"{components.as_text(entry.error)}"
+        )
 if not context.entries:
     st.info(
-        f"No exp*.yaml found under `{context.directory}`. Point the app at a folder "
-        "of experiments: `abkit app --dir FOLDER`."
+        f"No exp\\*.yaml found under {components.as_text(context.directory)}. Point "
+        "the app at a folder of experiments: `abkit app --dir FOLDER`."
     )
     st.stop()
 
 store = app_context.open_store(context, create=False)
+loaded = [e for e in context.entries if e.experiment is not None]
+titles = Counter(e.experiment.title for e in loaded if e.experiment is not None)
 
 
-def _latest_decision(name: str) -> DecisionRecord | None:
-    return store.latest_decision(name) if store is not None else None
+def _analysed(
+    entry: ExperimentEntry, store: ResultStore | None
+) -> tuple[dict[str, Any], str]:
+    """The payload of this app's cached analysis, else the stored snapshot's."""
+    assert entry.experiment is not None
+    try:
+        cached = app_context.cached_result(analysis_key(entry.experiment))
+    except AbkitError:
+        cached = None
+    if cached is not None:
+        return cached.to_dict(), "now"
+    snapshot = store.latest_snapshot(entry.experiment.name) if store else None
+    if snapshot is not None:
+        return snapshot.payload, f"snapshot {components.day(snapshot.created_at)}"
+    return {}, "not yet: open it"
 
 
-def _row(entry: ExperimentEntry, key: AnalysisKey | None) -> dict[str, str]:
+def _row(entry: ExperimentEntry) -> dict[str, str]:
     experiment = entry.experiment
     assert experiment is not None
-    decision = _latest_decision(experiment.name)
+    decision = store.latest_decision(experiment.name) if store is not None else None
     status = experiment_status(
         experiment, decision.decision if decision else None, dt.date.today()
     )
-    primary = primary_metric(experiment)
-    row = {
-        "experiment": experiment.title,
+    payload, analysed = _analysed(entry, store)
+    summary = overview_summary(payload, primary_metric(experiment))
+    title = experiment.title
+    return {
+        "experiment": title if titles[title] == 1 else f"{title} ({entry.relative})",
         "status": status,
-        "primary metric": primary,
-        "lift [CI]": "–",
-        "verdict": "–",
-        "recommendation": "–",
-        "recorded decision": f"{decision.decision} ({decision.author}, "
-        f"{components.day(decision.created_at)})"
-        if decision
-        else "–",
+        "health": summary.health if payload else "–",
+        "recommendation": summary.recommendation,
+        "primary lift [CI]": summary.lift,
+        "decision": f"{decision.decision} ({decision.author})" if decision else "–",
         "owner": experiment.owner or "–",
-        "dates": f"{components.day(experiment.start)} → {components.day(experiment.end)}",
-        "file": entry.relative,
+        "analysed": analysed,
     }
-    if key is None:
-        return row
-    try:
-        result = app_context.analyze_with_status(key, experiment.title)
-    except AbkitError as error:
-        row["verdict"] = f"analysis failed: {error}"
-        return row
-    metric = result.metric(primary)
-    if experiment.start is None or experiment.end is None:
-        row["dates"] = (
-            f"{components.day(experiment.start or result.window_start)} → "
-            f"{components.day(experiment.end or result.window_end)}"
-        )
-    row["lift [CI]"] = components.lift_text(metric)
-    row["verdict"] = VERDICT_WORDS[metric.verdict]
-    if result.decision is not None:
-        row["recommendation"] = components.OUTCOMES[result.decision.outcome][0]
-    verdicts[entry.relative] = metric.verdict
-    return row
 
 
-def _key(entry: ExperimentEntry) -> AnalysisKey | None:
-    assert entry.experiment is not None
-    try:
-        return analysis_key(entry.experiment)
-    except AbkitError:
-        return None
-
-
-verdicts: dict[str, str] = {}
-rows = [_row(entry, _key(entry)) for entry in loaded]
+WIDTHS = {  # pixels: every column fits the main area at 1440 px, no side scroll
+    "experiment": 250, "status": 75, "health": 130, "recommendation": 125,
+    "primary lift [CI]": 165, "decision": 110, "owner": 110, "analysed": 110,
+}  # fmt: skip
+rows = [_row(entry) for entry in loaded]
 if rows:
     frame = pd.DataFrame(rows)
+    if (frame["decision"] == "–").all():
+        frame = frame.drop(columns=["decision"])  # room for the rest
     st.dataframe(
-        components.styled_overview(frame, verdicts),
+        components.styled_overview(frame),
         hide_index=True,
         width="stretch",
+        height=components.table_height(len(frame)),
         key="experiments_table",
+        column_config={
+            name: st.column_config.TextColumn(width=width, pinned=name == "experiment")
+            for name, width in WIDTHS.items()
+            if name in frame.columns
+        },
     )
     st.caption(
         "Status: decided once a ship / iterate / stop decision is recorded, stopped "
-        "after exp.yaml's `end`, running otherwise. Lift: the primary metric of the "
-        "first treatment, as exp.yaml configures the analysis."
+        "after exp.yaml's end, running otherwise. Health FAILED (e.g. SRM) means "
+        "investigate before reading any number. Numbers: this app's analysis, else "
+        "the latest stored snapshot; opening an experiment analyses it."
     )
     st.markdown("**Open a scorecard**")
     for entry in loaded:
         assert entry.experiment is not None
         st.page_link(
             app_context.PAGES["scorecard"][0],
-            label=f"{entry.experiment.title} ({entry.relative})",
+            label=components.as_text(f"{entry.experiment.title} ({entry.relative})"),
             icon=":material/arrow_forward:",
             query_params={"exp": entry.key},
         )

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import abkit
+from abkit.analysis.planning import underpowered_lines
 from abkit.errors import AbkitError
 from abkit.frontends.app_support import AnalysisKey, analysis_key, primary_metric
 
@@ -25,6 +26,10 @@ COLUMNS = {
     "days": st.column_config.NumberColumn("days needed", format="localized"),
     "mde_in_days": st.column_config.NumberColumn("MDE in the days", format="percent"),
     "status": st.column_config.TextColumn("status"),
+    "format": None,
+    "underpowered": st.column_config.CheckboxColumn(
+        "underpowered", help="Needs more units than the plan has for the target MDE"
+    ),
 }
 
 context = app_context.current()
@@ -41,9 +46,10 @@ st.caption(
 @st.cache_data(show_spinner=False, max_entries=64)
 def _plan(
     key: AnalysisKey, mde: float, days: int, power: float
-) -> tuple[pd.DataFrame, str, float]:
+) -> tuple[pd.DataFrame, str, float, list[str]]:
     result = abkit.plan(key.path, mde=mde, days=days, power=power)
-    return result.to_frame(), str(result), result.daily_units
+    warnings = underpowered_lines(result)
+    return result.to_frame(), str(result), result.daily_units, warnings
 
 
 rules = experiment.decision
@@ -72,9 +78,9 @@ mde, days = float(mde_percent) / 100, int(days_input)
 try:
     key = analysis_key(experiment)
     with st.spinner("Reading the experiment's history…"):
-        frame, text, daily_units = _plan(key, mde, days, float(power))
+        frame, text, daily_units, warnings = _plan(key, mde, days, float(power))
 except AbkitError as error:
-    st.error(str(error))
+    st.error(components.as_text(error))
     st.stop()
 
 primary = primary_metric(experiment)
@@ -94,6 +100,14 @@ if not rows.empty:
         f"{row['mde_in_days']:+.1%}",
         help=f"The smallest relative lift on {primary} detectable at {power:.0%} power",
         border=True,
+    )
+
+if warnings:
+    head, *details = warnings
+    st.warning(
+        f"**{components.as_text(head.capitalize())}.**\n\n"
+        + "\n".join(f"- {components.as_text(line)}" for line in details),
+        icon=":material/warning:",
     )
 
 st.subheader("Per metric")

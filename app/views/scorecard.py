@@ -8,6 +8,7 @@ import streamlit as st
 
 from abkit.frontends.app_support import primary_metric
 from abkit.report.charts import app_forest_figure
+from abkit.report.formatting import design_verdict, verdict_source
 
 ALL_UNITS = "All units"
 
@@ -16,20 +17,23 @@ experiment = app_context.require_experiment(context)
 result = app_context.analysis(context, experiment)
 primary = primary_metric(experiment)
 
-st.title(result.title)
+st.title(components.as_text(result.title), anchor=False)
 meta = [
-    f"`{experiment.name}`",
-    f"owner **{experiment.owner or '–'}**",
+    components.as_text(experiment.name),
+    f"owner **{components.as_text(experiment.owner or '–')}**",
     f"data {components.day(result.window_start)} → {components.day(result.window_end)}",
-    f"config `{result.config_hash}`",
+    f"config {result.config_hash}",
     "CUPED on" if context.cuped else "CUPED off",
 ]
+if context.as_of is not None:
+    meta.append(f"**as of {context.as_of.isoformat()}**")
 st.caption(" · ".join(meta))
 if experiment.hypothesis:
-    st.markdown(f"*Hypothesis:* {experiment.hypothesis}")
+    st.markdown(f"*Hypothesis:* {components.as_text(experiment.hypothesis)}")
 
 components.health_failures(result)
 components.decision_summary(result, primary)
+components.guardrail_block(result)
 components.primary_cards(result, primary)
 components.health_warnings(result)
 
@@ -54,24 +58,50 @@ else:
         for r in result.segment_results
         if r.segment == segment and r.segment_value == value
     ]
-    st.subheader(f"Metrics for {choice} ({1 - result.alpha:.0%} CI)")
+    label = components.as_text(choice)
+    st.subheader(f"Metrics for {label} ({1 - result.alpha:.0%} CI)", anchor=False)
     st.info(
         "Segment results are exploratory: not corrected for the many segments "
         "looked at, and not part of the decision rules.",
         icon=":material/travel_explore:",
     )
 
-components.show_metric_table(rows, variants=treatments, key="scorecard_table")
+SEQUENTIAL_VIEW, FIXED_VIEW = "Sequential (the design's test)", "Fixed horizon"
+view = SEQUENTIAL_VIEW
+if result.sequential is not None:
+    view = (
+        st.radio(
+            "Verdicts from",
+            [SEQUENTIAL_VIEW, FIXED_VIEW],
+            horizontal=True,
+            key="scorecard_view",
+            help="The sequential test is the one the decision uses; the fixed-horizon "
+            "view shows what a single look at today's data would say (secondary).",
+        )
+        or SEQUENTIAL_VIEW
+    )
+verdicts = [
+    design_verdict(result, m) if view == SEQUENTIAL_VIEW else m.verdict for m in rows
+]
+components.show_metric_table(
+    rows, variants=treatments, key="scorecard_table", verdicts=verdicts
+)
+sequential_view = result.sequential is not None and view == SEQUENTIAL_VIEW
+secondary = "; p-value: fixed horizon" if sequential_view else ""
+source = verdict_source(result) if view == SEQUENTIAL_VIEW else "fixed-horizon test"
 st.caption(
-    "Green / red: significantly better / worse in the metric's direction. Lift is "
-    "CUPED-adjusted where a pre-period exists; adjusted p: after "
-    f"the {context.correction} correction over the decision family."
+    f"Verdict: the {source}{secondary}; green / red: significantly "
+    "better / worse in the metric's direction. Lift is CUPED-adjusted where a "
+    f"pre-period exists; adjusted p: after the {context.correction} correction over "
+    "the decision family; P(better): Bayesian chance to beat control (a secondary "
+    "view)."
 )
 st.plotly_chart(
     app_forest_figure(
         rows,
         [components.metric_label(m, variants=treatments) for m in rows],
         title="Relative lift with confidence interval",
+        verdicts=verdicts,
     ),
     key="scorecard_forest",
 )

@@ -10,6 +10,7 @@ import streamlit as st
 from abkit.analysis.text import format_pvalue
 from abkit.frontends.app_support import primary_metric
 from abkit.report.charts import app_forest_figure
+from abkit.report.formatting import VERDICT_MARKS
 
 context = app_context.current()
 experiment = app_context.require_experiment(context)
@@ -37,7 +38,8 @@ flagged = [s for s in srm_rows if s.srm.flagged]
 if flagged:
     values = ", ".join(s.value for s in flagged)
     st.error(
-        f"Sample ratio mismatch within {segment} = {values}: the split differs from "
+        f"Sample ratio mismatch within {components.as_text(f'{segment} = {values}')}: "
+        "the split differs from "
         "the plan there, so those segment results cannot be trusted.",
         icon=":material/error:",
     )
@@ -64,7 +66,7 @@ labels = [
 ]
 overall = [m for m in result.metrics if m.metric == metric]
 
-st.subheader(f"{metric} by {segment}")
+st.subheader(components.as_text(f"{metric} by {segment}"), anchor=False)
 frame = components.metric_frame(rows, variants=treatments)
 frame.insert(0, segment, [str(r.segment_value) for r in rows])
 frame.insert(1, "n (control / treatment)", [
@@ -91,7 +93,7 @@ figure = app_forest_figure(
 )
 st.plotly_chart(figure, key="segments_forest")
 
-st.subheader(f"Sample ratio by {segment}")
+st.subheader(components.as_text(f"Sample ratio by {segment}"), anchor=False)
 st.dataframe(
     pd.DataFrame(
         [
@@ -108,3 +110,37 @@ st.dataframe(
     width="stretch",
     key="segments_srm",
 )
+
+st.subheader(
+    components.as_text(f"Several metrics by {segment}"), anchor=False
+)  # a dimension breakdown of many metrics at once
+rules = experiment.decision
+suggested = [
+    primary,
+    *(rules.secondary if rules else []),
+    *(rules.guardrails if rules else []),
+]
+chosen = st.multiselect(
+    "Metrics",
+    metrics,
+    default=[m for m in dict.fromkeys(suggested) if m in metrics][:6],
+    key="segments_breakdown_metrics",
+)
+if chosen:
+    cells: dict[str, dict[str, str]] = {}
+    for r in result.segment_results:
+        if r.segment == segment and r.metric in chosen:
+            value = str(r.segment_value)
+            name = r.metric if treatments == 1 else f"{r.metric} ({r.variant})"
+            mark = VERDICT_MARKS[r.verdict].split(" ")[0]
+            cells.setdefault(value, {})[name] = f"{components.lift_text(r)} {mark}"
+    breakdown = pd.DataFrame.from_dict(cells, orient="index").sort_index()
+    breakdown.index.name = segment
+    st.dataframe(
+        breakdown.reset_index(),
+        hide_index=True,
+        width="stretch",
+        key="segments_breakdown",
+    )
+    st.caption("Lift [CI] per segment value; ▲ / ▼ significantly better / worse "
+               "(exploratory, uncorrected).")  # fmt: skip

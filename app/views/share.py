@@ -63,4 +63,4 @@ right.download_button(
     icon=":material/download:",
 )
 with st.expander("Preview the Markdown report", expanded=True):
-    st.markdown(markdown)
+    st.markdown(markdown.replace("$", "\\$"))  # escaped as text; `$` is LaTeX here

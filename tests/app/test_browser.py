@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+SERVER_START: list[float] = []
+"""Seconds from `streamlit run` to a healthy server (the load-time report shows it)."""
 WAIT_MS = 90_000  # the first scorecard runs the demo analysis in the server
 
 pytestmark = [
@@ -86,7 +88,9 @@ def server(app_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         )
         try:
             url = f"http://127.0.0.1:{port}"
+            started = time.perf_counter()
             wait_healthy(url, process, timeout=60)
+            SERVER_START.append(time.perf_counter() - started)
             yield url
         finally:
             process.terminate()
@@ -95,6 +99,99 @@ def server(app_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+PAGE_MARKERS = (
+    ("", "Open a scorecard"),  # the experiments list is the default page
+    ("scorecard", "Guardrails"),
+    ("over_time", "Sequential monitoring, all metrics"),
+    ("segments", "Sample ratio by"),
+    ("plan", "Per metric"),
+    ("discussion", "Decision log"),
+    ("share", "Download Markdown report"),
+)
+FOREST_EXTENTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .filter(el => el._fullLayout && el._fullLayout.xaxis)
+  .map(el => ({
+    range: el._fullLayout.xaxis.range,
+    traces: el._fullData.filter(t => t.error_x && t.error_x.array).map(t => ({
+      x: Array.from(t.x), plus: Array.from(t.error_x.array),
+      minus: Array.from(t.error_x.arrayminus || t.error_x.array)}))}))"""
+
+
+def forest_outside(extents: list[dict[str, Any]]) -> list[tuple[float, list[float]]]:
+    """Every point or whisker end of the forest plots that lies outside its axis."""
+    outside = []
+    for plot in extents:
+        low, high = plot["range"]
+        for trace in plot["traces"]:
+            for x, plus, minus in zip(
+                trace["x"], trace["plus"], trace["minus"], strict=True
+            ):
+                if not low <= x - minus <= x + plus <= high:
+                    outside.append((x, plot["range"]))
+    return outside
+
+
+def timed_goto(page: Any, expect: Any, url: str, marker: str) -> float:
+    """Seconds from navigation until `marker` shows and the run has settled."""
+    started = time.perf_counter()
+    page.goto(url)
+    expect(page.get_by_test_id("stMain").get_by_text(marker).first).to_be_visible()
+    settle(page, expect)
+    return time.perf_counter() - started
+
+
+def test_every_page_at_1440x900_with_load_times(server: str, expected: AnalysisResult):
+    """Screenshots of every page, the forest axes, not-found links, load times."""
+    import json
+
+    from playwright import sync_api
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    times: dict[str, float] = {}
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(WAIT_MS)
+            expect = sync_api.expect
+            expect.set_options(timeout=WAIT_MS)
+            for name, marker in PAGE_MARKERS:
+                url = f"{server}/{name}?exp={EXPERIMENT}"
+                label = name or "experiments"
+                times[f"{label} (first)"] = timed_goto(page, expect, url, marker)
+                times[f"{label} (again)"] = timed_goto(page, expect, url, marker)
+                page.screenshot(path=SHOTS / f"page-{name or 'experiments'}.png")
+                if name in ("scorecard", "segments"):
+                    outside = forest_outside(page.evaluate(FOREST_EXTENTS))
+                    assert not outside, (name, outside)
+                if name == "scorecard":
+                    block = page.locator(".st-key-guardrail_block")
+                    expect(block).to_contain_text("+10.0%")  # report_rate's margin
+                    expect(block).to_contain_text("not yet shown safe")
+                    guard = expected.metric("report_rate").guardrail
+                    assert guard is not None
+                    expect(block).to_contain_text(
+                        f"+11.8% [{guard.ci_lower:+.1%}, {guard.ci_upper:+.1%}]"
+                    )
+            page.goto(f"{server}/scorecard?exp=no_such_experiment")
+            main = page.get_by_test_id("stMain")
+            expect(main.get_by_text("was not found")).to_be_visible()
+            settle(page, expect)
+            assert "exp=no_such_experiment" in page.url
+            expect(main.get_by_text(expected.title)).to_have_count(0)
+            page.screenshot(path=SHOTS / "page-not-found.png")
+        finally:
+            browser.close()
+    times["server start"] = SERVER_START[-1]
+    (SHOTS / "load-times.json").write_text(json.dumps(times, indent=2) + "\n")
+    print("page load times (s):", json.dumps(times, indent=2))
+    assert times["experiments (first)"] < 30, (
+        times
+    )  # the experiments list does not analyse
 
 
 def test_scorecard_and_discussion_in_a_browser(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +17,12 @@ from abkit.analysis.results import AnalysisResult, HealthCheck, MetricResult
 from abkit.analysis.text import format_lift, format_pvalue
 from abkit.errors import ConfigError
 from abkit.frontends.app_support import DIR_ENV, STORE_FILENAME, primary_metric
+from abkit.report.formatting import VERDICT_MARKS
 from abkit.store.store import ResultStore
 from tests.app.conftest import APP_DIR, APP_FILE, EXPERIMENT, copy_experiments
+
+sys.path.insert(0, str(APP_DIR))
+from components import as_text
 
 PAGES = [
     "experiments",
@@ -51,7 +57,7 @@ def open_page(app: AppTest, page: str) -> AppTest:
 
 
 TABLE_COLUMNS = {
-    "experiments_table": "primary metric",
+    "experiments_table": "primary lift [CI]",
     "scorecard_table": "lift [CI]",
     "segments_table": "n (control / treatment)",
     "segments_srm": "flagged",
@@ -91,12 +97,104 @@ def test_experiments_page_shows_the_primary_result(
 ):
     experiment = abkit.load_experiment(expected_path(app))
     primary = expected.metric(primary_metric(experiment))
+    open_page(app, "scorecard")  # opening analyses it; the list then shows it
+    open_page(app, "experiments")
     shown = table(app, "experiments_table")
     row = shown.set_index("experiment").loc[expected.title]
-    assert row["primary metric"] == primary.metric
-    assert row["lift [CI]"] == lift(primary)
+    assert row["primary lift [CI]"] == lift(primary)
+    assert row["analysed"] == "now"
+    assert row["recommendation"] == "Keep running"
+    assert row["health"] == "ok, 2 warning(s)"
     assert row["owner"] == experiment.owner
     assert "running" in row["status"]
+
+
+def test_the_list_comes_from_the_files_and_stored_snapshots(
+    demo_exp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    expected: AnalysisResult,
+):  # fmt: skip
+    folder = copy_experiments(demo_exp, tmp_path)
+    copy = folder / "examples" / "exp_copy.yaml"
+    spec = yaml.safe_load((folder / "examples" / "exp.yaml").read_text())
+    copy.write_text(yaml.safe_dump({**spec, "name": "icebreaker_copy"}))
+    started = time.perf_counter()
+    app = start(folder, monkeypatch)
+    seconds = time.perf_counter() - started
+    shown = table(app, "experiments_table").set_index("experiment")
+    assert list(shown["analysed"]) == ["not yet: open it"] * 2
+    assert seconds < 15, seconds  # no analysis ran (one takes about 5 s here)
+    copy_label = f"{expected.title} (examples/exp_copy.yaml)"  # same titles told apart
+    assert list(shown.index) == [f"{expected.title} (examples/exp.yaml)", copy_label]
+    payload = expected.to_dict()
+    payload["health"] = [
+        {**c, "status": "failed"} if c["name"] == "srm" else c
+        for c in payload["health"]
+    ]
+    with ResultStore(folder / STORE_FILENAME) as store:
+        store.save_snapshot(
+            "icebreaker_copy", payload, config_hash=expected.config_hash,
+            window_start=None, window_end=None, engine="duckdb", abkit_version="x",
+        )  # fmt: skip
+    app.run()
+    shown = table(app, "experiments_table").set_index("experiment")
+    row = shown.loc[copy_label]
+    assert row["analysed"].startswith("snapshot ")
+    assert row["health"] == "FAILED: srm"
+    assert row["recommendation"] == "Investigate data quality"
+    primary = expected.metric("messages_per_user")
+    assert row["primary lift [CI]"] == lift(primary)
+
+
+def test_an_unknown_link_says_not_found_and_stays(
+    app_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    app = start(app_dir, monkeypatch, exp="no_such_experiment")
+    for page in ("scorecard", "experiments", "plan"):
+        open_page(app, page)
+        errors = [e.value for e in app.error]
+        assert any("was not found" in e and "no\\_such" in e for e in errors), errors
+        assert app.query_params["exp"] == "no_such_experiment"
+        assert app.selectbox(key="experiment").value is None
+    assert not app.title or app.title[0].value in ("Experiments",)
+
+
+def test_the_guardrail_block_and_chance_to_win_on_the_scorecard(
+    app: AppTest, expected: AnalysisResult
+):
+    open_page(app, "scorecard")
+    block = next(m.value for m in app.markdown if m.value.startswith("| guardrail"))
+    guard = expected.metric("report_rate").guardrail
+    assert guard is not None
+    row = next(line for line in block.splitlines() if "report\\_rate" in line)
+    assert as_text("+10.0%") in row
+    assert as_text(f"+11.8% [{guard.ci_lower:+.1%}, {guard.ci_upper:+.1%}]") in row
+    assert ":orange[**not yet shown safe**]" in row
+    bayes = expected.metric("messages_per_user").bayes
+    assert bayes is not None
+    cards = {m.label: m.value for m in app.metric}
+    assert cards["Chance to win · treatment"] == f"{bayes.chance_to_win:.0%}"
+    shown = table(app, "scorecard_table")
+    assert "P(better)" in shown.columns
+    assert shown.set_index("metric").loc["matches_per_user", "verdict"] == (
+        "· keep running"  # the design's sequential test, not the fixed p < 0.05
+    )
+
+
+def test_user_text_is_shown_as_text(
+    demo_exp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    folder = copy_experiments(demo_exp, tmp_path)
+    path = folder / "examples" / "exp.yaml"
+    spec = yaml.safe_load(path.read_text())
+    hostile = "Pixel ![x](http://evil.example/p.png) :red[boom] $x$"
+    spec |= {"title": hostile, "owner": "<b>eve</b>", "hypothesis": hostile}
+    path.write_text(yaml.safe_dump(spec))
+    app = start(folder, monkeypatch, exp=EXPERIMENT)
+    open_page(app, "scorecard")
+    assert app.title[0].value == as_text(hostile)
+    shown = " ".join(texts(app))
+    assert "![x](" not in shown and ":red[" not in shown and "<b>" not in shown
+    assert as_text(hostile) in shown
 
 
 def expected_path(app: AppTest) -> Path:
@@ -113,7 +211,7 @@ def test_scorecard_shows_the_api_numbers(app: AppTest, expected: AnalysisResult)
     assert app.metric[0].value == lift(primary)
     assert app.title[0].value == expected.title
     assert expected.decision is not None
-    assert f"#### {plain_markdown(expected.decision.summary)}" in texts(app)
+    assert f"#### {as_text(expected.decision.summary)}" in texts(app)
     shown = table(app, "scorecard_table")
     assert list(shown["metric"]) == [m.metric for m in expected.metrics]
     assert list(shown["lift [CI]"]) == [lift(m) for m in expected.metrics]
@@ -128,7 +226,7 @@ def test_scorecard_shows_the_api_numbers(app: AppTest, expected: AnalysisResult)
     warnings = [w.value for w in app.warning]
     for check in expected.health:
         if check.status == "warning":
-            assert any(check.message in w for w in warnings), check.name
+            assert any(as_text(check.message) in w for w in warnings), check.name
     assert len(app.get("plotly_chart")) == 1
 
 
@@ -247,6 +345,7 @@ def test_adding_a_note_persists_it(app: AppTest, app_dir: Path):
     assert notes[0].author == "ana"
     assert notes[0].metric == "messages_per_user"
     assert "Messages look flat on Android" in [t.value for t in app.text]
+    assert app.text_input(key="decision_author").value == "ana"  # carried over
 
     app.text_input(key="decision_author").input("ben")
     app.selectbox(key="decision_choice").set_value("extend")
@@ -286,19 +385,21 @@ def test_a_broken_experiment_shows_its_message(
     broken.write_text(yaml.safe_dump(spec))
     with pytest.raises(ConfigError) as info:
         abkit.load_experiment(broken)
-    message = f"examples/exp_broken.yaml: {info.value}"
+    relative = "examples/exp_broken.yaml"
+    message = f"**{as_text(relative)}** does not load: {as_text(info.value)}"
 
     app = start(folder, monkeypatch)
     assert not app.exception
     assert [e.value for e in app.error] == [message]
     assert not (folder / STORE_FILENAME).exists()  # viewing never creates the store
     shown = table(app, "experiments_table")
-    assert list(shown["file"]) == ["examples/exp.yaml"]
-    assert shown["lift [CI]"][0] != "–"
+    assert list(shown["experiment"]) == [expected_title(folder)]
+    assert shown["analysed"][0] == "not yet: open it"
 
     app.query_params["exp"] = "examples/exp_broken.yaml"
     open_page(app, "scorecard")
-    assert [e.value for e in app.error] == [message]
+    broken_message = f"**{as_text(relative)} is broken**: {as_text(info.value)}"
+    assert [e.value for e in app.error] == [broken_message]
     app.query_params["exp"] = EXPERIMENT
     open_page(app, "scorecard")
     assert not app.error
@@ -306,10 +407,6 @@ def test_a_broken_experiment_shows_its_message(
         app.title[0].value
         == abkit.load_experiment(folder / "examples" / "exp.yaml").title
     )
-
-
-def plain_markdown(text: str) -> str:
-    return text.replace("$", "\\$")
 
 
 def _banner(result, app_dir):  # run by AppTest from its source: no annotations
@@ -339,3 +436,63 @@ def test_a_failed_health_check_cannot_be_missed(expected: AnalysisResult):
 
 def look_variant(result) -> str:
     return result.novelty[0].variant
+
+
+def test_the_forest_plots_show_every_point_and_interval(expected: AnalysisResult):
+    from abkit.report.charts import app_forest_figure
+
+    groups = {
+        "scorecard": list(expected.metrics),
+        "segments": [
+            r for r in expected.segment_results if r.metric == "payer_conversion"
+        ],
+    }
+    for name, rows in groups.items():
+        figure = app_forest_figure(
+            rows, [f"{r.metric} {r.segment_value}" for r in rows]
+        )
+        low, high = figure.layout.xaxis.range
+        for trace in figure.data:
+            ends = zip(
+                trace.x, trace.error_x.arrayminus, trace.error_x.array, strict=True
+            )
+            for x, minus, plus in ends:
+                assert low < x - minus and x + plus < high, (name, x, low, high)
+    payer = expected.metric("payer_conversion").effect.relative
+    assert payer < -0.2  # the point that a ±20% axis used to hide
+
+
+def expected_title(folder: Path) -> str:
+    return abkit.load_experiment(folder / "examples" / "exp.yaml").title
+
+
+def test_as_of_picker_sequential_view_and_metric_breakdown(
+    app_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import datetime as dt
+
+    as_of = dt.date(2026, 10, 15)
+    app = start(app_dir, monkeypatch, exp=EXPERIMENT, as_of=as_of.isoformat())
+    open_page(app, "scorecard")
+    earlier = abkit.analyze(app_dir / "examples" / "exp.yaml", as_of=as_of)
+    assert app.query_params["as_of"] == as_of.isoformat()
+    assert app.metric[0].value == lift(earlier.metric("messages_per_user"))
+    assert any(f"as of {as_of.isoformat()}" in c.value for c in app.caption)
+
+    app.radio(key="scorecard_view").set_value("Fixed horizon").run()
+    shown = table(app, "scorecard_table").set_index("metric")
+    fixed = earlier.metric("matches_per_user").verdict
+    assert shown.loc["matches_per_user", "verdict"] == VERDICT_MARKS[fixed]
+
+    open_page(app, "segments")
+    breakdown = next(
+        f.value for f in app.dataframe if "messages_per_user" in f.value.columns
+        and "report_rate" in f.value.columns
+    )  # fmt: skip
+    segment = breakdown.columns[0]
+    row = next(
+        r for r in earlier.segment_results
+        if r.segment == segment and r.metric == "report_rate"
+    )  # fmt: skip
+    cell = breakdown.set_index(segment).loc[str(row.segment_value), "report_rate"]
+    assert cell.startswith(lift(row))

@@ -70,6 +70,15 @@ def analyze_command(
         str | None,
         typer.Option(help="Postgres connection string (default: PG* environment)."),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also the means, P(better), CUPED, sequential and Bayesian views "
+            "and every health check.",
+        ),
+    ] = False,
 ) -> None:
     """Analyse an experiment and print its scorecard and health checks."""
     from abkit.analysis.run import analyze
@@ -94,7 +103,7 @@ def analyze_command(
                 abkit_version=result.abkit_version,
             )  # fmt: skip
         say(f"saved as snapshot {snapshot}")
-    emit(result, fmt, output, segments=segments)
+    emit(result, fmt, output, segments=segments, verbose=verbose)
 
 
 def checked_engine(engine: str | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperOption
 
 from abkit.errors import AbkitError
 
@@ -32,12 +34,24 @@ app = typer.Typer(
     add_completion=False,
 )
 # user text (names, segment values from the data) is printed as text: no markup, no
-# emoji codes; the report's tables style with `Text` objects. Piped: no 80-col wrap.
+# emoji codes; the report's tables style with `Text` objects. Piped: 120 columns
+# unless $COLUMNS says otherwise.
 stdout = Console(
-    width=None if Console().is_terminal else 120, markup=False, emoji=False
+    width=None if Console().is_terminal or os.environ.get("COLUMNS") else 120,
+    markup=False,
+    emoji=False,
 )
 stderr = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+_typer_display_type = TyperOption.display_type_rich
+
+
+def _flag_without_type(self: TyperOption, ctx: Any) -> str | None:
+    """Help shows no `<bool>` placeholder after a flag (it takes no value)."""
+    return None if self.is_flag else _typer_display_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
 ExpPath = Annotated[Path, typer.Argument(help="Path of the experiment's exp.yaml.")]
 FormatOption = Annotated[
@@ -111,6 +125,7 @@ def emit(
     output: Path | None,
     *,
     segments: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Print a result in the chosen format, or write it to --output."""
     from abkit.report.terminal import print_result, render
@@ -118,7 +133,7 @@ def emit(
     if output is not None:
         write_output(output, render(result, output_format))
     elif output_format == "table":
-        print_result(result, stdout, segments=segments)
+        print_result(result, stdout, segments=segments, verbose=verbose)
     else:
         typer.echo(render(result, output_format), nl=False)
 

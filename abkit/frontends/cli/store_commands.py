@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated
 
 import typer
 
+from abkit.errors import AbkitError
 from abkit.frontends.cli.common import (
     ExpPath,
     StoreOption,
@@ -81,6 +83,14 @@ def decide_command(
 ) -> None:
     """Record the team's decision on an experiment."""
     from abkit.config import load_experiment
+    from abkit.store import DECISIONS
+
+    if decision not in DECISIONS:
+        close = difflib.get_close_matches(decision.lower(), DECISIONS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise AbkitError(
+            f"decision '{decision}' is not known: use {', '.join(DECISIONS)}{hint}"
+        )
 
     experiment = load_experiment(exp_yaml)
     with open_store(exp_yaml, store) as results:

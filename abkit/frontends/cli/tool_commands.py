@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from abkit.errors import AbkitError
-from abkit.frontends.app_launch import free_port, streamlit_command
+from abkit.frontends.app_launch import free_port, run_app, streamlit_command
 from abkit.frontends.cli.common import (
     FormatOption,
     app,
@@ -41,7 +40,7 @@ def app_command(
     chosen = port or free_port()
     stderr.print(f"abkit app on http://127.0.0.1:{chosen}  (Ctrl+C stops it)")
     command = streamlit_command(directory.resolve(), chosen)
-    raise typer.Exit(subprocess.call(command))
+    raise typer.Exit(run_app(command))
 
 
 @app.command("demo")
