@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from scipy import stats
 
 import abkit
 from abkit.aggregates.moments import JointMoments, Moments
+from tests.handmade import write_log
 
 N_UNITS = 20_000
 
@@ -27,29 +27,22 @@ def _write_large_mean_experiment(directory: Path) -> dict[str, np.ndarray]:
     variant = np.where(unit % 2 == 0, "control", "treatment")
     value = 1e8 + rng.normal(size=N_UNITS) + np.where(variant == "treatment", 0.03, 0)
     exposed = pd.Timestamp("2026-03-01") + pd.to_timedelta(unit % 1440, unit="min")
-    pd.DataFrame({"uid": unit, "arm": variant, "seen_at": exposed}).to_parquet(
-        directory / "assignments.parquet", index=False
+    assignments = pd.DataFrame(
+        {"user_id": unit, "variant": variant, "exposed_at": exposed}
     )
-    pd.DataFrame({
-        "uid": unit, "at": exposed + pd.Timedelta(hours=1),
-        "name": "session", "amount": value,
-    }).to_parquet(directory / "events.parquet", index=False)  # fmt: skip
-    metrics = {"metrics": {"session_ms": {
-        "kind": "mean", "events": ["session"], "value": "value",
-    }}}  # fmt: skip
-    experiment = {
-        "name": "large_mean",
-        "data": {
-            "assignments": {"path": "assignments.parquet", "unit_id": "uid",
-                            "variant": "arm", "timestamp": "seen_at"},
-            "events": {"path": "events.parquet", "unit_id": "uid", "timestamp": "at",
-                       "event": "name", "value": "amount"},
-        },
-        "variants": {"control": 0.5, "treatment": 0.5},
-        "metrics": ["session_ms"],
-    }  # fmt: skip
-    (directory / "metrics.yaml").write_text(yaml.safe_dump(metrics))
-    (directory / "exp.yaml").write_text(yaml.safe_dump(experiment))
+    events = pd.DataFrame({
+        "user_id": unit, "ts": exposed + pd.Timedelta(hours=1),
+        "event": "session", "value": value,
+    })  # fmt: skip
+    session_ms = {"kind": "mean", "events": ["session"], "value": "value"}
+    write_log(
+        directory,
+        assignments,
+        events,
+        {"session_ms": session_ms},
+        {"control": 0.5, "treatment": 0.5},
+        name="large_mean",
+    )
     return {v: value[variant == v] for v in ("control", "treatment")}
 
 
