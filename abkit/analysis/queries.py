@@ -23,6 +23,7 @@ from abkit.config import Experiment, Source
 from abkit.engines import Engine, open_engine
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.errors import DataError
+from abkit.sql.dialects import is_nan
 from abkit.sql.render import in_dialect, quote_identifier, relation_sql
 
 
@@ -116,12 +117,13 @@ def bad_value_counts(engine: Engine, experiment: Experiment) -> tuple[int, int]:
     source = experiment.data.events
     if not source.value:
         return 0, 0
-    # Portable on every engine: NaN equals NaN in DuckDB, Spark and Postgres alike.
     value = f"TRY_CAST({quote_identifier(source.value)} AS DOUBLE)"
     infinite = " OR ".join(f"{value} = CAST('{v}' AS DOUBLE)" for v in INFINITIES)
+    nan = is_nan(engine.dialect, value)
+    # COUNT FILTER, not SUM(CASE ...): DuckDB's Parquet reader gives 0 NaN for the latter
     sql = (
-        f"SELECT SUM(CASE WHEN {value} = CAST('NaN' AS DOUBLE) THEN 1 ELSE 0 END) AS nan,"
-        f" SUM(CASE WHEN {infinite} THEN 1 ELSE 0 END) AS inf"
+        f"SELECT COUNT(*) FILTER (WHERE {nan}) AS nan,"
+        f" COUNT(*) FILTER (WHERE {infinite}) AS inf"
         f" FROM {relation_sql(source, engine.dialect)}"
     )
     counts = query_frame(engine, in_dialect(sql, engine.dialect))

@@ -35,6 +35,9 @@ _MIDNIGHT_BEFORE = (
 )
 
 
+_NAN_EQUALS_ITSELF = "{x} = CAST('NaN' AS DOUBLE)"
+
+
 @dataclass(frozen=True, slots=True)
 class DialectRules:
     """What the templates need to know about one dialect.
@@ -47,11 +50,15 @@ class DialectRules:
         day_before: the DATE of the instant just before timestamp `{ts}`.
         file_readers: table function per file kind ("parquet", "csv"); a dialect
             without any reads tables only.
+        is_nan: the test that value `{x}` is NaN, in the DuckDB text sqlglot reads
+            (`x = NaN` is false on DuckDB's Parquet reader; Postgres and Snowflake
+            have no ISNAN but treat NaN as equal to itself).
     """
 
     percentile: str | None
     day_before: str = _MICROSECOND_BEFORE
     file_readers: Mapping[str, str] = field(default_factory=dict)
+    is_nan: str = "ISNAN({x})"
 
 
 RULES: dict[Dialect, DialectRules] = {
@@ -61,8 +68,8 @@ RULES: dict[Dialect, DialectRules] = {
     ),
     # sqlglot writes DuckDB's read_parquet('p') as Spark's parquet.`p`
     "spark": DialectRules("PERCENTILE", file_readers={"parquet": "read_parquet"}),
-    "postgres": DialectRules("QUANTILE_CONT"),
-    "snowflake": DialectRules("QUANTILE_CONT"),
+    "postgres": DialectRules("QUANTILE_CONT", is_nan=_NAN_EQUALS_ITSELF),
+    "snowflake": DialectRules("QUANTILE_CONT", is_nan=_NAN_EQUALS_ITSELF),
     # PERCENTILE_CONT is an analytic (window) function in BigQuery; aggregates are
     # APPROX_QUANTILES only
     "bigquery": DialectRules(None),
@@ -111,6 +118,11 @@ def percentile_function(dialect: str, metrics: tuple[str, ...]) -> str:
             "postgres or snowflake, or drop winsorize: from those metrics"
         )
     return function
+
+
+def is_nan(dialect: str, value: str) -> str:
+    """The dialect's test that `value` is NaN (DuckDB text, transpiled after)."""
+    return dialect_rules(dialect).is_nan.format(x=value)
 
 
 def day_before(dialect: str, timestamp: str) -> str:

@@ -112,8 +112,9 @@ def test_scorecard_shows_quantile_lift(quantile_exp: Path) -> None:
     from abkit.report.html import render_html
     from abkit.report.terminal import render
 
-    for output_format in ("table", "markdown", "json"):
+    for output_format in ("table", "json"):
         assert "session_p90" in render(result, output_format)
+    assert r"session\_p90" in render(result, "markdown")  # user text escaped
     assert "CUPED not applied" in render(result, "markdown")
     assert "session_p90" in render_html(result)
 
@@ -121,6 +122,6 @@ def test_scorecard_shows_quantile_lift(quantile_exp: Path) -> None:
 def test_quantile_needs_p(tmp_path: Path) -> None:
     assignments, events = session_log(20)
     bad = {"q": {"kind": "quantile", "events": ["session"]}}
-    path = write_log(tmp_path, assignments, events, bad, {"control": 1, "treatment": 1})
+    path = write_log(tmp_path, assignments, events, bad, {"control": 0.5, "treatment": 0.5})
     with pytest.raises(ConfigError, match="quantile: p"):
         load_experiment(path)
