@@ -247,6 +247,11 @@ def test_correction_and_exact_tests_are_set_in_exp_yaml_and_on_the_cli(tmp_path)
     )
     table = [[x_t, reports.treatment.n - x_t], [x_c, reports.control.n - x_c]]
     assert reports.pvalue == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
+    shown = "reports (treatment): p-value by Fisher's exact test (small expected counts)"
+    assert shown in str(result)
+    from abkit.report.terminal import render
+
+    assert "Fisher's exact test" in render(result, "markdown")
     output = CliRunner().invoke(app, ["analyze", str(exp), "--correction", "by",
                                       "-f", "json"])  # fmt: skip
     assert output.exit_code == 0, output.output

@@ -379,8 +379,28 @@ def _note_lines(metrics: tuple[MetricResult, ...]) -> list[str]:
 
 
 def method_notes(metric: MetricResult) -> list[str]:
-    """How a result was computed when it is not the default (quantile, Fieller)."""
-    return [text for text in (metric.note, _fieller_note(metric)) if text]
+    """How a result was computed when not by default (quantile, Fieller, exact test)."""
+    notes = (metric.note, _fieller_note(metric), _test_note(metric))
+    return [text for text in notes if text]
+
+
+EXACT_TEST_NAMES = {
+    "fisher-exact": "Fisher's exact test",
+    "boschloo-exact": "Boschloo's exact test",
+    "barnard-exact": "Barnard's exact test",
+    "two-proportion-z-yates": "two-proportion z-test with Yates' correction",
+}
+"""The tests a binary metric may get instead of the pooled z-test, in words."""
+
+
+def _test_note(metric: MetricResult) -> str:
+    """Which test ran when a binary metric's counts called for another than z."""
+    name = EXACT_TEST_NAMES.get(metric.effect.test)
+    if name is None:
+        return ""
+    if metric.effect.test.endswith("-exact"):
+        return f"p-value by {name} (small expected counts)"
+    return f"p-value by the {name}"
 
 
 def _fieller_note(metric: MetricResult) -> str:
