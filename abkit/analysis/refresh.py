@@ -1,0 +1,349 @@
+"""Incremental refresh: re-analyse a running experiment by scanning only new events.
+
+The state (Parquet, one file per experiment, beside the results store) holds each
+exposed unit's raw aggregates over the events before a cut (the data watermark's
+day minus `refresh_buffer_days`), with the config key, the experiment's first
+exposure and per-day row counts and checksums of the events it summarises. A
+refresh checks those, aggregates the events since the cut (and the whole history
+of units exposed since), adds the state and runs the usual caps, unit values and
+moments on the sum (queries/refresh.sql), so its numbers are a full recomputation's.
+Whatever cannot be added up that way runs in full, and `RefreshOutcome` says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from abkit.analysis.assembly import build_result
+from abkit.analysis.queries import (
+    EngineChoice,
+    QueryResults,
+    arrow_frame,
+    daily_exposures,
+    exposure_health,
+    locked_engine,
+    run_queries,
+)
+from abkit.analysis.query_plan import analysis_queries
+from abkit.analysis.results import AnalysisResult
+from abkit.analysis.run import with_options
+from abkit.config import CorrectionMethod, Experiment, load_experiment
+from abkit.engines.duckdb import DuckDBEngine
+from abkit.sql.render import (
+    RenderedSource,
+    analysis_context,
+    render_template,
+    timestamp_literal,
+)
+
+STATE_FORMAT = 1
+"""Bumped whenever the state's layout changes (an older state then runs in full)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    """What a refresh scanned, or why it recomputed everything."""
+
+    incremental: bool
+    reason: str
+    events_since: dt.date | None = None
+    next_cut: dt.date | None = None
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        if self.incremental:
+            return (
+                f"refresh: incremental, scanned events since {self.events_since} "
+                f"(state kept up to {self.next_cut})"
+            )
+        return f"refresh: full recomputation ({self.reason})"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """The kept aggregates and what they were computed from."""
+
+    table: pa.Table
+    meta: dict[str, Any]
+
+    @property
+    def cut(self) -> dt.date:
+        """Events before midnight of this day are in the state."""
+        return dt.date.fromisoformat(self.meta["cut"])
+
+
+def state_path(directory: Path, experiment: Experiment) -> Path:
+    """The state file of `experiment` in `directory`."""
+    return directory / f"{experiment.name}.refresh.parquet"
+
+
+def config_key(experiment: Experiment) -> str:
+    """What the kept aggregates depend on: the config and the analysis options."""
+    parts = {
+        "format": STATE_FORMAT,
+        "config": experiment.config_hash,
+        "cuped": experiment.cuped.enabled,
+        "start": str(experiment.start),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def not_additive(experiment: Experiment, choice: EngineChoice) -> str | None:
+    """Why this analysis cannot be refreshed incrementally, or None."""
+    if choice.con is not None or (choice.engine or experiment.engine) != "duckdb":
+        return "incremental refresh runs on abkit's own DuckDB engine only"
+    extra = set(analysis_queries(experiment)) - {"moments", "exposure_health"}
+    if extra:
+        return (
+            f"{', '.join(sorted(extra))} read every unit's events and are not sums "
+            "per day"
+        )
+    columns = analysis_context(experiment)["columns"]
+    distinct = [c["column"] for c in columns if c["aggregate"] == "distinct_partners"]
+    if distinct:
+        return "distinct partners per unit do not add up over days"
+    return None
+
+
+def read_state(path: Path) -> StoredState | None:
+    """The stored state, or None when there is none (or it is unreadable)."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid):
+        return None
+    raw = (table.schema.metadata or {}).get(b"abkit_refresh")
+    if raw is None:
+        return None
+    meta = json.loads(raw)
+    return StoredState(table.replace_schema_metadata(None), meta)
+
+
+def write_state(path: Path, table: pa.Table, meta: dict[str, Any]) -> None:
+    """Write the state atomically (a crash leaves the old file or the new one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tagged = table.replace_schema_metadata({"abkit_refresh": json.dumps(meta)})
+    scratch = path.with_suffix(".tmp")
+    pq.write_table(tagged, scratch)
+    os.replace(scratch, path)
+
+
+def refresh_analysis(
+    experiment: Experiment | str | Path,
+    state_dir: Path,
+    *,
+    as_of: dt.date | None = None,
+    cuped: bool | None = None,
+    correction: CorrectionMethod | None = None,
+    engine: str | None = None,
+) -> tuple[AnalysisResult, RefreshOutcome]:
+    """Analyse `experiment` as `analyze` does, reusing and renewing the kept state."""
+    if not isinstance(experiment, Experiment):
+        experiment = load_experiment(experiment)
+    experiment = with_options(experiment, as_of=as_of, cuped=cuped)
+    choice = EngineChoice(engine=engine)
+    reason = not_additive(experiment, choice)
+    if reason is not None:
+        frames = run_queries(experiment, choice=choice)
+        return build_result(experiment, frames, correction), RefreshOutcome(
+            False, reason
+        )
+    path = state_path(state_dir, experiment)
+    frames, outcome, table, meta = _refresh_queries(experiment, read_state(path))
+    write_state(path, table, meta)
+    return build_result(experiment, frames, correction), outcome
+
+
+def _refresh_queries(
+    experiment: Experiment, state: StoredState | None
+) -> tuple[QueryResults, RefreshOutcome, pa.Table, dict[str, Any]]:
+    context = analysis_context(experiment) | {"merges": _merges(experiment)}
+    with locked_engine(experiment) as engine:
+        assert isinstance(engine, DuckDBEngine)
+        run = _Steps(engine, context)
+        run.create("abkit_exposures", "exposures")
+        first = run.scalar(
+            "SELECT CAST(MIN(exposed_at) AS VARCHAR) FROM abkit_exposures"
+        )
+        state, reason = _usable(run, experiment, state, first)
+        since = state.cut if state is not None else None
+        run.register_state(state.table if state is not None else None)
+        new_cut, days = run.fresh(experiment, since)
+        moments = run.frame("moments")
+        table = run.arrow("state")
+        health = arrow_frame(
+            engine.query(analysis_queries(experiment)["exposure_health"])
+        )
+    kept = state.meta["event_days"] if state is not None else {}
+    meta = {"key": config_key(experiment), "cut": new_cut.isoformat(),
+            "first_exposure": first, "event_days": kept | days}  # fmt: skip
+    frames = QueryResults(
+        moments=moments,
+        exposure_health=exposure_health(health),
+        daily_exposures=daily_exposures(health, experiment),
+        contamination=None,
+        novelty=moments if _novelty(experiment) else None,
+    )
+    outcome = RefreshOutcome(state is not None, reason, since, new_cut)
+    return frames, outcome, table, meta
+
+
+def _novelty(experiment: Experiment) -> bool:
+    from abkit.analysis.day_split import novelty_experiment
+
+    return novelty_experiment(experiment) is not None
+
+
+def _usable(
+    run: _Steps, experiment: Experiment, state: StoredState | None, first: str
+) -> tuple[StoredState | None, str]:
+    """The state if it may be reused, else None and the reason."""
+    reason = _stale_reason(experiment, state, first) if state else "no stored state yet"
+    if reason is not None or state is None:
+        return None, reason or "no stored state yet"
+    found, kept = run.event_days(state.cut), state.meta["event_days"]
+    changed = sorted(
+        d for d in found.keys() | kept.keys() if found.get(d) != kept.get(d)
+    )
+    if changed:
+        return None, f"events before the watermark changed (day {changed[0]})"
+    run.register_state(state.table)
+    moved = run.scalar(
+        "SELECT COUNT(*) FROM abkit_state AS s INNER JOIN abkit_exposures AS k"
+        " ON s.unit_id = k.unit_id WHERE s.exposed_at <> k.exposed_at"
+    )
+    if moved:
+        return None, f"{moved} units' first exposure changed (assignments changed)"
+    return state, "incremental"
+
+
+def _stale_reason(experiment: Experiment, state: StoredState, first: str) -> str | None:
+    """Why the state's metadata rules it out, or None."""
+    meta = state.meta
+    if meta.get("key") != config_key(experiment):
+        return "the configuration changed since the state was kept"
+    if meta.get("first_exposure") != first:
+        return "the experiment's first exposure moved (assignments changed)"
+    if experiment.end is not None and state.cut > experiment.end:
+        return f"--as-of {experiment.end} is before the kept cut {state.cut}"
+    return None
+
+
+def _merges(experiment: Experiment) -> list[dict[str, str]]:
+    """How each unit_aggregates column adds up over two disjoint sets of events."""
+    counts = ["events_after_exposure", "events_before_exposure", "events_in_pre_period"]
+    merges = [{"column": c, "merge": "SUM"} for c in counts]
+    for c in analysis_context(experiment)["columns"]:
+        merge = "MAX" if c["aggregate"] == "any" else "SUM"
+        merges.append({"column": c["column"], "merge": merge})
+    return merges
+
+
+class _Steps:
+    """The steps of refresh.sql on one locked-down DuckDB connection."""
+
+    def __init__(self, engine: DuckDBEngine, context: dict[str, Any]) -> None:
+        self.engine = engine
+        self.context = context
+
+    def sql(self, step: str, **extra: Any) -> str:
+        return render_template("refresh.sql", self.context | extra | {"step": step})
+
+    def create(self, table: str, step: str, **extra: Any) -> None:
+        body = self.sql(step, **extra)
+        self.engine.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS {body}"
+        )
+
+    def scalar(self, sql: str) -> Any:
+        row = self.engine.connection.execute(sql).fetchone()
+        return row[0] if row else None
+
+    def arrow(self, step: str) -> pa.Table:
+        return self.engine.query(self.sql(step))
+
+    def frame(self, step: str) -> pd.DataFrame:
+        return arrow_frame(self.arrow(step))
+
+    def register_state(self, table: pa.Table | None) -> None:
+        con = self.engine.connection
+        con.execute("DROP VIEW IF EXISTS abkit_state")
+        con.execute("DROP TABLE IF EXISTS abkit_state")
+        if table is not None:
+            con.register("abkit_state_arrow", table)
+            con.execute(
+                "CREATE TEMP VIEW abkit_state AS SELECT * FROM abkit_state_arrow"
+            )
+
+    def event_days(self, before: dt.date) -> dict[str, list[int]]:
+        rows = self.engine.connection.execute(
+            self.sql("event_days", events_since=timestamp_literal(before))
+        ).fetchall()
+        return {str(day): [int(n), int(check)] for day, n, check in rows}
+
+    def fresh(
+        self, experiment: Experiment, since: dt.date | None
+    ) -> tuple[dt.date, dict[str, list[int]]]:
+        """Aggregate the new events; the new cut and the event days it settles."""
+        context = self.context
+        events: RenderedSource = context["events"]
+        if since is not None:
+            self.engine.connection.execute(
+                "CREATE OR REPLACE TEMP TABLE abkit_new_units AS SELECT k.unit_id"
+                " FROM abkit_exposures AS k ANTI JOIN abkit_state AS s"
+                " ON k.unit_id = s.unit_id"
+            )
+            column = events.columns
+            relation = (
+                f"(SELECT * FROM {events.relation} WHERE CAST({column['timestamp']}"
+                f" AS TIMESTAMP) >= {timestamp_literal(since)} OR {column['unit_id']}"
+                " IN (SELECT unit_id FROM abkit_new_units))"
+            )
+            events = dataclasses.replace(events, relation=relation)
+            self.context = context = context | {"events": events}
+        end = self._data_end(experiment)
+        cut = end.date() - dt.timedelta(days=experiment.refresh_buffer_days)
+        if since is not None and cut < since:
+            cut = since
+        self.context = context | {"data_end_value": f"CAST('{end}' AS TIMESTAMP)"}
+        self.create("abkit_fresh", "fresh", settled_before=timestamp_literal(cut))
+        if since is None:
+            self._empty_state()
+        days = self.event_days_between(since, cut)
+        return cut, days
+
+    def _data_end(self, experiment: Experiment) -> dt.datetime:
+        if experiment.end is not None:
+            return dt.datetime.combine(experiment.end, dt.time())
+        body = render_template("sources.sql", self.context)
+        value = self.scalar(f"WITH {body} SELECT MAX(ts) FROM events")
+        return value if value is not None else dt.datetime(1970, 1, 1)
+
+    def _empty_state(self) -> None:
+        con = self.engine.connection
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE abkit_state AS SELECT CAST(NULL AS TIMESTAMP)"
+            " AS exposed_at, * EXCLUDE (settled) FROM abkit_fresh WHERE false"
+        )
+
+    def event_days_between(
+        self, since: dt.date | None, cut: dt.date
+    ) -> dict[str, list[int]]:
+        body = render_template("sources.sql", self.context)
+        lower = f"ts >= {timestamp_literal(since)} AND " if since is not None else ""
+        rows = self.engine.connection.execute(
+            f"WITH {body} SELECT CAST(ts AS DATE), COUNT(*), BIT_XOR(HASH(unit_id, ts,"
+            f" event, value)) FROM events WHERE {lower}ts < {timestamp_literal(cut)}"
+            " GROUP BY 1"
+        ).fetchall()
+        return {str(day): [int(n), int(check)] for day, n, check in rows}
