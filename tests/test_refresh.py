@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from abkit.analysis.refresh import RefreshOutcome, refresh_analysis, state_path
@@ -166,8 +167,11 @@ def test_state_lives_beside_the_store(data_dir: Path) -> None:
     experiment = load_experiment(data_dir / "exp.yaml")
     path = state_path(data_dir / "state", experiment)
     assert path.name == "like_for_like.refresh.parquet"
-    units = duckdb.sql(f"SELECT COUNT(*) FROM read_parquet('{path}')").fetchall()[0]
-    assert units is not None and units[0] > 0
+    state = pq.read_table(path)
+    exposed = pq.read_table(data_dir / "assignments.parquet").num_rows
+    assert 0 < state.num_rows <= exposed  # one row per exposed unit with events
+    assert state.column_names[:2] == ["exposed_at", "unit_id"]
+    assert b"abkit_refresh" in (state.schema.metadata or {})
 
 
 def add_event(data_dir: Path, when: str) -> None:
@@ -181,3 +185,24 @@ def add_event(data_dir: Path, when: str) -> None:
         f" TO '{scratch}' (FORMAT parquet)"
     )
     scratch.replace(events)
+
+
+def test_cli_refresh_says_what_it_scanned(data_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from abkit.frontends.cli import app
+
+    exp = str(data_dir / "exp.yaml")
+    runner = CliRunner()
+    first = runner.invoke(app, ["analyze", exp, "--as-of", "2026-03-12", "--refresh"])
+    assert first.exit_code == 0, first.output
+    assert "refresh: full recomputation (no stored state yet)" in " ".join(
+        first.stderr.split()
+    )
+    second = runner.invoke(app, ["analyze", exp, "--as-of", "2026-03-13", "--refresh"])
+    assert second.exit_code == 0, second.output
+    assert (
+        "refresh: incremental, scanned events since 2026-03-11 (state kept up to"
+        " 2026-03-12)" in " ".join(second.stderr.split())
+    )
+    assert (data_dir / "abkit-refresh" / "like_for_like.refresh.parquet").is_file()

@@ -146,12 +146,19 @@ def refresh_analysis(
     cuped: bool | None = None,
     correction: CorrectionMethod | None = None,
     engine: str | None = None,
+    spark_master: str | None = None,
+    dsn: str | None = None,
 ) -> tuple[AnalysisResult, RefreshOutcome]:
-    """Analyse `experiment` as `analyze` does, reusing and renewing the kept state."""
+    """Analyse `experiment` as `analyze` does, reusing and renewing the kept state.
+
+    The state is `state_dir`/<experiment>.refresh.parquet. An analysis that cannot
+    be refreshed (another engine, queries that are not sums per day) runs in full,
+    and the outcome says why; so does a changed configuration or changed old data.
+    """
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
     experiment = with_options(experiment, as_of=as_of, cuped=cuped)
-    choice = EngineChoice(engine=engine)
+    choice = EngineChoice(engine=engine, spark_master=spark_master, dsn=dsn)
     reason = not_additive(experiment, choice)
     if reason is not None:
         frames = run_queries(experiment, choice=choice)
