@@ -9,35 +9,38 @@
               whole history of units exposed since, whose pre-period the state does
               not hold), adds the state, and runs the usual caps, unit values and
               moments on the sum: the same numbers as a full recomputation.
-  Parameters  step: exposures | event_days | fresh | moments | state.
+  Parameters  step: exposures | event_days | fresh | state | moments.
               everything analysis.sql takes; merges: list of {column, merge (SUM |
-              MAX)} for every column of unit_aggregates; events_since: the old cut
-              (timestamp literal); settled_before: the new cut; data_end_value: the
+              MAX), integer (kept as BIGINT)} for every column of unit_aggregates; events_since: the old cut
+              (timestamp literal); settled_before: the new cut; days_from (or None),
+              days_until: the days event_days counts; data_end_value: the
               data end as a timestamp literal when a window is censored and the
               window end is open.
-  Reads       the temporary tables abkit_exposures, abkit_new_units, abkit_state and
-              abkit_fresh that the earlier steps create.
+  Reads       the temporary tables abkit_exposures, abkit_new_units, abkit_state,
+              abkit_fresh and abkit_next (the new state) that the earlier steps create.
   Output      exposures: exposures.sql; event_days: day, n_rows, checksum of the
-              events before events_since (the state's change detector); fresh:
+              events in [days_from, days_until) (the state's change detector: a row count and an
+              XOR of row hashes per day, exact and independent of scan order); fresh:
               unit_aggregates.sql split at settled_before; moments: moments.sql;
-              state: the new state, one row per unit (unit_id, exposed_at, merges).
+              state: the new state, one row per exposed unit (exposed_at, has_events,
+              unit_id, merges): the kept rows plus the fresh ones before
+              settled_before (units without such events are kept too, with
+              has_events false, so that they are not taken for newcomers); moments:
+              moments.sql over the new state plus the fresh rows after it.
   Second pass event_days reads the timestamps (and a hash) of the old events once: it
               is what proves them unchanged, and is far cheaper than the join and
               group-by of the analysis.
 #}
-{%- macro merged(rows) %}
+{%- macro merged(kept, rows) %}
     SELECT
         r.unit_id
         {%- for m in merges %},
-        {{ m.merge }}(r."{{ m.column }}") AS "{{ m.column }}"
+        {{ m.merge }}(r."{{ m.column }}"){% if m.integer %}::BIGINT{% endif %} AS "{{ m.column }}"
         {%- endfor %}
     FROM (
-        SELECT s.* EXCLUDE (exposed_at)
-        FROM abkit_state AS s
-        INNER JOIN abkit_exposures AS k
-            ON s.unit_id = k.unit_id
+        {{ kept }}
         UNION ALL BY NAME
-        SELECT * EXCLUDE (settled) FROM abkit_fresh {{ rows }}
+        SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE {{ rows }}
     ) AS r
     GROUP BY r.unit_id
 {%- endmacro %}
@@ -49,9 +52,9 @@ WITH
 SELECT
     CAST(ts AS DATE) AS day,
     COUNT(*) AS n_rows,
-    BIT_XOR(HASH(unit_id, ts, event, value)) AS checksum
+    BIT_XOR(HASH(unit_id, ts, value)) AS checksum
 FROM events
-WHERE ts < {{ events_since }}
+WHERE {% if days_from %}ts >= {{ days_from }} AND {% endif %}ts < {{ days_until }}
 GROUP BY CAST(ts AS DATE)
 {%- else %},
 exposures AS (
@@ -63,9 +66,12 @@ fresh AS (
 )
 SELECT * FROM fresh
 {%- elif step == "state" %}
-SELECT k.exposed_at, u.*
-FROM ({{ merged("WHERE settled") }}) AS u
-INNER JOIN abkit_exposures AS k
+{%- set kept %}SELECT s.* EXCLUDE (exposed_at, has_events) FROM abkit_state AS s
+        INNER JOIN abkit_exposures AS k ON s.unit_id = k.unit_id
+        WHERE s.has_events{% endset %}
+SELECT k.exposed_at, u.unit_id IS NOT NULL AS has_events, k.unit_id, u.* EXCLUDE (unit_id)
+FROM abkit_exposures AS k
+LEFT JOIN ({{ merged(kept, "settled") }}) AS u
     ON u.unit_id = k.unit_id
 {%- else %},
 {%- if data_end_needed %}
@@ -73,7 +79,7 @@ data_end AS (
     SELECT {{ window_end if window_end else data_end_value }} AS data_end
 ),
 {%- endif %}
-unit_aggregates AS ({{ merged("") }}
+unit_aggregates AS ({{ merged("SELECT * EXCLUDE (exposed_at, has_events) FROM abkit_next WHERE has_events", "NOT settled") }}
 ),
 caps AS (
 {% include "caps.sql" %}

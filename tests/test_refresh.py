@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 
@@ -169,8 +171,9 @@ def test_state_lives_beside_the_store(data_dir: Path) -> None:
     assert path.name == "like_for_like.refresh.parquet"
     state = pq.read_table(path)
     exposed = pq.read_table(data_dir / "assignments.parquet").num_rows
-    assert 0 < state.num_rows <= exposed  # one row per exposed unit with events
-    assert state.column_names[:2] == ["exposed_at", "unit_id"]
+    assert state.num_rows == exposed  # one row per exposed unit
+    assert state.column_names[:3] == ["exposed_at", "has_events", "unit_id"]
+    assert 0 < pa.compute.sum(state["has_events"]).as_py() < exposed
     assert b"abkit_refresh" in (state.schema.metadata or {})
 
 

@@ -184,10 +184,12 @@ def _refresh_queries(
         )
         state, reason = _usable(run, experiment, state, first)
         since = state.cut if state is not None else None
-        run.register_state(state.table if state is not None else None)
+        if state is None:  # a state found unusable may have been registered
+            run.register_state(None)
         new_cut, days = run.fresh(experiment, since)
+        run.create("abkit_next", "state")
         moments = run.frame("moments")
-        table = run.arrow("state")
+        table = engine.query("SELECT * FROM abkit_next")
         health = arrow_frame(
             engine.query(analysis_queries(experiment)["exposure_health"])
         )
@@ -218,7 +220,7 @@ def _usable(
     reason = _stale_reason(experiment, state, first) if state else "no stored state yet"
     if reason is not None or state is None:
         return None, reason or "no stored state yet"
-    found, kept = run.event_days(state.cut), state.meta["event_days"]
+    found, kept = run.event_days(None, state.cut), state.meta["event_days"]
     changed = sorted(
         d for d in found.keys() | kept.keys() if found.get(d) != kept.get(d)
     )
@@ -246,13 +248,16 @@ def _stale_reason(experiment: Experiment, state: StoredState, first: str) -> str
     return None
 
 
-def _merges(experiment: Experiment) -> list[dict[str, str]]:
+def _merges(experiment: Experiment) -> list[dict[str, Any]]:
     """How each unit_aggregates column adds up over two disjoint sets of events."""
     counts = ["events_after_exposure", "events_before_exposure", "events_in_pre_period"]
-    merges = [{"column": c, "merge": "SUM"} for c in counts]
+    merges: list[dict[str, Any]] = [
+        {"column": c, "merge": "SUM", "integer": True} for c in counts
+    ]
     for c in analysis_context(experiment)["columns"]:
         merge = "MAX" if c["aggregate"] == "any" else "SUM"
-        merges.append({"column": c["column"], "merge": merge})
+        integer = c["aggregate"] != "sum" or c["value"] == "1"
+        merges.append({"column": c["column"], "merge": merge, "integer": integer})
     return merges
 
 
@@ -286,16 +291,21 @@ class _Steps:
         con = self.engine.connection
         con.execute("DROP VIEW IF EXISTS abkit_state")
         con.execute("DROP TABLE IF EXISTS abkit_state")
-        if table is not None:
+        if table is not None:  # copied once: DuckDB scans its own tables faster
             con.register("abkit_state_arrow", table)
             con.execute(
-                "CREATE TEMP VIEW abkit_state AS SELECT * FROM abkit_state_arrow"
+                "CREATE TEMP TABLE abkit_state AS SELECT * FROM abkit_state_arrow"
             )
+            con.unregister("abkit_state_arrow")
 
-    def event_days(self, before: dt.date) -> dict[str, list[int]]:
-        rows = self.engine.connection.execute(
-            self.sql("event_days", events_since=timestamp_literal(before))
-        ).fetchall()
+    def event_days(self, since: dt.date | None, until: dt.date) -> dict[str, list[int]]:
+        """Row count and checksum per day of the events in [since, until)."""
+        sql = self.sql(
+            "event_days",
+            days_from=timestamp_literal(since) if since is not None else None,
+            days_until=timestamp_literal(until),
+        )
+        rows = self.engine.connection.execute(sql).fetchall()
         return {str(day): [int(n), int(check)] for day, n, check in rows}
 
     def fresh(
@@ -311,11 +321,11 @@ class _Steps:
                 " ON k.unit_id = s.unit_id"
             )
             column = events.columns
-            relation = (
-                f"(SELECT * FROM {events.relation} WHERE CAST({column['timestamp']}"
-                f" AS TIMESTAMP) >= {timestamp_literal(since)} OR {column['unit_id']}"
-                " IN (SELECT unit_id FROM abkit_new_units))"
-            )
+            recent = f"CAST({column['timestamp']} AS TIMESTAMP) >= {timestamp_literal(since)}"
+            if self.scalar("SELECT COUNT(*) FROM abkit_new_units"):
+                newcomers = "SELECT unit_id FROM abkit_new_units"
+                recent += f" OR {column['unit_id']} IN ({newcomers})"
+            relation = f"(SELECT * FROM {events.relation} WHERE {recent})"
             events = dataclasses.replace(events, relation=relation)
             self.context = context = context | {"events": events}
         end = self._data_end(experiment)
@@ -326,7 +336,7 @@ class _Steps:
         self.create("abkit_fresh", "fresh", settled_before=timestamp_literal(cut))
         if since is None:
             self._empty_state()
-        days = self.event_days_between(since, cut)
+        days = self.event_days(since, cut)
         return cut, days
 
     def _data_end(self, experiment: Experiment) -> dt.datetime:
@@ -340,17 +350,6 @@ class _Steps:
         con = self.engine.connection
         con.execute(
             "CREATE OR REPLACE TEMP TABLE abkit_state AS SELECT CAST(NULL AS TIMESTAMP)"
-            " AS exposed_at, * EXCLUDE (settled) FROM abkit_fresh WHERE false"
+            " AS exposed_at, false AS has_events, * EXCLUDE (settled)"
+            " FROM abkit_fresh WHERE false"
         )
-
-    def event_days_between(
-        self, since: dt.date | None, cut: dt.date
-    ) -> dict[str, list[int]]:
-        body = render_template("sources.sql", self.context)
-        lower = f"ts >= {timestamp_literal(since)} AND " if since is not None else ""
-        rows = self.engine.connection.execute(
-            f"WITH {body} SELECT CAST(ts AS DATE), COUNT(*), BIT_XOR(HASH(unit_id, ts,"
-            f" event, value)) FROM events WHERE {lower}ts < {timestamp_literal(cut)}"
-            " GROUP BY 1"
-        ).fetchall()
-        return {str(day): [int(n), int(check)] for day, n, check in rows}
