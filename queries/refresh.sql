@@ -31,18 +31,23 @@
               is what proves them unchanged, and is far cheaper than the join and
               group-by of the analysis.
 #}
+{#- A unit's kept and fresh aggregates, joined (the fresh side is the small one):
+    a sum adds, a maximum takes the larger, and NULL (no such event) stays NULL
+    unless the other side has a value, as the aggregate over all events would. #}
 {%- macro merged(kept, rows) %}
     SELECT
-        r.unit_id
+        COALESCE(a.unit_id, b.unit_id) AS unit_id
         {%- for m in merges %},
-        {{ m.merge }}(r."{{ m.column }}"){% if m.integer %}::BIGINT{% endif %} AS "{{ m.column }}"
+        {%- set x, y = 'a."' ~ m.column ~ '"', 'b."' ~ m.column ~ '"' %}
+        {%- if m.merge == "MAX" %}
+        COALESCE(GREATEST({{ x }}, {{ y }}), {{ x }}, {{ y }})
+        {%- else %}
+        COALESCE({{ x }} + {{ y }}, {{ x }}, {{ y }})
+        {%- endif %}{% if m.integer %}::BIGINT{% endif %} AS "{{ m.column }}"
         {%- endfor %}
-    FROM (
-        {{ kept }}
-        UNION ALL BY NAME
-        SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE {{ rows }}
-    ) AS r
-    GROUP BY r.unit_id
+    FROM ({{ kept }}) AS a
+    FULL OUTER JOIN (SELECT * FROM abkit_fresh WHERE {{ rows }}) AS b
+        ON a.unit_id = b.unit_id
 {%- endmacro %}
 WITH
 {% include "sources.sql" %}

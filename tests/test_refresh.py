@@ -22,7 +22,13 @@ import pyarrow.compute
 import pyarrow.parquet as pq
 import pytest
 
-from abkit.analysis.refresh import RefreshOutcome, refresh_analysis, state_path
+from abkit.analysis.queries import EngineChoice
+from abkit.analysis.refresh import (
+    RefreshOutcome,
+    not_additive,
+    refresh_analysis,
+    state_path,
+)
 from abkit.analysis.run import analyze
 from abkit.config import load_experiment
 from bench.like_for_like.generate import ensure_data
@@ -209,3 +215,26 @@ def test_cli_refresh_says_what_it_scanned(data_dir: Path) -> None:
         " 2026-03-12)" in " ".join(second.stderr.split())
     )
     assert (data_dir / "abkit-refresh" / "like_for_like.refresh.parquet").is_file()
+
+
+def test_quantile_metrics_and_other_engines_run_in_full_and_say_why(
+    data_dir: Path,
+) -> None:
+    metrics = data_dir / "metrics.yaml"
+    metrics.write_text(
+        metrics.read_text()
+        + "  revenue_p90:\n    kind: quantile\n    events: [purchase]\n"
+        "    value: value\n    quantile: 0.9\n"
+    )
+    exp = data_dir / "exp.yaml"
+    exp.write_text(exp.read_text().replace("active_days]", "active_days, revenue_p90]"))
+    result, outcome = refresh(data_dir, 12)
+    assert outcome == RefreshOutcome(
+        False, "quantiles read every unit's events and are not sums per day"
+    )
+    assert not (data_dir / "state").exists()  # nothing kept for a full-only analysis
+    full = analyze(exp, as_of=morning(12))
+    assert numbers_equal(result_dict(result), result_dict(full)) == []
+    experiment = load_experiment(exp)
+    reason = not_additive(experiment, EngineChoice(engine="postgres"))
+    assert reason == "incremental refresh runs on abkit's own DuckDB engine only"
