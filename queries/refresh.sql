@@ -18,7 +18,7 @@
               window end is open.
   Reads       the temporary tables abkit_exposures, abkit_new_units, abkit_state,
               abkit_fresh and abkit_next (the new state) that the earlier steps create.
-  Output      exposures: exposures.sql; event_days: day, n_rows, checksum of the
+  Output      exposures: exposures.sql; event_days: day, n_rows, checksum, last_ts of the
               events in [days_from, days_until) (the state's change detector: a row count and an
               XOR of row hashes per day, exact and independent of scan order); fresh:
               unit_aggregates.sql split at settled_before; moments: moments.sql;
@@ -57,7 +57,8 @@ WITH
 SELECT
     CAST(ts AS DATE) AS day,
     COUNT(*) AS n_rows,
-    BIT_XOR(HASH(unit_id, ts, value)) AS checksum
+    BIT_XOR(HASH(unit_id, ts, value)) AS checksum,
+    CAST(MAX(ts) AS VARCHAR) AS last_ts
 FROM events
 WHERE {% if days_from %}ts >= {{ days_from }} AND {% endif %}ts < {{ days_until }}
 GROUP BY CAST(ts AS DATE)

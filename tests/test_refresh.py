@@ -238,3 +238,21 @@ def test_quantile_metrics_and_other_engines_run_in_full_and_say_why(
     experiment = load_experiment(exp)
     reason = not_additive(experiment, EngineChoice(engine="postgres"))
     assert reason == "incremental refresh runs on abkit's own DuckDB engine only"
+
+
+def test_refresh_without_as_of_uses_the_latest_event(data_dir: Path) -> None:
+    exp, state = data_dir / "exp.yaml", data_dir / "state"
+    first = refresh_analysis(exp, state)[1]
+    assert first.next_cut == morning(21)  # latest event on 22 March, 1-day buffer
+    # the buffer's events disappear (a late correction): the data now ends earlier
+    events = data_dir / "events.parquet"
+    kept = data_dir / "events.kept.parquet"
+    duckdb.execute(
+        f"COPY (SELECT * FROM read_parquet('{events}') WHERE ts < TIMESTAMP"
+        f" '2026-03-21') TO '{kept}' (FORMAT parquet)"
+    )
+    kept.replace(events)
+    result, outcome = refresh_analysis(exp, state)
+    assert outcome.incremental, outcome.reason
+    full = analyze(exp)
+    assert numbers_equal(result_dict(result), result_dict(full)) == []

@@ -186,14 +186,15 @@ def _refresh_queries(
         since = state.cut if state is not None else None
         if state is None:  # a state found unusable may have been registered
             run.register_state(None)
-        new_cut, days = run.fresh(experiment, since)
+        kept = state.meta["event_days"] if state is not None else {}
+        kept_end = max((last for _, _, last in kept.values()), default=None)
+        new_cut, days = run.fresh(experiment, since, kept_end)
         run.create("abkit_next", "state")
         moments = run.frame("moments")
         table = engine.query("SELECT * FROM abkit_next")
         health = arrow_frame(
             engine.query(analysis_queries(experiment)["exposure_health"])
         )
-    kept = state.meta["event_days"] if state is not None else {}
     meta = {"key": config_key(experiment), "cut": new_cut.isoformat(),
             "first_exposure": first, "event_days": kept | days}  # fmt: skip
     frames = QueryResults(
@@ -298,7 +299,7 @@ class _Steps:
             )
             con.unregister("abkit_state_arrow")
 
-    def event_days(self, since: dt.date | None, until: dt.date) -> dict[str, list[int]]:
+    def event_days(self, since: dt.date | None, until: dt.date) -> dict[str, list[Any]]:
         """Row count and checksum per day of the events in [since, until)."""
         sql = self.sql(
             "event_days",
@@ -306,12 +307,15 @@ class _Steps:
             days_until=timestamp_literal(until),
         )
         rows = self.engine.connection.execute(sql).fetchall()
-        return {str(day): [int(n), int(check)] for day, n, check in rows}
+        return {str(d): [int(n), int(check), last] for d, n, check, last in rows}
 
     def fresh(
-        self, experiment: Experiment, since: dt.date | None
-    ) -> tuple[dt.date, dict[str, list[int]]]:
-        """Aggregate the new events; the new cut and the event days it settles."""
+        self, experiment: Experiment, since: dt.date | None, kept_end: str | None
+    ) -> tuple[dt.date, dict[str, list[Any]]]:
+        """Aggregate the new events; the new cut and the event days it settles.
+
+        `kept_end` is the last event before the kept cut (unchanged, as checked).
+        """
         context = self.context
         events: RenderedSource = context["events"]
         if since is not None:
@@ -329,6 +333,8 @@ class _Steps:
             events = dataclasses.replace(events, relation=relation)
             self.context = context = context | {"events": events}
         end = self._data_end(experiment)
+        if kept_end is not None and experiment.end is None:  # none since the cut
+            end = max(end, dt.datetime.fromisoformat(kept_end))
         cut = end.date() - dt.timedelta(days=experiment.refresh_buffer_days)
         if since is not None and cut < since:
             cut = since

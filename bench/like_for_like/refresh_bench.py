@@ -63,7 +63,8 @@ def measured(side: str, directory: Path, state_dir: Path) -> dict[str, Any]:
     command += ["--data", str(directory), "--state", str(state_dir), "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures | json.loads(out.read_text(encoding="utf-8"))
+    side_figures: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return figures | side_figures
 
 
 def same_numbers(a: Any, b: Any) -> bool:
@@ -97,12 +98,19 @@ def bench(directory: Path, repeats: int) -> dict[str, Any]:
         }
         | {"how": found[-1]["how"]}
         for side, found in runs.items()
-    } | {"equal": same_numbers(runs["full"][-1]["metrics"], runs["refresh"][-1]["metrics"])}
+    } | {
+        "equal": same_numbers(
+            runs["full"][-1]["metrics"], runs["refresh"][-1]["metrics"]
+        )
+    }
 
 
 def table(figures: dict[str, Any]) -> str:
     """The Markdown table of the medians and the refresh / full ratios."""
-    lines = ["| side | wall s | CPU s | RSS MiB | in-call s | how |", "| --- " * 6 + "|"]
+    lines = [
+        "| side | wall s | CPU s | RSS MiB | in-call s | how |",
+        "| --- " * 6 + "|",
+    ]
     for side in SIDES:
         f = figures[side]
         lines.append(
