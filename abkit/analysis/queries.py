@@ -68,12 +68,16 @@ def query_frame(engine: Engine, sql: str) -> pd.DataFrame:
 
 @contextmanager
 def locked_engine(
-    experiment: Experiment, connection: Any = None, choice: EngineChoice | None = None
+    experiment: Experiment,
+    connection: Any = None,
+    choice: EngineChoice | None = None,
+    extra: Sequence[Source] = (),
 ) -> Iterator[Engine]:
     """An engine whose sources were checked and which reads nothing else, closed after.
 
     `connection` (or `choice.con`) picks the engine by its type; otherwise
-    `choice.engine`, else exp.yaml's `engine:` (DuckDB by default).
+    `choice.engine`, else exp.yaml's `engine:` (DuckDB by default). `extra` files
+    (the refresh state) and their directories are accessible too.
     """
     choice = choice or EngineChoice()
     con = connection if connection is not None else choice.con
@@ -88,7 +92,7 @@ def locked_engine(
         if isinstance(engine, DuckDBEngine):
             data = experiment.data
             sources = (data.assignments, data.events, data.units)
-            engine.lock_down([s for s in sources if s is not None])
+            engine.lock_down([*(s for s in sources if s is not None), *extra])
         yield engine
     finally:
         engine.close()

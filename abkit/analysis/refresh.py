@@ -38,11 +38,12 @@ from abkit.analysis.queries import (
 from abkit.analysis.query_plan import analysis_queries
 from abkit.analysis.results import AnalysisResult
 from abkit.analysis.run import with_options
-from abkit.config import CorrectionMethod, Experiment, load_experiment
+from abkit.config import CorrectionMethod, Experiment, Source, load_experiment
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.sql.render import (
     RenderedSource,
     analysis_context,
+    quote_literal,
     render_template,
     timestamp_literal,
 )
@@ -72,9 +73,9 @@ class RefreshOutcome:
 
 @dataclass(frozen=True, slots=True)
 class StoredState:
-    """The kept aggregates and what they were computed from."""
+    """The kept aggregates' file and what they were computed from."""
 
-    table: pa.Table
+    path: Path
     meta: dict[str, Any]
 
     @property
@@ -117,25 +118,18 @@ def not_additive(experiment: Experiment, choice: EngineChoice) -> str | None:
 
 
 def read_state(path: Path) -> StoredState | None:
-    """The stored state, or None when there is none (or it is unreadable)."""
+    """The stored state's metadata (the file's footer only), or None without one."""
     try:
-        table = pq.read_table(path)
+        schema = pq.read_schema(path)
     except (OSError, pa.ArrowInvalid):
         return None
-    raw = (table.schema.metadata or {}).get(b"abkit_refresh")
-    if raw is None:
-        return None
-    meta = json.loads(raw)
-    return StoredState(table.replace_schema_metadata(None), meta)
+    raw = (schema.metadata or {}).get(b"abkit_refresh")
+    return StoredState(path, json.loads(raw)) if raw is not None else None
 
 
-def write_state(path: Path, table: pa.Table, meta: dict[str, Any]) -> None:
-    """Write the state atomically (a crash leaves the old file or the new one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tagged = table.replace_schema_metadata({"abkit_refresh": json.dumps(meta)})
-    scratch = path.with_suffix(".tmp")
-    pq.write_table(tagged, scratch)
-    os.replace(scratch, path)
+def scratch_path(path: Path) -> Path:
+    """Where the new state is written before it replaces the old one."""
+    return path.with_name(path.name + ".tmp")
 
 
 def refresh_analysis(
@@ -166,16 +160,20 @@ def refresh_analysis(
             False, reason
         )
     path = state_path(state_dir, experiment)
-    frames, outcome, table, meta = _refresh_queries(experiment, read_state(path))
-    write_state(path, table, meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames, outcome = _refresh_queries(experiment, path)
+    # atomic: a crash leaves the old state or the new one, never half of one
+    os.replace(scratch_path(path), path)
     return build_result(experiment, frames, correction), outcome
 
 
 def _refresh_queries(
-    experiment: Experiment, state: StoredState | None
-) -> tuple[QueryResults, RefreshOutcome, pa.Table, dict[str, Any]]:
+    experiment: Experiment, path: Path
+) -> tuple[QueryResults, RefreshOutcome]:
+    """Run the refresh steps; the new state is written to `scratch_path(path)`."""
     context = analysis_context(experiment) | {"merges": _merges(experiment)}
-    with locked_engine(experiment) as engine:
+    state = read_state(path)
+    with locked_engine(experiment, extra=[Source(path=str(path))]) as engine:
         assert isinstance(engine, DuckDBEngine)
         run = _Steps(engine, context)
         run.create("abkit_exposures", "exposures")
@@ -191,12 +189,12 @@ def _refresh_queries(
         new_cut, days = run.fresh(experiment, since, kept_end)
         run.create("abkit_next", "state")
         moments = run.frame("moments")
-        table = engine.query("SELECT * FROM abkit_next")
         health = arrow_frame(
             engine.query(analysis_queries(experiment)["exposure_health"])
         )
-    meta = {"key": config_key(experiment), "cut": new_cut.isoformat(),
-            "first_exposure": first, "event_days": kept | days}  # fmt: skip
+        meta = {"key": config_key(experiment), "cut": new_cut.isoformat(),
+                "first_exposure": first, "event_days": kept | days}  # fmt: skip
+        run.write_state(scratch_path(path), meta)
     frames = QueryResults(
         moments=moments,
         exposure_health=exposure_health(health),
@@ -205,7 +203,7 @@ def _refresh_queries(
         novelty=moments if _novelty(experiment) else None,
     )
     outcome = RefreshOutcome(state is not None, reason, since, new_cut)
-    return frames, outcome, table, meta
+    return frames, outcome
 
 
 def _novelty(experiment: Experiment) -> bool:
@@ -227,7 +225,7 @@ def _usable(
     )
     if changed:
         return None, f"events before the watermark changed (day {changed[0]})"
-    run.register_state(state.table)
+    run.register_state(state.path)
     moved = run.scalar(
         "SELECT COUNT(*) FROM abkit_state AS s INNER JOIN abkit_exposures AS k"
         " ON s.unit_id = k.unit_id WHERE s.exposed_at <> k.exposed_at"
@@ -288,16 +286,23 @@ class _Steps:
     def frame(self, step: str) -> pd.DataFrame:
         return arrow_frame(self.arrow(step))
 
-    def register_state(self, table: pa.Table | None) -> None:
+    def register_state(self, path: Path | None) -> None:
+        """Load the kept state (read once, then used by several steps)."""
         con = self.engine.connection
-        con.execute("DROP VIEW IF EXISTS abkit_state")
         con.execute("DROP TABLE IF EXISTS abkit_state")
-        if table is not None:  # copied once: DuckDB scans its own tables faster
-            con.register("abkit_state_arrow", table)
+        if path is not None:
             con.execute(
-                "CREATE TEMP TABLE abkit_state AS SELECT * FROM abkit_state_arrow"
+                "CREATE TEMP TABLE abkit_state AS SELECT * FROM"
+                f" read_parquet({quote_literal(str(path))})"
             )
-            con.unregister("abkit_state_arrow")
+
+    def write_state(self, path: Path, meta: dict[str, Any]) -> None:
+        """Write the new state, its metadata in the Parquet footer."""
+        tag = quote_literal(json.dumps(meta))
+        self.engine.connection.execute(
+            f"COPY (SELECT * FROM abkit_next) TO {quote_literal(str(path))}"
+            f" (FORMAT parquet, KV_METADATA {{abkit_refresh: {tag}}})"
+        )
 
     def event_days(self, since: dt.date | None, until: dt.date) -> dict[str, list[Any]]:
         """Row count and checksum per day of the events in [since, until)."""
