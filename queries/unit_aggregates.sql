@@ -13,6 +13,9 @@
               timestamp literals (None: the pre_period_days before exposure);
               a column's `since`/`until` likewise, and scan_since the earliest.
               offsets: every day offset used above (their bounds are precomputed).
+              settled_before (optional, incremental refresh): a timestamp literal;
+              each unit then gets one row per side of it (column `settled`: the
+              events before it), so the settled part can be kept and summed later.
   Output      unit_id, events_after_exposure, events_before_exposure (events between
               the experiment's first exposure and this unit's), events_in_pre_period
               (the experiment's pre-period before this unit's exposure), one column per
@@ -28,6 +31,9 @@
 {% macro shifted(days) -%}x.{{ bound_name(days) }}{%- endmacro %}
     SELECT
         e.unit_id,
+        {%- if settled_before is defined and settled_before %}
+        e.ts < {{ settled_before }} AS settled,
+        {%- endif %}
         COUNT(*) FILTER (WHERE e.ts >= x.exposed_at) AS events_after_exposure,
         COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND e.ts >= f.first_exposure)
             AS events_before_exposure,
@@ -67,3 +73,4 @@
         AND e.ts < {{ shifted(scan_upper) }}
     {%- endif %}
     GROUP BY e.unit_id
+    {%- if settled_before is defined and settled_before %}, e.ts < {{ settled_before }}{% endif %}

@@ -75,6 +75,7 @@ def locked_engine(
     choice: EngineChoice | None = None,
     *,
     checked: bool = True,
+    workspace: Sequence[str] = (),
 ) -> Iterator[Engine]:
     """An engine that reads only the experiment's sources, closed after.
 
@@ -83,7 +84,8 @@ def locked_engine(
     is locked down before anything runs (even the schema reads), so a source cannot
     make it read a file the lock would refuse. `checked` then checks the mapped
     columns and refuses NaN or infinite event values (`abkit validate` turns it off
-    to report every problem instead of the first).
+    to report every problem instead of the first). `workspace` files (the refresh
+    state abkit keeps itself) are readable and writable too.
     """
     choice = choice or EngineChoice()
     con = connection if connection is not None else choice.con
@@ -96,7 +98,9 @@ def locked_engine(
     try:
         if isinstance(engine, DuckDBEngine):
             engine.lock_down(
-                experiment_sources(experiment), time_zone=experiment.time_zone
+                experiment_sources(experiment),
+                time_zone=experiment.time_zone,
+                workspace=workspace,
             )
         if checked:
             check_columns(engine, experiment)

@@ -132,6 +132,13 @@ class ExperimentFile(StrictModel):
         description="where the queries run; --engine and abkit.analyze(con=...) override",
     )
     proportions: ProportionSettings = ProportionSettings()
+    refresh_buffer_days: int = Field(
+        1,
+        ge=0,
+        le=60,
+        description="days before the data watermark that `abkit analyze --refresh` "
+        "scans again, for late-arriving events",
+    )
 
     def model_post_init(self, __context: Any) -> None:
         """Segments and unit covariates need a units table."""

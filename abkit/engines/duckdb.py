@@ -76,12 +76,20 @@ class DuckDBEngine:
         if self._owned and threads:
             self.connection.execute(f"SET threads = {int(threads)}")
 
-    def lock_down(self, sources: Iterable[Source], *, time_zone: str = "UTC") -> None:
+    def lock_down(
+        self,
+        sources: Iterable[Source],
+        *,
+        time_zone: str = "UTC",
+        workspace: Iterable[str] = (),
+    ) -> None:
         """Check the sources, then forbid file and network access beyond them.
 
         The session time zone is set to `time_zone` (tz-aware timestamps are read
-        in it, whatever the machine's zone). Only for a private connection: a
-        user's own connection keeps its settings.
+        in it, whatever the machine's zone). `workspace` names files abkit itself
+        keeps (the refresh state): allowed too, and not checked as data, since they
+        may not exist yet. Only for a private connection: a user's own connection
+        keeps its settings.
 
         Raises:
             DataError: a path is remote (and not allowed), missing or not a file.
@@ -104,9 +112,8 @@ class DuckDBEngine:
                 "in exp.yaml to an IANA name such as UTC"
             ) from None
         con.execute("SET allowed_directories = ?", [_glob_roots(local)])
-        con.execute(
-            "SET allowed_paths = ?", [sorted({os.path.abspath(p) for p in local})]
-        )
+        allowed = {os.path.abspath(p) for p in [*local, *workspace]}
+        con.execute("SET allowed_paths = ?", [sorted(allowed)])
         if remote:  # allowed by the operator: httpfs may load, the network is open
             con.execute("SET autoload_known_extensions = true")
         else:

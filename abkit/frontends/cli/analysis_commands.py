@@ -42,6 +42,14 @@ def analyze_command(
         bool, typer.Option("--save", help="Keep this analysis in the store.")
     ] = False,
     store: StoreOption = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Scan only events since the last refresh (state kept beside the "
+            "store); says when a full recomputation was needed and why.",
+        ),
+    ] = False,
     cuped: Annotated[
         bool, typer.Option("--cuped/--no-cuped", help="CUPED on or off.")
     ] = True,
@@ -88,12 +96,23 @@ def analyze_command(
     if correction is not None and correction not in get_args(CorrectionMethod):
         raise AbkitError(f"--correction '{correction}' is not known; use one of "
                          f"{', '.join(get_args(CorrectionMethod))}")  # fmt: skip
+    options = dict(as_of=parse_date(as_of), cuped=None if cuped else False,
+                   correction=correction, engine=checked_engine(engine),
+                   spark_master=spark_master, dsn=dsn)  # fmt: skip
     with stderr.status("analysing…"):
-        result = analyze(
-            exp_yaml, as_of=parse_date(as_of), cuped=None if cuped else False,
-            correction=correction,  # type: ignore[arg-type]
-            engine=checked_engine(engine), spark_master=spark_master, dsn=dsn,
-        )  # fmt: skip
+        if refresh:
+            from abkit.analysis.refresh import refresh_analysis
+
+            where = store.parent if store else exp_yaml.resolve().parent
+            result, outcome = refresh_analysis(
+                exp_yaml,
+                where / "abkit-refresh",
+                **options,  # type: ignore[arg-type]
+            )
+        else:
+            result = analyze(exp_yaml, **options)  # type: ignore[arg-type]
+    if refresh:
+        stderr.print(outcome.describe())
     if save:
         with open_store(exp_yaml, store) as results:
             snapshot = results.save_snapshot(
