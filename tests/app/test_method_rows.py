@@ -59,7 +59,8 @@ def test_scorecard_shows_quantile_fieller_and_cluster_rows(
             else f"Fieller ({interval.status})"
         )
         assert shown.loc[name, "relative CI"] == label
-    assert fieller["city_messages"].status == "bounded"
+    messages_interval = fieller["city_messages"]
+    assert messages_interval is not None and messages_interval.status == "bounded"
     methods = next(
         m.value for m in city_app.markdown if m.value.startswith("**Methods**")
     )
