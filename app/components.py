@@ -97,7 +97,8 @@ def metric_frame(
         "adjusted p": any(m.adjusted_pvalue is not None for m in metrics),
         "guardrail": any(m.guardrail is not None for m in metrics),
         "P(better)": any(m.bayes is not None for m in metrics),
-        "CUPED variance": any(m.variance_reduction is not None for m in metrics),
+        "CUPED variance": any(_cuped_cell(m) for m in metrics),
+        "relative CI": any(m.relative_ci_method != "delta" for m in metrics),
     }
     columns = [c for c in METRIC_COLUMNS if optional.get(c, True)]
     frame: pd.DataFrame = pd.DataFrame(
@@ -118,6 +119,7 @@ METRIC_COLUMNS = (
     "treatment",
     "difference [CI]",
     "CUPED variance",
+    "relative CI",
 )
 
 
@@ -126,7 +128,6 @@ def _metric_row(metric: MetricResult, verdict: str, variants: int) -> dict[str, 
     spread = (effect.ci_upper - effect.ci_lower) / 2
     adjusted = metric.adjusted_pvalue
     guard = metric.guardrail
-    reduction = metric.variance_reduction
     return {
         "metric": metric_label(metric, variants=variants),
         "control": format_value(effect.control.mean, fmt, spread),
@@ -140,10 +141,63 @@ def _metric_row(metric: MetricResult, verdict: str, variants: int) -> dict[str, 
         "P(better)": chance_to_win(metric),
         "verdict": VERDICT_MARKS[verdict],
         "guardrail": guard.status.replace("_", " ") if guard is not None else "",
-        "CUPED variance": format_share_removed(reduction)
-        if reduction is not None
-        else "",
+        "CUPED variance": _cuped_cell(metric),
+        "relative CI": relative_ci_label(metric),
     }
+
+
+def _cuped_cell(metric: MetricResult) -> str:
+    """CUPED's variance cut, or "not applied" for quantile and clustered metrics."""
+    if metric.variance_reduction is not None:
+        return format_share_removed(metric.variance_reduction)
+    return "not applied" if "CUPED not applied" in metric.note else ""
+
+
+def relative_ci_label(metric: MetricResult) -> str:
+    """The relative CI's method, with Fieller's set shape when it is not an interval."""
+    fieller = metric.fieller
+    if metric.relative_ci_method != "fieller" or fieller is None:
+        return metric.relative_ci_method
+    return "Fieller" if fieller.status == "bounded" else f"Fieller ({fieller.status})"
+
+
+def method_notes(metrics: Sequence[MetricResult], *, key: str) -> None:
+    """How each result was computed when not the default (quantile, cluster, Fieller).
+
+    The same notes as the CLI's `note:` lines, one bullet per metric and treatment.
+    """
+    from abkit.analysis.results import method_notes as notes_of  # load on use
+
+    lines = [
+        f"- **{as_text(m.metric)}** ({as_text(m.variant)}): {as_text(text)}"
+        for m in metrics
+        for text in notes_of(m)
+    ]
+    if lines:
+        with st.container(key=key):
+            st.markdown("**Methods**\n\n" + "\n".join(lines))
+
+
+def cluster_srm_text(result: AnalysisResult, cluster: str | None) -> str:
+    """The sample-ratio line: what was counted (units or clusters) and the p-value."""
+    srm = result.srm
+    counted = f"{cluster} clusters" if cluster else "units"
+    counts = ", ".join(
+        f"{v} {n:,}" for v, n in zip(result.variants, srm.counts, strict=False)
+    )
+    return f"Sample ratio over {counted}: {counts} (p {format_pvalue(srm.pvalue)})"
+
+
+def per_unit_warning(cluster: str | None, what: str) -> None:
+    """Say that `what` keeps per-unit variances in a cluster-randomized design."""
+    from abkit.analysis.clusters import PER_UNIT_NOTE  # statistics: load on use
+
+    if cluster:
+        st.warning(
+            f"**Randomized by {as_text(cluster)}**: {what} use a "
+            f"{as_text(PER_UNIT_NOTE)}.",
+            icon=":material/group_work:",
+        )
 
 
 def styled(frame: pd.DataFrame, verdicts: Sequence[str]) -> Styler:
@@ -212,8 +266,12 @@ def health_failures(result: AnalysisResult) -> None:
         )
 
 
-def health_warnings(result: AnalysisResult) -> None:
-    """Warnings in yellow, a green line when all passed, and every check on demand."""
+def health_warnings(result: AnalysisResult, cluster: str | None = None) -> None:
+    """Warnings in yellow, a green line when all passed, and every check on demand.
+
+    `cluster`: the randomization column of a cluster-randomized design, whose
+    sample-ratio test counts clusters.
+    """
     warnings = [c for c in result.health if c.status == "warning"]
     for check in warnings:
         st.warning(
@@ -226,7 +284,10 @@ def health_warnings(result: AnalysisResult) -> None:
         )
     with st.expander(f"All {len(result.health)} health checks"):
         units = ", ".join(f"{v} {n:,}" for v, n in result.units.items())
-        st.caption(f"Units: {units} · excluded {result.excluded_units:,}")
+        st.caption(
+            f"Units: {units} · excluded {result.excluded_units:,} · "
+            + as_text(cluster_srm_text(result, cluster))
+        )
         st.dataframe(
             pd.DataFrame([c.to_dict() for c in result.health])[
                 ["status", "name", "message"]

@@ -24,7 +24,7 @@ from abkit.aggregates.rows import (
     unit_count,
 )
 from abkit.analysis import health
-from abkit.analysis.clusters import cluster_srm, with_clusters
+from abkit.analysis.clusters import cluster_srm, label_per_unit, with_clusters
 from abkit.analysis.comparison import compare, metric_results, unadjusted_test
 from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.decision import apply_decision_rules, family_members
@@ -93,7 +93,9 @@ def build_result(
         engine=frames.engine,
         dialect=frames.dialect,
         abkit_version=abkit_version(),
-        segment_results=_segment_results(experiment, groups, caps),
+        segment_results=label_per_unit(
+            experiment, _segment_results(experiment, groups, caps)
+        ),
         segment_srm=segment_srm,
         series=series,
         sequential=experiment.sequential,

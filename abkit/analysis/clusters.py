@@ -8,6 +8,12 @@ ratio), a cluster-robust delta-method variance (`abkit.stats.cluster`) and Welch
 degrees of freedom counted in clusters. The sample-ratio test counts clusters.
 CUPED is not applied to clustered metrics (the adjustment would need cluster-level
 covariates), and the result says so together with the design effect and the ICC.
+
+Only the overall scorecard's moment metrics are retested over clusters. Quantile
+metrics, segment results and the daily series (and so a sequential design's looks)
+keep their per-unit variances, which are too narrow when clusters are randomized:
+quantile and segment results are labelled `PER_UNIT_NOTE`, and each clustered
+metric's note says the segments and the daily series are per unit.
 """
 
 from __future__ import annotations
@@ -29,6 +35,12 @@ from abkit.stats.welch import welch_test
 
 ClusterArms = dict[str, dict[str, ClusterArm]]
 """metric -> variant -> the arm's cluster sums."""
+
+PER_UNIT_NOTE = (
+    "per-unit variance, not cluster-robust (clusters were randomized): "
+    "too narrow, exploratory only"
+)
+"""The label of segment results and daily series in a cluster-randomized design."""
 
 
 def read_cluster_arms(experiment: Experiment, frame: pd.DataFrame) -> ClusterArms:
@@ -83,7 +95,22 @@ def cluster_note(
         deff, correlation = design_effect(control), icc(control)
         if not math.isnan(deff):
             text += f" (design effect {deff:.2f}, ICC {correlation:.3f})"
-    return text + "; CUPED not applied"
+    return text + "; CUPED not applied; segments and the daily series are per unit"
+
+
+def label_per_unit(
+    experiment: Experiment, results: Sequence[MetricResult]
+) -> tuple[MetricResult, ...]:
+    """Segment results labelled `PER_UNIT_NOTE` when clusters were randomized."""
+    if experiment.data.assignments.cluster is None:
+        return tuple(results)
+    return tuple(_per_unit(r) for r in results)
+
+
+def _per_unit(result: MetricResult) -> MetricResult:
+    """The result with `PER_UNIT_NOTE` added to its note."""
+    note = f"{result.note}; {PER_UNIT_NOTE}" if result.note else PER_UNIT_NOTE
+    return dataclasses.replace(result, note=note)
 
 
 def with_clusters(
@@ -98,6 +125,9 @@ def with_clusters(
     updated = []
     for result in results:
         by_variant = arms.get(result.metric)
+        if result.kind == "quantile":
+            updated.append(_per_unit(result))
+            continue
         if by_variant is None or result.segment is not None:
             updated.append(result)
             continue

@@ -4,7 +4,9 @@ Each metric's variance, its CUPED variance reduction and the daily traffic are
 estimated from the data before exposure: the same fused query as the analysis,
 with every window moved back so it ends at exposure (no treatment can have
 touched it). The sample size then comes from `abkit.stats.power`, inflated for the
-sequential design in use.
+sequential design in use and, when clusters are randomized, for each metric's design
+effect (`abkit.analysis.cluster_plan`). Quantile metrics are not sized: their
+variance needs the density at the quantile, which the sums do not give.
 """
 
 from __future__ import annotations
@@ -21,10 +23,20 @@ from scipy import stats as scipy_stats
 
 from abkit.aggregates.moments import JointMoments
 from abkit.aggregates.rows import read_moments
+from abkit.analysis.cluster_plan import (
+    cluster_history,
+    cluster_plan_lines,
+    clustered_counts,
+    history_cluster_arms,
+    history_clusters,
+)
+from abkit.analysis.clusters import ClusterArms
 from abkit.analysis.queries import locked_engine, query_frame
 from abkit.analysis.text import aligned, format_share_removed, format_value
 from abkit.config import Experiment, Metric, load_experiment
 from abkit.errors import ConfigError, DataError
+from abkit.sql.clusters import render_cluster_sql
+from abkit.sql.dialects import transpile
 from abkit.sql.render import render_analysis_sql, render_daily_exposures_sql
 from abkit.sql.variables import experiment_variables
 from abkit.stats.cuped import cuped_adjust, cuped_ratio_adjust
@@ -61,6 +73,12 @@ class PlanRow:
     format: str = "number"
     underpowered: bool = False
     """The target MDE needs more units than the plan has (see `underpowered_lines`)."""
+    design_effect: float = math.nan
+    """1 + (m − 1)·ICC the unit counts are multiplied by (NaN: units randomized)."""
+    icc: float = math.nan
+    units_per_cluster: float = math.nan
+    n_clusters: int = 0
+    """Clusters needed over all arms (0 when units are randomized)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +97,9 @@ class PlanResult:
     history: str
     planned_units: float = math.nan
     """Units the experiment plans for: sequential.planned_units, else `days` of traffic."""
+    cluster: str | None = None
+    """The randomization column of a cluster-randomized design."""
+    history_clusters: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """One row per metric."""
@@ -151,6 +172,7 @@ def plan_lines(plan: PlanResult) -> list[str]:
     rows = [header, *(plan_cells(row) for row in plan.rows)]
     return [
         plan_title(plan), *aligned(rows), *underpowered_lines(plan),
+        *cluster_plan_lines(plan.cluster, plan.history_clusters, plan.rows),
         f"history: {plan.history}",
     ]  # fmt: skip
 
@@ -182,7 +204,7 @@ def plan(
             "ask for a power such as 0.8"
         )
     shift = history_shift(experiment.metrics)
-    moments, daily = _history(experiment, shift, con)
+    moments, daily, cluster_frame = _history(experiment, shift, con)
     target = mde or _default_mde(experiment)
     horizon = days or 14
     daily_units = _daily_units(daily)
@@ -195,12 +217,12 @@ def plan(
     inflation = sequential_inflation(experiment, design, horizon)
     groups = read_moments(moments, experiment_variables(experiment, shift), ())
     arms = groups.get(None, {})
+    clusters = history_cluster_arms(experiment, cluster_frame)
     rows = tuple(
-        _plan_metric(
-            m, arms, experiment, design, inflation, target, horizon, daily_units
-        )
+        _plan_metric(m, arms, experiment, design, inflation, target, horizon,
+                     daily_units, clusters)
         for m in experiment.metrics
-    )
+    )  # fmt: skip
     planned = (
         float(experiment.sequential.planned_units)
         if experiment.sequential is not None
@@ -224,6 +246,8 @@ def plan(
         history=f"each metric's window moved {shift} days back to end by exposure, "
         "both arms pooled (no treatment can have touched it)",
         planned_units=planned,
+        cluster=experiment.data.assignments.cluster,
+        history_clusters=history_clusters(cluster_frame),
     )
 
 
@@ -262,12 +286,17 @@ def history_shift(metrics: Sequence[Metric]) -> int:
 
 def _history(
     experiment: Experiment, shift: int, con: duckdb.DuckDBPyConnection | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """The history's moments, daily exposures and (clustered designs) cluster sums."""
     with locked_engine(experiment, con) as engine:
         dialect = engine.dialect
         moments = query_frame(engine, render_analysis_sql(experiment, shift, dialect))
         daily = query_frame(engine, render_daily_exposures_sql(experiment, dialect))
-    return moments, daily
+        sql = render_cluster_sql(experiment, shift)
+        if sql is not None and dialect != "duckdb":
+            sql = transpile(sql, dialect)
+        clusters = query_frame(engine, sql) if sql is not None else None
+    return moments, daily, clusters
 
 
 def _default_mde(experiment: Experiment) -> float:
@@ -310,7 +339,10 @@ def _plan_metric(
     mde: float,
     days: int,
     daily_units: float,
+    clusters: ClusterArms | None = None,
 ) -> PlanRow:
+    if metric.kind == "quantile":
+        return _empty_row(metric, mde, "quantile_not_sized")
     control = arms.get(experiment.control, {}).get(metric.name)
     treated = arms.get(experiment.treatments[0], {}).get(metric.name)
     if control is None or treated is None or control.n + treated.n < 4:
@@ -320,13 +352,25 @@ def _plan_metric(
     if not (std > 1e-6 * abs(baseline) and math.isfinite(std * baseline)):
         return _empty_row(metric, mde, "zero_variance")
     model = _model(metric, baseline, std)
-    reduction = _reduction(metric, control, treated, experiment)
+    history = cluster_history(metric, clusters, std)
+    if clusters is not None and history is None:
+        return _empty_row(metric, mde, "no_cluster_history")
+    # clustered metrics are analysed without CUPED
+    reduction = (
+        _reduction(metric, control, treated, experiment) if not clusters else 0.0
+    )
     shaped = Design(**(asdict(design) | {"variance_reduction": reduction,
                                           "inflation": inflation}))  # fmt: skip
     sized: PowerResult = sample_size(model, mde, mde_type="relative", design=shaped)
-    reachable = mde_for_duration(
-        model, days, daily_units, mde_type="relative", design=shaped
-    )
+    if history is not None:
+        counts = clustered_counts(model, sized, history, days, daily_units)
+    else:
+        reachable = mde_for_duration(
+            model, days, daily_units, mde_type="relative", design=shaped
+        )
+        counts = {"n_per_arm": sized.n_per_arm[0], "n_total": sized.n_total,
+                  "days": duration_days(sized.n_total, daily_units),
+                  "mde_in_days": reachable.mde}  # fmt: skip
     return PlanRow(
         metric=metric.name,
         kind=metric.kind,
@@ -334,11 +378,8 @@ def _plan_metric(
         std=std,
         variance_reduction=reduction,
         mde=mde,
-        n_per_arm=sized.n_per_arm[0],
-        n_total=sized.n_total,
-        days=duration_days(sized.n_total, daily_units),
-        mde_in_days=reachable.mde,
         format=metric.format,
+        **counts,
     )
 
 

@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from abkit.analysis.cluster_plan import cluster_plan_lines
 from abkit.analysis.planning import (
     PLAN_HEADERS,
     PlanResult,
@@ -298,7 +299,10 @@ def plan_table(plan: PlanResult) -> Table:
             cells[-1] = Text(str(cells[-1]) if row.underpowered else row.status,
                              style="bold yellow")  # fmt: skip
         table.add_row(*cells)
-    warnings = "\n".join(underpowered_lines(plan))
+    warnings = "\n".join(
+        underpowered_lines(plan)
+        + cluster_plan_lines(plan.cluster, plan.history_clusters, plan.rows)
+    )
     table.caption = (warnings + "\n" if warnings else "") + f"history: {plan.history}"
     table.caption_justify = "left"
     return table

@@ -26,8 +26,11 @@ def cluster_context(experiment: Experiment) -> dict[str, Any] | None:
     }
 
 
-def render_cluster_sql(experiment: Experiment) -> str | None:
-    """Per-arm cluster sums of every moment metric, or None when units are randomized."""
+def render_cluster_sql(experiment: Experiment, shift_days: int = 0) -> str | None:
+    """Per-arm cluster sums of every moment metric, or None when units are randomized.
+
+    `shift_days` > 0 renders the planning variant: every window moved into the past.
+    """
     cluster = cluster_context(experiment)
     if cluster is None:
         return None
@@ -42,7 +45,7 @@ def render_cluster_sql(experiment: Experiment) -> str | None:
         for plan in experiment_variables(experiment)
         if plan.metric.kind != "quantile"
     ]
-    context = analysis_context(experiment) | {
+    context = analysis_context(experiment, shift_days) | {
         "cluster": cluster,
         "cluster_metrics": metrics,
     }

@@ -31,6 +31,10 @@ st.caption(
     "since exposure shows novelty (fading) or learning (growing) effects."
 )
 
+components.per_unit_warning(
+    experiment.data.assignments.cluster, "the daily series and the sequential looks"
+)
+
 settings = result.sequential
 if settings is not None:
     name = SEQUENTIAL_NAMES.get(settings.method, settings.method)

@@ -30,7 +30,18 @@ COLUMNS = {
     "underpowered": st.column_config.CheckboxColumn(
         "underpowered", help="Needs more units than the plan has for the target MDE"
     ),
+    "design_effect": st.column_config.NumberColumn(
+        "design effect",
+        format="%.2f",
+        help="1 + (m − 1)·ICC: units are multiplied by it",
+    ),
+    "icc": st.column_config.NumberColumn("ICC", format="%.3f"),
+    "units_per_cluster": st.column_config.NumberColumn(
+        "units / cluster", format="%.1f", help="m, in the history"
+    ),
+    "n_clusters": st.column_config.NumberColumn("clusters total", format="localized"),
 }
+CLUSTER_COLUMNS = ("design_effect", "icc", "units_per_cluster", "n_clusters")
 
 context = app_context.current()
 experiment = app_context.require_experiment(context)
@@ -110,13 +121,24 @@ if warnings:
         icon=":material/warning:",
     )
 
+if experiment.data.assignments.cluster:
+    st.info(
+        f"Randomized by **{components.as_text(experiment.data.assignments.cluster)}**: "
+        "each metric's units are multiplied by its design effect 1 + (m − 1)·ICC "
+        "measured on the history, and the clusters needed are units / m. Quantile "
+        "metrics are not sized.",
+        icon=":material/group_work:",
+    )
+
 st.subheader("Per metric")
 st.dataframe(
     frame,
     hide_index=True,
     width="stretch",
     height=components.table_height(len(frame)),
-    column_config=COLUMNS,
+    column_config=COLUMNS
+    if experiment.data.assignments.cluster
+    else COLUMNS | dict.fromkeys(CLUSTER_COLUMNS),
     key="plan_table",
 )
 with st.expander("As `abkit plan` prints it"):

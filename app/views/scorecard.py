@@ -16,6 +16,7 @@ context = app_context.current()
 experiment = app_context.require_experiment(context)
 result = app_context.analysis(context, experiment)
 primary = primary_metric(experiment)
+cluster = experiment.data.assignments.cluster
 
 st.title(components.as_text(result.title), anchor=False)
 meta = [
@@ -25,6 +26,8 @@ meta = [
     f"config {result.config_hash}",
     "CUPED on" if context.cuped else "CUPED off",
 ]
+if cluster:
+    meta.append(f"randomized by **{components.as_text(cluster)}**")
 if context.as_of is not None:
     meta.append(f"**as of {context.as_of.isoformat()}**")
 st.caption(" · ".join(meta))
@@ -35,7 +38,7 @@ components.health_failures(result)
 components.decision_summary(result, primary)
 components.guardrail_block(result)
 components.primary_cards(result, primary)
-components.health_warnings(result)
+components.health_warnings(result, cluster)
 
 treatments = len(result.variants) - 1
 segments = {
@@ -65,6 +68,7 @@ else:
         "looked at, and not part of the decision rules.",
         icon=":material/travel_explore:",
     )
+    components.per_unit_warning(cluster, "segment results")
 
 SEQUENTIAL_VIEW, FIXED_VIEW = "Sequential (the design's test)", "Fixed horizon"
 view = SEQUENTIAL_VIEW
@@ -96,6 +100,7 @@ st.caption(
     "the decision family; P(better): Bayesian chance to beat control (a secondary "
     "view)."
 )
+components.method_notes(rows, key="scorecard_methods")
 st.plotly_chart(
     app_forest_figure(
         rows,
