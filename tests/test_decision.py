@@ -247,7 +247,9 @@ def test_correction_and_exact_tests_are_set_in_exp_yaml_and_on_the_cli(tmp_path)
     )
     table = [[x_t, reports.treatment.n - x_t], [x_c, reports.control.n - x_c]]
     assert reports.pvalue == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
-    shown = "reports (treatment): p-value by Fisher's exact test (small expected counts)"
+    shown = (
+        "reports (treatment): p-value by Fisher's exact test (small expected counts)"
+    )
     assert shown in str(result)
     from abkit.report.terminal import render
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from abkit.analysis.monitoring import MetricSeries, NoveltyPoint
+from abkit.analysis.notes import computation_notes
 from abkit.analysis.text import aligned, format_lift, format_pvalue, format_value
 from abkit.config import SequentialSettings
 from abkit.stats.bayes import BayesResult
@@ -380,38 +381,7 @@ def _note_lines(metrics: tuple[MetricResult, ...]) -> list[str]:
 
 def method_notes(metric: MetricResult) -> list[str]:
     """How a result was computed when not by default (quantile, Fieller, exact test)."""
-    notes = (metric.note, _fieller_note(metric), _test_note(metric))
-    return [text for text in notes if text]
-
-
-EXACT_TEST_NAMES = {
-    "fisher-exact": "Fisher's exact test",
-    "boschloo-exact": "Boschloo's exact test",
-    "barnard-exact": "Barnard's exact test",
-    "two-proportion-z-yates": "two-proportion z-test with Yates' correction",
-}
-"""The tests a binary metric may get instead of the pooled z-test, in words."""
-
-
-def _test_note(metric: MetricResult) -> str:
-    """Which test ran when a binary metric's counts called for another than z."""
-    name = EXACT_TEST_NAMES.get(metric.effect.test)
-    if name is None:
-        return ""
-    if metric.effect.test.endswith("-exact"):
-        return f"p-value by {name} (small expected counts)"
-    return f"p-value by the {name}"
-
-
-def _fieller_note(metric: MetricResult) -> str:
-    """The relative CI's method when Fieller, and its shape when not an interval."""
-    fieller = metric.fieller
-    if fieller is None:
-        return ""
-    if fieller.status == "exclusive":
-        low, high = f"{fieller.lower:+.1%}", f"{fieller.upper:+.1%}"
-        return f"{fieller.message}: lift <= {low} or >= {high}"
-    return fieller.message
+    return computation_notes(metric.note, metric.fieller, metric.effect.test)
 
 
 def _guardrail_lines(metrics: tuple[MetricResult, ...]) -> list[str]:

@@ -122,6 +122,8 @@ def test_scorecard_shows_quantile_lift(quantile_exp: Path) -> None:
 def test_quantile_needs_p(tmp_path: Path) -> None:
     assignments, events = session_log(20)
     bad = {"q": {"kind": "quantile", "events": ["session"]}}
-    path = write_log(tmp_path, assignments, events, bad, {"control": 0.5, "treatment": 0.5})
+    path = write_log(
+        tmp_path, assignments, events, bad, {"control": 0.5, "treatment": 0.5}
+    )
     with pytest.raises(ConfigError, match="quantile: p"):
         load_experiment(path)
