@@ -36,7 +36,7 @@ def square(x: float) -> float:
 
 
 def ratio(numerator: float, denominator: float) -> float:
-    """numerator / denominator with IEEE semantics: ±inf, or NaN for 0/0."""
+    """The quotient with IEEE semantics: ±inf for x/0, NaN for 0/0."""
     if denominator == 0:
         if numerator == 0 or math.isnan(numerator):
             return math.nan

@@ -185,8 +185,7 @@ def _fixed(values: Sequence[float | None], size: int) -> FloatArray:
 def _finite(arms: tuple[tuple[ArmEstimate, float], ...]) -> bool:
     """Whether every adjusted arm has a finite mean and variances."""
     return all(
-        math.isfinite(arm.mean) and math.isfinite(arm.mean_variance)
-        for arm, _ in arms
+        math.isfinite(arm.mean) and math.isfinite(arm.mean_variance) for arm, _ in arms
     )
 
 
