@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 
 from abkit.stats.estimate import ArmEstimate
+from abkit.stats.floats import ratio, square
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def cluster_variance(arm: ClusterArm, *, small_sample: bool = True) -> float:
     """Cluster-robust variance of the arm's R̂ (CR0, times K/(K−1) by default)."""
     if arm.clusters < 2 or not arm.d:
         return math.nan
-    variance = arm.residual_sum_of_squares() / arm.d**2
+    variance = ratio(arm.residual_sum_of_squares(), square(arm.d))
     if small_sample:
         variance *= arm.clusters / (arm.clusters - 1)
     return variance
@@ -82,7 +83,7 @@ def iid_variance(arm: ClusterArm) -> float:
     n = arm.units
     if n < 2:
         return math.nan
-    return (arm.y_sq - arm.y**2 / n) / (n - 1) / n
+    return (arm.y_sq - square(arm.y) / n) / (n - 1) / n
 
 
 def design_effect(arm: ClusterArm) -> float:
@@ -98,7 +99,7 @@ def icc(arm: ClusterArm) -> float:
     k, n = arm.clusters, arm.units
     if k < 2 or n <= k or math.isnan(arm.y_sq_over_units):
         return math.nan
-    between = arm.y_sq_over_units - arm.y**2 / n
+    between = arm.y_sq_over_units - square(arm.y) / n
     within = arm.y_sq - arm.y_sq_over_units
     msb, msw = between / (k - 1), within / (n - k)
     n0 = (n - arm.dc_sq / n) / (k - 1)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from abkit.stats.estimate import ArmEstimate
+from abkit.stats.floats import square
 
 FiellerStatus = Literal["bounded", "exclusive", "unbounded", "undefined"]
 FIELLER_MESSAGES: dict[FiellerStatus, str] = {
@@ -31,7 +32,8 @@ FIELLER_MESSAGES: dict[FiellerStatus, str] = {
     "non-zero, so the lift is either below the lower or above the upper bound",
     "unbounded": "Fieller CI is the whole line: the control mean is not "
     "distinguishable from 0, so the relative lift is not estimable",
-    "undefined": "Fieller CI undefined: an arm has no variance estimate",
+    "undefined": "Fieller CI undefined: an arm has no variance estimate, or the "
+    "means are too large to square in floating point",
 }
 
 
@@ -72,10 +74,10 @@ def fieller_coefficients(
     control: ArmEstimate, treatment: ArmEstimate, quantile: float
 ) -> tuple[float, float, float]:
     """The quadratic a·R² + b·R + c ≤ 0 whose solution set is the CI of R."""
-    q2 = quantile * quantile
-    a = control.mean**2 - q2 * control.mean_variance
+    q2 = square(quantile)
+    a = square(control.mean) - q2 * control.mean_variance
     b = -2.0 * treatment.mean * control.mean
-    c = treatment.mean**2 - q2 * treatment.mean_variance
+    c = square(treatment.mean) - q2 * treatment.mean_variance
     return a, b, c
 
 
@@ -107,6 +109,8 @@ def fieller_interval(
         return FiellerInterval(estimate, math.nan, math.nan, "undefined")
     a, b, c = fieller_coefficients(control, treatment, quantile)
     discriminant = b * b - 4 * a * c
+    if not all(math.isfinite(x) for x in (a, b, c, discriminant)):
+        return FiellerInterval(estimate, math.nan, math.nan, "undefined")
     if a <= 0 and discriminant <= 0:
         return FiellerInterval(estimate, -math.inf, math.inf, "unbounded")
     if a == 0:  # a half-line: report its hull

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 
 from abkit.stats.estimate import ArmEstimate
+from abkit.stats.floats import ratio, square
 from abkit.stats.welch import EffectResult, z_test
 
 
@@ -58,12 +59,13 @@ def cdf_variance(sums: ClusterSums) -> float:
     k = sums.clusters
     if k < 2 or sums.m == 0:
         return math.nan
-    ratio = sums.cdf
-    var_s = (sums.s_sq - sums.s**2 / k) / (k - 1)
-    var_m = (sums.m_sq - sums.m**2 / k) / (k - 1)
+    cdf = sums.cdf
+    var_s = (sums.s_sq - square(sums.s) / k) / (k - 1)
+    var_m = (sums.m_sq - square(sums.m) / k) / (k - 1)
     cov = (sums.sm - sums.s * sums.m / k) / (k - 1)
     mean_m = sums.m / k
-    return max(var_s - 2 * ratio * cov + ratio**2 * var_m, 0.0) / (mean_m**2 * k)
+    spread = var_s - 2 * cdf * cov + square(cdf) * var_m
+    return ratio(max(spread, 0.0), square(mean_m) * k)
 
 
 def design_effect(sums: ClusterSums) -> float:
@@ -83,6 +85,8 @@ def rank_bounds(n: int, p: float, z: float, deff: float = 1.0) -> tuple[int, int
     clipped to [1, N] (Deng et al. 2018 §4; the same formula as quantiles.sql).
     """
     half = z * math.sqrt(deff * n * p * (1 - p))
+    if not math.isfinite(half):  # a huge design effect: the CI spans every rank
+        return 1, n
     lower = max(1, math.floor(n * p - half))
     upper = min(n, math.ceil(n * p + half))
     return lower, upper

@@ -19,6 +19,7 @@ from scipy import special
 from scipy import stats as scipy_stats
 
 from abkit.errors import ConfigError, DataError
+from abkit.stats.floats import ieee
 
 SrmStatus = Literal["ok", "no_units", "single_group", "no_new_units"]
 STATUS_MESSAGES: dict[SrmStatus, str] = {
@@ -115,6 +116,7 @@ class SequentialSrmResult:
         return f"sequential SRM: {where}, latest p={latest:.3g} ({note or self.status})"
 
 
+@ieee
 def srm_test(
     counts: Sequence[int],
     weights: Sequence[float],
@@ -179,6 +181,7 @@ def srm_test(
     )
 
 
+@ieee
 def sequential_srm(
     cumulative_counts: Sequence[Sequence[int]],
     weights: Sequence[float],

@@ -44,7 +44,8 @@ STATUS_MESSAGES: dict[CupedStatus, str] = {
     "zero_denominator": "a ratio denominator sums to 0 in an arm: ratio undefined",
     "zero_pre_denominator": "the pre-period denominator sums to 0 in an arm: "
     "no adjustment (θ = 0)",
-    "non_finite": "the coefficients are not finite: no adjustment (θ = 0)",
+    "non_finite": "the coefficients or adjusted variances are not finite in "
+    "floating point: no adjustment (θ = 0)",
 }
 
 _CONSTANT = 1e-10
@@ -179,6 +180,13 @@ def _fixed(values: Sequence[float | None], size: int) -> FloatArray:
             "one per covariate"
         )
     return theta
+
+
+def _finite(arms: tuple[tuple[ArmEstimate, float], ...]) -> bool:
+    """Whether every adjusted arm has a finite mean and variances."""
+    return all(
+        math.isfinite(arm.mean) and math.isfinite(arm.mean_variance) for arm, _ in arms
+    )
 
 
 def _assemble(

@@ -26,10 +26,12 @@ from abkit.stats.cuped.common import (
     ThetaMethod,
     ThetaSource,
     _assemble,
+    _finite,
     _fixed,
     _select,
 )
 from abkit.stats.estimate import ArmEstimate
+from abkit.stats.floats import ieee
 
 _MAX_CONDITION = 1e10  # beyond this the scaled normal equations go to lstsq
 
@@ -97,6 +99,7 @@ def cuped_adjust(
     )
 
 
+@ieee
 def regression_adjust(
     control: JointMoments,
     treatment: JointMoments,
@@ -163,6 +166,9 @@ def regression_adjust(
         theta, status = np.zeros(len(covariates)), "non_finite"
     pooled = blocks[0] + blocks[1]
     arms = tuple(_adjusted_mean_arm(b, theta, pooled) for b in blocks)
+    if np.any(theta) and not _finite(arms):  # e.g. a slope over a 1e-158 spread
+        theta, status = np.zeros(len(covariates)), "non_finite"
+        arms = tuple(_adjusted_mean_arm(b, theta, pooled) for b in blocks)
     return _assemble(
         kind="mean",
         source=source,
@@ -175,6 +181,7 @@ def regression_adjust(
     )
 
 
+@ieee
 def adjusted_unit_variance(
     moments: JointMoments,
     coefficients: Sequence[float],

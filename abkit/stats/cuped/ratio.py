@@ -17,13 +17,16 @@ from abkit.stats.cuped.common import (
     CupedStatus,
     ThetaSource,
     _assemble,
+    _finite,
     _fixed,
     _select,
 )
 from abkit.stats.delta import ratio_estimate, ratio_variance
 from abkit.stats.estimate import ArmEstimate
+from abkit.stats.floats import ieee, square
 
 
+@ieee
 def cuped_ratio_adjust(
     control: JointMoments,
     treatment: JointMoments,
@@ -81,6 +84,12 @@ def cuped_ratio_adjust(
         _adjusted_ratio_arm(b, estimate, value, pooled)
         for b, estimate in zip(blocks, unadjusted, strict=True)
     )
+    if value != 0 and not _finite(arms):
+        value, status = 0.0, "non_finite"
+        arms = tuple(
+            _adjusted_ratio_arm(b, estimate, value, pooled)
+            for b, estimate in zip(blocks, unadjusted, strict=True)
+        )
     return _assemble(
         kind="ratio",
         source=source,
@@ -93,6 +102,7 @@ def cuped_ratio_adjust(
     )
 
 
+@ieee
 def adjusted_ratio_unit_variance(
     moments: JointMoments,
     theta: float,
@@ -142,7 +152,7 @@ def _ratio_unit_variance(block: JointMoments, theta: float) -> float:
     if block.sums[3] == 0:
         return math.nan
     post, cross, pre = _ratio_parts(block)
-    return max(post - 2 * theta * cross + theta**2 * pre, 0.0)
+    return max(post - 2 * theta * cross + square(theta) * pre, 0.0)
 
 
 def _ratio_theta(
@@ -164,7 +174,7 @@ def _linearised_mean_square(block: JointMoments) -> float:
     _, _, m_x, d_x = block.mean_vector()
     b = np.abs([1 / d_x, m_x / d_x**2])
     rms = np.sqrt(np.diag(np.asarray(block.cross, dtype=np.float64))[2:] / block.n)
-    return float(b @ rms) ** 2
+    return square(float(b @ rms))
 
 
 def _ratio_status(

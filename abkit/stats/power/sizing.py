@@ -13,6 +13,7 @@ import math
 from scipy import optimize
 from scipy import stats as scipy_stats
 
+from abkit.stats.floats import ratio, root, square, whole_count
 from abkit.stats.power.design import (
     Design,
     MdeType,
@@ -54,7 +55,8 @@ def sample_size(
         design: the design (default `Design()`: α = 0.05 two-sided, 80%, 50/50).
 
     Returns:
-        Sizes rounded up per arm, with the achieved power.
+        Sizes rounded up per arm, with the achieved power; a size beyond 2⁶²
+        (an effect too small to detect in floating point) is capped there.
     """
     plan = design if design is not None else Design()
     delta = _absolute_mde(metric, mde, mde_type)
@@ -64,12 +66,15 @@ def sample_size(
     weights = plan.arm_weights
     lam = _required_noncentrality(plan)
     n_control = max(
-        lam**2 * _unit_variance(metric, delta, weights[0] / w, plan) / delta**2
+        ratio(
+            square(lam) * _unit_variance(metric, delta, weights[0] / w, plan),
+            square(delta),
+        )
         for w in weights[1:]
     )
     n_control *= plan.inflation
     n_exact = tuple(n_control * w / weights[0] for w in weights)
-    n_per_arm = tuple(math.ceil(n - _ROUNDING_SLACK * n) for n in n_exact)
+    n_per_arm = tuple(whole_count(n - _ROUNDING_SLACK * n) for n in n_exact)
     return _result(
         metric,
         plan,
@@ -117,7 +122,7 @@ def minimum_detectable_effect(
     )
     mde = delta if mde_type == "absolute" else delta / abs(_baseline(metric))
     n_exact = tuple(n_control * w / weights[0] for w in weights)
-    n_per_arm = tuple(math.floor(n + _ROUNDING_SLACK * n) for n in n_exact)
+    n_per_arm = tuple(whole_count(n + _ROUNDING_SLACK * n, up=False) for n in n_exact)
     return _result(
         metric,
         plan,
@@ -171,13 +176,13 @@ def duration_days(n_required_total: float, daily_new_units: float) -> int:
             arms); returning units do not add sample.
 
     Returns:
-        Whole days, rounded up.
+        Whole days, rounded up (capped at 2⁶²).
     """
     _check_positive("daily_new_units", daily_new_units)
     if not n_required_total >= 0:
         raise ValueError(f"n_required_total == {n_required_total}; must be ≥ 0")
     days = n_required_total / daily_new_units
-    return math.ceil(days - _ROUNDING_SLACK * days)
+    return whole_count(days - _ROUNDING_SLACK * days)
 
 
 def mde_for_duration(
@@ -247,7 +252,7 @@ def _arm_mde(
     lam: float,
     design: Design,
 ) -> float:
-    a = lam**2 * (1 - design.variance_reduction) / n_control
+    a = square(lam) * (1 - design.variance_reduction) / n_control
     if metric.variance_treatment is not None:
         return math.sqrt(
             a
@@ -261,7 +266,7 @@ def _arm_mde(
     quadratic = 1 + a * c
     linear = -a * c * (1 - 2 * p)
     constant = -a * (metric.variance_control + c * p * (1 - p))
-    delta = (-linear + math.sqrt(linear**2 - 4 * quadratic * constant)) / (
+    delta = (-linear + root(square(linear) - 4 * quadratic * constant)) / (
         2 * quadratic
     )
     return delta if p + delta < 1 else math.nan
@@ -279,7 +284,7 @@ def _power_for_sizes(
             metric.variance_control / effective[0]
             + metric.treatment_variance(delta) / n_treatment
         )
-        lam = abs(delta) / math.sqrt(variance)
+        lam = ratio(abs(delta), root(variance))
         if design.sides == "one-sided":
             powers.append(float(scipy_stats.norm.sf(z - lam)))
         else:

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import optimize, special
 
 from abkit.errors import ConfigError
+from abkit.stats.floats import ieee
 from abkit.stats.sequential.common import FloatArray, _check_alpha
 
 SpendingKind = Literal["obf", "pocock", "power"]
@@ -33,6 +34,7 @@ _POINTS_PER_SD = 16  # Simpson spacing ≤ SD/16 of a look-to-look increment
 _MIN_POINTS, _MAX_POINTS = 101, 2001
 
 
+@ieee
 def spending(
     t: float,
     alpha: float = 0.05,

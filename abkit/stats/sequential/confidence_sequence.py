@@ -12,6 +12,7 @@ import numpy as np
 from scipy import optimize, special
 
 from abkit.errors import ConfigError
+from abkit.stats.floats import ieee
 from abkit.stats.sequential.common import (
     Alternative,
     FloatArray,
@@ -26,6 +27,7 @@ from abkit.stats.sequential.common import (
 )
 
 
+@ieee
 def asymptotic_cs_rho_squared(n_planned: float, alpha: float = 0.05) -> float:
     """Tuning ρ² = (−2 ln α + ln(1 − 2 ln α)) / N* (STATS.md §4.2; GB `sequential_rho`).
 
@@ -41,6 +43,7 @@ def asymptotic_cs_rho_squared(n_planned: float, alpha: float = 0.05) -> float:
     return (-2 * math.log(alpha) + math.log(1 - 2 * math.log(alpha))) / n_planned
 
 
+@ieee
 def asymptotic_cs_halfwidth(
     se: float, n_total: float, n_planned: float, alpha: float = 0.05
 ) -> float:
@@ -62,6 +65,7 @@ def asymptotic_cs_halfwidth(
     return float(_cs_halfwidth(np.asarray(se), np.asarray(float(n_total)), rho2, alpha))
 
 
+@ieee
 def asymptotic_cs_evalue(
     estimate: float,
     se: float,
@@ -80,6 +84,7 @@ def asymptotic_cs_evalue(
     return float(_exp(_cs_log_evalue(np.asarray(z), np.asarray(float(n_total)), rho2)))
 
 
+@ieee
 def asymptotic_cs_test(
     estimates: Floats,
     standard_errors: Floats,
@@ -200,8 +205,10 @@ def _one_sided_critical_z(n: FloatArray, rho2: float, alpha: float) -> FloatArra
             return float(_one_sided_log_evalue(np.asarray([z]), size, rho2)[0]) - target
 
         high = 1.0
-        while excess(high) < 0:
+        while excess(high) < 0 and high < 1e300:
             high *= 2
+        if not (excess(0.0) <= 0 <= excess(high)):  # NaN at extreme N·ρ²
+            return math.nan
         return float(optimize.brentq(excess, 0.0, high, xtol=1e-12))
 
     return np.asarray([solve(float(units)) for units in n], dtype=np.float64)

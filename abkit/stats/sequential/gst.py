@@ -16,6 +16,7 @@ import numpy.typing as npt
 from scipy import optimize, special
 
 from abkit.errors import ConfigError, DataError
+from abkit.stats.floats import ieee
 from abkit.stats.sequential.alpha_spending import (
     DEFAULT_CONVENTION,
     BoundaryKind,
@@ -89,6 +90,7 @@ class GroupSequentialBoundaries:
         return header + rows
 
 
+@ieee
 def gst_boundaries(
     information_fractions: Floats,
     alpha: float = 0.05,
@@ -165,6 +167,7 @@ def gst_boundaries(
     )
 
 
+@ieee
 def group_sequential_test(
     z_statistics: Floats,
     information_fractions: Floats,
@@ -249,6 +252,7 @@ def _repeated_ci(
     return estimate - bounds * se, estimate + bounds * se
 
 
+@ieee
 def gst_inflation(
     information_fractions: Floats,
     alpha: float = 0.05,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from abkit.errors import ConfigError
+from abkit.stats.floats import ieee
 from abkit.stats.sequential.common import (
     FloatArray,
     Floats,
@@ -23,6 +24,7 @@ from abkit.stats.sequential.common import (
 from abkit.stats.sequential.confidence_sequence import asymptotic_cs_rho_squared
 
 
+@ieee
 def msprt_tau_squared(
     per_unit_variance: float, n_planned: float, alpha: float = 0.05
 ) -> float:
@@ -34,6 +36,7 @@ def msprt_tau_squared(
     return asymptotic_cs_rho_squared(n_planned, alpha) * per_unit_variance
 
 
+@ieee
 def msprt_lambda(
     estimate: float, variance: float, tau_squared: float, null_value: float = 0.0
 ) -> float:
@@ -48,6 +51,7 @@ def msprt_lambda(
     return float(_exp(log_lambda))
 
 
+@ieee
 def msprt_test(
     estimates: Floats,
     standard_errors: Floats,
