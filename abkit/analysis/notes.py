@@ -22,7 +22,9 @@ def computation_notes(
     note: str | None, fieller: FiellerInterval | None, test: str
 ) -> list[str]:
     """The notes of one result: its own note, the Fieller set's, the test's."""
-    return [text for text in (note, fieller_note(fieller), exact_test_note(test)) if text]
+    return [
+        text for text in (note, fieller_note(fieller), exact_test_note(test)) if text
+    ]
 
 
 def exact_test_note(test: str) -> str:
