@@ -107,3 +107,17 @@ def test_icc_and_design_effect_from_sums(city_exp: Path) -> None:
             cluster_variance(arm) / iid, rel=1e-9
         )
         assert design_effect(arm) > 5
+
+
+def test_sequential_monitoring_of_a_cluster_design_is_refused(city_exp: Path) -> None:
+    """Daily looks use per-unit variances: with clusters randomized, no verdict."""
+    import yaml
+
+    from abkit.errors import ConfigError
+
+    spec = yaml.safe_load(city_exp.read_text())
+    spec["sequential"] = {"method": "gst", "planned_units": 2000}
+    sequential = city_exp.with_name("exp_sequential.yaml")
+    sequential.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ConfigError, match="remove sequential: and read the fixed"):
+        load_experiment(sequential)
