@@ -17,13 +17,7 @@
 #}
 WITH
 {% include "unit_chain.sql" %},
-unit_clusters AS (
-    SELECT
-        {{ cluster.unit_id }} AS unit_id,
-        MIN(CAST({{ cluster.column }} AS VARCHAR)) AS cluster_id
-    FROM {{ cluster.relation }}
-    GROUP BY {{ cluster.unit_id }}
-),
+{% include "unit_clusters.sql" %}
 cluster_sums AS (
     SELECT
         v.variant,

@@ -361,19 +361,21 @@ def scorecard_lines(result: AnalysisResult) -> list[str]:
 
 
 def _note_lines(metrics: tuple[MetricResult, ...]) -> list[str]:
-    """How capped metrics were capped (once each), and why results are degenerate."""
+    return [f"note: {text}" for text in metric_notes(metrics)]
+
+
+def metric_notes(metrics: tuple[MetricResult, ...]) -> list[str]:
+    """Footnotes of every rendering: caps (once each), degenerate results, methods."""
     notes, seen = [], set()
     for metric in metrics:
         if metric.cap is not None and metric.metric not in seen:
             seen.add(metric.metric)
             cap = format_value(metric.cap, metric.format)
-            notes.append(
-                f"note: {metric.metric}: values capped at {cap} ({metric.cap_rule})"
-            )
+            notes.append(f"{metric.metric}: values capped at {cap} ({metric.cap_rule})")
         if metric.message:
-            notes.append(f"note: {metric.metric} ({metric.variant}): {metric.message}")
+            notes.append(f"{metric.metric} ({metric.variant}): {metric.message}")
         notes += [
-            f"note: {metric.metric} ({metric.variant}): {text}"
+            f"{metric.metric} ({metric.variant}): {text}"
             for text in method_notes(metric)
         ]
     return notes

@@ -206,20 +206,12 @@ def bayes_lines(result: AnalysisResult) -> list[str]:
 
 
 def metric_notes(result: AnalysisResult) -> list[str]:
-    """Footnotes on how metrics were computed (caps, degenerate results)."""
-    notes, seen = [], set()
-    for metric in result.metrics:
-        if metric.cap is not None and metric.metric not in seen:
-            seen.add(metric.metric)
-            cap = format_value(metric.cap, metric.format)
-            notes.append(f"{metric.metric}: values capped at {cap} ({metric.cap_rule})")
-        if metric.message:
-            notes.append(f"{metric.metric} ({metric.variant}): {metric.message}")
-        notes += [
-            f"{metric.metric} ({metric.variant}): {text}"
-            for text in _method_notes(metric)
-        ]
-    return notes
+    """Footnotes on how metrics were computed (caps, degenerate results, methods)."""
+    from abkit.analysis.results import (
+        metric_notes,  # the app's list loads no statistics
+    )
+
+    return metric_notes(result.metrics)
 
 
 def sequential_design(settings: SequentialSettings) -> str:
@@ -275,12 +267,3 @@ def sequential_rows(result: AnalysisResult) -> list[list[str]]:
             bound, f"[{lower:+.1%}, {upper:+.1%}]", verdict,
         ])  # fmt: skip
     return rows
-
-
-def _method_notes(metric: MetricResult) -> list[str]:
-    """How a result was computed when not by default (quantile, Fieller)."""
-    from abkit.analysis.results import (
-        method_notes,  # the app's list loads no statistics
-    )
-
-    return method_notes(metric)
