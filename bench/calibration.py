@@ -12,6 +12,8 @@ zeros); a payment is u·e with u ~ LogNormal(0, 1) the member's spend level (sha
 the pre-period and the experiment, so CUPED has a covariate) and e ~ LogNormal(0, 0.5).
 The treatment multiplies both the payment probability and the amount by 1.05: a true
 relative lift of 10.25% in revenue per member and +5% (1.27 pp) in payer conversion.
+The ratio metric (messages per match, `bench/calibration_ratio.py`) is drawn for the
+same members per arm, with a true lift of +5%.
 
     python bench/calibration.py [--sims 10000] [--seed 2026]
 """
@@ -34,6 +36,13 @@ from abkit.stats.fieller import fieller_interval
 from abkit.stats.sequential import asymptotic_cs_halfwidth
 from abkit.stats.srm import srm_test
 from abkit.stats.welch import proportion_ztest, welch_test
+from bench.calibration_ratio import (
+    cross_check_ratio,
+    cuped_ratio,
+    delta_ratio,
+    simulate_ratio_arm,
+    true_ratio,
+)
 
 ALPHA = 0.05
 DAYS, PER_DAY = 14, 300
@@ -247,8 +256,21 @@ def run_batch(rng: np.random.Generator, sims: int, lift: float, tally: Tally) ->
         "proportion": proportion(c, t),
     }
     cross_check(c, t, tests)
+    rc, rt = (
+        simulate_ratio_arm(rng, sims, UNITS, 1.0),
+        simulate_ratio_arm(rng, sims, UNITS, lift),
+    )
+    ratio_tests = {
+        "ratio": delta_ratio(rc, rt, welch),
+        "ratio_cuped": cuped_ratio(rc, rt, welch),
+    }
+    cross_check_ratio(rc, rt, ratio_tests, ALPHA)
+    tests.update(ratio_tests)
     rev_c, rev_t, pay_c, pay_t = true_values()
+    ratio_truth = (true_ratio() * (lift - 1), lift - 1)
     truth = {
+        "ratio": ratio_truth,
+        "ratio_cuped": ratio_truth,
         "welch": (rev_t - rev_c, rev_t / rev_c - 1) if lift != 1 else (0.0, 0.0),
         "cuped": (rev_t - rev_c, rev_t / rev_c - 1) if lift != 1 else (0.0, 0.0),
         "proportion": (pay_t - pay_c, LIFT - 1) if lift != 1 else (0.0, 0.0),
@@ -282,6 +304,8 @@ ROWS = (
     ("Welch t, revenue/member", "welch"),
     ("CUPED (pooled θ), revenue", "cuped"),
     ("two-proportion z, payer", "proportion"),
+    ("delta-method ratio, messages/match", "ratio"),
+    ("CUPED ratio (delta), messages/match", "ratio_cuped"),
     ("asymptotic CS, 14 daily looks", "sequential"),
     ("naive Welch, 14 daily looks", "peeking"),
     (f"SRM χ² p<{SRM_THRESHOLD:g} (A/B: {SRM_SKEW:.1%} split)", "srm"),
@@ -303,7 +327,8 @@ def table(null: Tally, effect: Tally, sims: int, seconds: float) -> str:
     lines.append(
         f"\n{sims:,} A/A and {sims:,} A/B experiments per method, {UNITS:,} members per "
         f"arm, α = {ALPHA}; truth: revenue {rev_c:.3f} → {rev_t:.3f} "
-        f"(+{rev_t / rev_c - 1:.2%}), payers {pay_c:.3f} → {pay_t:.4f}; rate [95% "
+        f"(+{rev_t / rev_c - 1:.2%}), payers {pay_c:.3f} → {pay_t:.4f}, messages per "
+        f"match {true_ratio():.3f} (+{LIFT - 1:.0%}); rate [95% "
         f"Clopper–Pearson band]; {seconds:.0f} s"
     )
     return "\n".join(lines)
