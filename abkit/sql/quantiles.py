@@ -39,6 +39,7 @@ def _metric_context(metric: Metric, columns: tuple[str, ...]) -> dict[str, Any]:
         "column": variable_column(metric.name, "value"),
         "p": repr(metric.quantile),
         "level": metric.level,
+        "interval": metric.interval,
         "events": [quote_literal(e) for e in metric.events or ()],
         "value": safe_expression(metric.value, columns, f"{where} value"),
         "filter": safe_expression(metric.filter, columns, f"{where} filter")
