@@ -173,6 +173,18 @@ class Metric(StrictModel):
             )
         if self.level == "event" and self.kind != "quantile":
             raise ValueError("level: event applies to kind: quantile metrics only")
+        self._check_interval()
+        if self.winsorize is not None and self.kind != "mean":
+            raise ValueError("winsorize applies to kind: mean metrics only")
+        if (
+            self.winsorize
+            and self.winsorize.source == "pre_period"
+            and not self.span_days
+        ):
+            raise ValueError("winsorize from the pre-period needs window.end_day")
+
+    def _check_interval(self) -> None:
+        """Price–Bonett is a CI of medians of per-unit values only."""
         if self.interval != "outer" and self.kind != "quantile":
             raise ValueError(
                 f"interval: {self.interval} applies to kind: quantile metrics only"
@@ -185,14 +197,6 @@ class Metric(StrictModel):
                 "(quantile: 0.5, level: unit); use interval: outer for "
                 f"quantile: {self.quantile:g} at level: {self.level}"
             )
-        if self.winsorize is not None and self.kind != "mean":
-            raise ValueError("winsorize applies to kind: mean metrics only")
-        if (
-            self.winsorize
-            and self.winsorize.source == "pre_period"
-            and not self.span_days
-        ):
-            raise ValueError("winsorize from the pre-period needs window.end_day")
 
     @property
     def measures(self) -> dict[str, Measure]:

@@ -22,8 +22,14 @@ from tests.handmade import write_log
 from tests.stats.test_price_bonett import median_arm
 
 VARIANTS = {"control": 0.5, "treatment": 0.5}
-MEDIAN = {"kind": "quantile", "events": ["session"], "value": "value",
-          "quantile": 0.5, "interval": "price_bonett", "window": {"end_day": 7}}
+MEDIAN = {
+    "kind": "quantile",
+    "events": ["session"],
+    "value": "value",
+    "quantile": 0.5,
+    "interval": "price_bonett",
+    "window": {"end_day": 7},
+}
 METRICS = {
     "total_median": MEDIAN,
     "total_p50_outer": MEDIAN | {"interval": "outer"},
@@ -112,7 +118,9 @@ def test_cli_json_names_the_interval(median_exp: Path, tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     rows = {m["metric"]: m for m in json.loads(out.read_text())["metrics"]}
     assert rows["total_median"]["relative_ci_method"] == "price_bonett"
-    assert "Price–Bonett CI of the difference of medians" in rows["total_median"]["note"]
+    assert (
+        "Price–Bonett CI of the difference of medians" in rows["total_median"]["note"]
+    )
     table = runner.invoke(app, ["analyze", str(median_exp)])
     assert "Price–Bonett" in table.stdout
 

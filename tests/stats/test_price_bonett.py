@@ -99,10 +99,13 @@ def test_values_at_or_below_zero_keep_the_delta_lift() -> None:
     assert median_ratio(control, treatment, 0.05) is None
     effect, log_ratio = median_difference(control, treatment, 0.05)
     assert not log_ratio
-    se = math.hypot(
-        treatment.standard_error(),
-        treatment.median / control.median * control.standard_error(),
-    ) / control.median
+    se = (
+        math.hypot(
+            treatment.standard_error(),
+            treatment.median / control.median * control.standard_error(),
+        )
+        / control.median
+    )
     assert effect.relative_ci_upper - effect.relative == pytest.approx(
         stats.norm.ppf(0.975) * se, rel=1e-12
     )
