@@ -76,12 +76,15 @@ def test_sql_rank_equals_r_rounding_for_every_size() -> None:
     """The template's FLOOR(n/2 − √n + 0.5) is R's round for n = 1 … 200,000."""
     import duckdb
 
-    ranks = duckdb.sql(
-        "SELECT CAST(GREATEST(1, FLOOR(n / 2.0 - SQRT(n) + 0.5)) AS BIGINT) "
-        "FROM range(1, 200001) t(n) ORDER BY n"
-    ).fetchnumpy()
-    column = next(iter(ranks.values()))
-    assert column.tolist() == [price_bonett_rank(n) for n in range(1, 200_001)]
+    rows = (
+        duckdb.connect()
+        .execute(
+            "SELECT CAST(GREATEST(1, FLOOR(n / 2.0 - SQRT(n) + 0.5)) AS BIGINT) "
+            "FROM range(1, 200001) t(n) ORDER BY n"
+        )
+        .fetchall()
+    )
+    assert [row[0] for row in rows] == [price_bonett_rank(n) for n in range(1, 200_001)]
 
 
 def test_scorecard_row_is_price_bonett(median_exp: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from abkit.stats.price_bonett import (
 BOOTSTRAPS = 2000
 
 
-def median_arm(values: list[float] | np.ndarray) -> MedianArm:
+def median_arm(values: Sequence[float] | np.ndarray) -> MedianArm:
     """What queries/quantiles.sql returns for an arm, computed with numpy."""
     ordered = np.sort(np.asarray(values, dtype=float))
     n = ordered.size
