@@ -54,7 +54,7 @@ def read_quantile_arms(frame: pd.DataFrame | None) -> dict[str, dict[str, Quanti
     return arms
 
 
-def quantile_arm(row: Mapping[str, Any]) -> QuantileArm:
+def quantile_arm(row: Mapping[Any, Any]) -> QuantileArm:
     """One row of quantile_bounds.sql as a QuantileArm."""
     return QuantileArm(
         units=int(row["clusters"]),
