@@ -4,6 +4,9 @@ Unit level: lognormal per-unit values, treatment = control × 1.05, so the true
 quantiles, their difference and the relative lift (+5%) are known exactly. Event
 level: 4 events per unit sharing a unit effect (clustered), true quantiles from a
 10⁷-event sample; the naive (i.i.d.) ranks are shown beside the clustered ones.
+Price–Bonett (`interval: price_bonett`, medians of per-unit values): the arm column
+is median ± z·SE, the relative column the log-scale ratio CI; also at small arms,
+where it is meant to be used.
 Each CI is built exactly as `abkit.stats.quantile` builds it (inverse-CDF quantile,
 order statistics at the bound ranks, SE = width / 2z, z-test of the difference):
 
@@ -19,6 +22,7 @@ import time
 import numpy as np
 from scipy import stats
 
+from abkit.stats.price_bonett import price_bonett_rank, price_bonett_z0
 from abkit.stats.quantile import point_rank, rank_bounds
 
 ALPHA = 0.05
@@ -85,6 +89,24 @@ def unit_level(rng: np.random.Generator, sims: int, units: int, p: float) -> lis
     return summarize(arms[0], arms[1], (true_c, true_c * LIFT))
 
 
+def price_bonett(rng: np.random.Generator, sims: int, units: int) -> list[str]:
+    """Lognormal per-unit medians: truth e⁰ = 1 and 1.05; Price–Bonett CIs."""
+    a, z0 = price_bonett_rank(units), price_bonett_z0(units)
+    arms = []
+    for scale in (1.0, LIFT):
+        rows = np.sort(rng.lognormal(0, 1, (sims, units)) * scale, axis=1)
+        low, high = rows[:, a - 1], rows[:, units - a]
+        arms.append((np.median(rows, axis=1), (high - low) / (2 * z0),
+                     (np.log(high) - np.log(low)) / (2 * z0)))  # fmt: skip
+    (m_c, se_c, log_c), (m_t, se_t, log_t) = arms
+    ratio_half = Z * np.sqrt(log_c**2 + log_t**2)
+    return [
+        coverage(np.abs(m_c - 1.0) <= Z * se_c),
+        coverage(np.abs(m_t - m_c - (LIFT - 1)) <= Z * np.sqrt(se_c**2 + se_t**2)),
+        coverage(np.abs(np.log(m_t / m_c) - math.log(LIFT)) <= ratio_half),
+    ]
+
+
 def event_level(
     rng: np.random.Generator, sims: int, units: int, p: float, clustered: bool
 ) -> list[str]:
@@ -116,6 +138,14 @@ def main() -> None:
     for p in (0.5, 0.9, 0.99):
         cells = unit_level(rng, args.sims, args.units, p)
         print(f"{'unit level':<28}{p:>5}  " + "".join(f"{c:<22}" for c in cells))
+    for units in (args.units, 50, 20):
+        cells = price_bonett(rng, args.sims, units)
+        label = f"Price–Bonett, {units} units"
+        print(f"{label:<28}{0.5:>5}  " + "".join(f"{c:<22}" for c in cells))
+    for units in (50, 20):
+        cells = unit_level(rng, args.sims, units, 0.5)
+        label = f"unit level, {units} units"
+        print(f"{label:<28}{0.5:>5}  " + "".join(f"{c:<22}" for c in cells))
     event_sims, event_units = max(args.sims // 4, 100), args.units // 4
     for clustered, label in (
         (True, "event, clustered (deff)"),

@@ -13,6 +13,8 @@
   Output      run, variant ('A' or 'B'), exposure_key (NULL on the overall rows),
               n_units, and per metric the moments.sql columns.
   Grain       run x pseudo-arm, and run x pseudo-arm x exposure day.
+  The pseudo-arm is replay_arm.sql's; quantile metrics are replayed by
+  aa_replay_quantiles.sql with the same re-assignment.
 #}
 WITH
 {% include "unit_chain.sql" %},
@@ -25,17 +27,7 @@ runs AS (
 replayed AS (
     SELECT
         r.run,
-        CASE
-            WHEN hash(
-                {%- if cluster %}
-                COALESCE(c.cluster_id, CAST(v.unit_id AS VARCHAR))
-                {%- else %}
-                CAST(v.unit_id AS VARCHAR)
-                {%- endif %}
-                || '|{{ seed }}|' || CAST(r.run AS VARCHAR)
-            ) % 2 = 0 THEN 'A'
-            ELSE 'B'
-        END AS variant,
+        {% include "replay_arm.sql" %} AS variant,
         v.* EXCLUDE (variant)
     FROM unit_values AS v
     {%- if cluster %}

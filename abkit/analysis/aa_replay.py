@@ -10,6 +10,11 @@ false-positive rate gets an exact (Clopper–Pearson) band; a band that excludes
 flags the metric: heavy tails at this sample size, or a metric analysed at a finer
 unit than the one randomized (the replay moves whole clusters, the test assumes
 independent units).
+
+Quantile metrics are replayed by a second query (queries/aa_replay_quantiles.sql,
+the same re-assignment): per run and pseudo-arm the quantile and the order
+statistics its interval needs, then the scorecard's own test (outer CI or
+Price–Bonett, `abkit.analysis.quantiles.compare_quantiles`) under `fixed_horizon`.
 """
 
 from __future__ import annotations
@@ -26,12 +31,15 @@ import pandas as pd
 from abkit.aggregates.moments import JointMoments
 from abkit.aggregates.rows import joint_moments
 from abkit.analysis.comparison import compare, unadjusted_test
+from abkit.analysis.quantiles import compare_quantiles, quantile_arm
 from abkit.analysis.queries import locked_engine, query_frame
 from abkit.analysis.text import aligned
 from abkit.config import Experiment, Metric, load_experiment
-from abkit.sql.replay import render_aa_replay_sql
+from abkit.sql.quantiles import quantile_metrics
+from abkit.sql.replay import render_aa_replay_quantiles_sql, render_aa_replay_sql
 from abkit.sql.variables import MetricVariables, experiment_variables
 from abkit.stats.delta import ratio_estimate
+from abkit.stats.quantile import QuantileArm
 from abkit.stats.rates import EmpiricalRate, empirical_rate
 from abkit.stats.sequential import asymptotic_cs_test
 
@@ -41,10 +49,15 @@ BAND_LEVEL = 0.99
 
 
 NOT_REPLAYED = (
-    "quantile metric, not replayed: the replay re-tests per-arm sums, and a "
-    "quantile's test needs each re-assignment's order statistics"
+    "quantile metric, not replayed: the quantile replay query's rows were not given"
 )
-"""What the replay says of each quantile metric it leaves out."""
+"""What `replay_result` says of each quantile metric without replay rows."""
+
+QUANTILE_REPLAYED = (
+    "quantile metric, replayed with the scorecard's test ({interval}) at the fixed "
+    "horizon only: CUPED and sequential tests do not apply to quantiles"
+)
+"""What the replay says of each quantile metric it re-tests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,7 @@ class AaReplayResult:
     randomization_unit: str
     rows: tuple[ReplayRow, ...]
     skipped: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> tuple[ReplayRow, ...]:
@@ -100,6 +114,7 @@ class AaReplayResult:
             "randomization_unit": self.randomization_unit,
             "rows": [row.to_dict() for row in self.rows],
             "skipped": list(self.skipped),
+            "notes": list(self.notes),
         }
 
     def __str__(self) -> str:
@@ -115,6 +130,7 @@ class AaReplayResult:
         table += [_row_cells(row) for row in self.rows]
         lines = [head, *aligned(table)]
         lines += [f"note: {name}: {NOT_REPLAYED}" for name in self.skipped]
+        lines += [f"note: {text}" for text in self.notes]
         return "\n".join(lines) + "\n"
 
 
@@ -150,15 +166,21 @@ def aa_replay(
     if not isinstance(experiment, Experiment):
         experiment = load_experiment(experiment)
     sql = render_aa_replay_sql(experiment, runs, seed)
+    quantile_sql = render_aa_replay_quantiles_sql(experiment, runs, seed)
     with locked_engine(experiment, con) as engine:
         frame = query_frame(engine, sql)
-    return replay_result(experiment, frame, runs, seed)
+        quantiles = None if quantile_sql is None else query_frame(engine, quantile_sql)
+    return replay_result(experiment, frame, runs, seed, quantiles)
 
 
 def replay_result(
-    experiment: Experiment, frame: pd.DataFrame, runs: int, seed: int
+    experiment: Experiment,
+    frame: pd.DataFrame,
+    runs: int,
+    seed: int,
+    quantiles: pd.DataFrame | None = None,
 ) -> AaReplayResult:
-    """Count each test's rejections over the runs of the replay query (no IO)."""
+    """Count each test's rejections over the runs of the replay queries (no IO)."""
     plans = [p for p in experiment_variables(experiment) if p.metric.kind != "quantile"]
     tests = _tests(experiment)
     counts = {(p.metric.name, t): [0, 0] for p in plans for t in tests}
@@ -184,10 +206,50 @@ def replay_result(
         for (name, test), (k, n) in counts.items()
     )
     unit = experiment.data.assignments.cluster or experiment.data.assignments.unit_id
-    skipped = tuple(m.name for m in experiment.metrics if m.kind == "quantile")
-    return AaReplayResult(
-        experiment.name, runs, seed, experiment.alpha, unit, rows_out, skipped
+    replayed = quantile_metrics(experiment)
+    if quantiles is None:
+        skipped = tuple(m.name for m in replayed)
+        return AaReplayResult(
+            experiment.name, runs, seed, experiment.alpha, unit, rows_out, skipped
+        )
+    quantile_rows = tuple(
+        ReplayRow(name, "fixed_horizon",
+                  empirical_rate(k, n, experiment.alpha, BAND_LEVEL))
+        for name, (k, n) in _quantile_counts(experiment, quantiles).items()
+    )  # fmt: skip
+    notes = tuple(
+        f"{m.name}: " + QUANTILE_REPLAYED.format(interval=_interval_name(m))
+        for m in replayed
     )
+    return AaReplayResult(experiment.name, runs, seed, experiment.alpha, unit,
+                          rows_out + quantile_rows, notes=notes)  # fmt: skip
+
+
+def _interval_name(metric: Metric) -> str:
+    return "Price–Bonett" if metric.interval == "price_bonett" else "outer CI"
+
+
+def _quantile_counts(
+    experiment: Experiment, frame: pd.DataFrame
+) -> dict[str, list[int]]:
+    """Per quantile metric: [rejections, runs tested] over the replay's runs."""
+    metrics = {m.name: m for m in quantile_metrics(experiment)}
+    counts = {name: [0, 0] for name in metrics}
+    by_run: dict[tuple[str, int], dict[str, QuantileArm]] = {}
+    for row in frame.to_dict("records"):
+        key = (str(row["metric"]), int(row["run"]))
+        by_run.setdefault(key, {})[str(row["variant"])] = quantile_arm(row)
+    for (name, _), arms in sorted(by_run.items()):
+        if name not in metrics or "A" not in arms or "B" not in arms:
+            continue
+        effect, _ = compare_quantiles(
+            metrics[name], arms["A"], arms["B"], experiment.alpha
+        )
+        if math.isnan(effect.pvalue):
+            continue
+        counts[name][0] += int(effect.pvalue < experiment.alpha)
+        counts[name][1] += 1
+    return counts
 
 
 Arms = dict[str, dict[str, JointMoments]]

@@ -14,6 +14,7 @@ IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
 MetricKind = Literal["mean", "proportion", "ratio", "retention", "quantile"]
 QuantileLevel = Literal["unit", "event"]
+QuantileInterval = Literal["outer", "price_bonett"]
 Aggregate = Literal["sum", "any", "active_days", "distinct_partners"]
 Direction = Literal["higher", "lower"]
 DisplayFormat = Literal["number", "count", "percent", "currency"]
@@ -134,6 +135,13 @@ class Metric(StrictModel):
         description="quantile metrics: of per-unit values (unit) or of every event's "
         "value, clustered by unit (event)",
     )
+    interval: QuantileInterval = Field(
+        "outer",
+        description="quantile metrics: the CI of each arm's quantile, by order "
+        "statistics (outer, Deng et al. 2018) or, for the median of per-unit values, "
+        "Price–Bonett's distribution-free CI of the difference and ratio of medians "
+        "(price_bonett; quantile: 0.5, level: unit)",
+    )
 
     def model_post_init(self, __context: Any) -> None:
         """Each kind has the fields it needs and no others."""
@@ -165,6 +173,7 @@ class Metric(StrictModel):
             )
         if self.level == "event" and self.kind != "quantile":
             raise ValueError("level: event applies to kind: quantile metrics only")
+        self._check_interval()
         if self.winsorize is not None and self.kind != "mean":
             raise ValueError("winsorize applies to kind: mean metrics only")
         if (
@@ -173,6 +182,21 @@ class Metric(StrictModel):
             and not self.span_days
         ):
             raise ValueError("winsorize from the pre-period needs window.end_day")
+
+    def _check_interval(self) -> None:
+        """Price–Bonett is a CI of medians of per-unit values only."""
+        if self.interval != "outer" and self.kind != "quantile":
+            raise ValueError(
+                f"interval: {self.interval} applies to kind: quantile metrics only"
+            )
+        if self.interval == "price_bonett" and (
+            self.quantile != 0.5 or self.level != "unit"
+        ):
+            raise ValueError(
+                "interval: price_bonett is for the median of per-unit values "
+                "(quantile: 0.5, level: unit); use interval: outer for "
+                f"quantile: {self.quantile:g} at level: {self.level}"
+            )
 
     @property
     def measures(self) -> dict[str, Measure]:

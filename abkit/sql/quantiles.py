@@ -39,6 +39,7 @@ def _metric_context(metric: Metric, columns: tuple[str, ...]) -> dict[str, Any]:
         "column": variable_column(metric.name, "value"),
         "p": repr(metric.quantile),
         "level": metric.level,
+        "interval": metric.interval,
         "events": [quote_literal(e) for e in metric.events or ()],
         "value": safe_expression(metric.value, columns, f"{where} value"),
         "filter": safe_expression(metric.filter, columns, f"{where} filter")
@@ -49,14 +50,21 @@ def _metric_context(metric: Metric, columns: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def render_quantiles_sql(experiment: Experiment) -> str | None:
-    """The quantile query of an experiment, or None without quantile metrics."""
+def quantile_context(experiment: Experiment) -> dict[str, Any] | None:
+    """The template parameters of the quantile metrics, or None without any."""
     metrics = quantile_metrics(experiment)
     if not metrics:
         return None
     columns = known_event_columns(experiment)
-    context = analysis_context(experiment) | {
+    return {
         "quantile_metrics": [_metric_context(m, columns) for m in metrics],
         "z": repr(quantile_z(experiment.alpha)),
     }
-    return render_template("quantiles.sql", context)
+
+
+def render_quantiles_sql(experiment: Experiment) -> str | None:
+    """The quantile query of an experiment, or None without quantile metrics."""
+    context = quantile_context(experiment)
+    if context is None:
+        return None
+    return render_template("quantiles.sql", analysis_context(experiment) | context)

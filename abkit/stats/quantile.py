@@ -108,6 +108,8 @@ class QuantileArm:
         lower: order statistic at the lower bound rank.
         upper: order statistic at the upper bound rank.
         deff: the design effect used for the ranks (1 at the unit level).
+        minimum: the smallest value ranked (NaN when unknown); Price–Bonett's
+            ratio of medians needs it > 0.
     """
 
     units: int
@@ -116,6 +118,7 @@ class QuantileArm:
     lower: float
     upper: float
     deff: float = 1.0
+    minimum: float = math.nan
 
     def estimate(self, z: float) -> ArmEstimate:
         """The quantile with Var(q̂) = ((upper − lower) / 2z)² (Deng et al. §4)."""
