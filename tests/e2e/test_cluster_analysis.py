@@ -11,6 +11,7 @@ import pytest
 import statsmodels.api as sm
 
 import abkit
+from abkit.analysis.clusters import overall_rows
 from abkit.analysis.queries import run_queries
 from abkit.config import load_experiment
 from abkit.stats.cluster import ClusterArm, cluster_variance, design_effect, icc
@@ -90,7 +91,7 @@ def test_icc_and_design_effect_from_sums(city_exp: Path) -> None:
     frame = run_queries(load_experiment(city_exp)).clusters
     assert frame is not None
     rows = unit_rows(city_exp)
-    for record in frame.to_dict("records"):
+    for record in overall_rows(frame).to_dict("records"):
         arm_rows = rows[rows["variant"] == record["variant"]]
         arm = ClusterArm(*(record[f"city_messages__{k}"] for k in (
             "clusters", "units", "y", "y_sq", "d", "yc_sq", "dc_sq", "yd",
