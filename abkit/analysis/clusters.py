@@ -85,12 +85,10 @@ def read_cluster_segments(
 
 
 def cluster_arms(experiment: Experiment, rows: pd.DataFrame) -> ClusterArms:
-    """metric -> variant -> cluster sums of rows holding one row per variant."""
+    """The cluster sums (metric -> variant) of rows holding one row per variant."""
     records: list[dict[Any, Any]] = rows.to_dict("records")
     return {
-        metric.name: {
-            str(row["variant"]): arm_of(row, metric.name) for row in records
-        }
+        metric.name: {str(row["variant"]): arm_of(row, metric.name) for row in records}
         for metric in experiment.metrics
         if metric.kind != "quantile"
     }

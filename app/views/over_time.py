@@ -31,8 +31,9 @@ st.caption(
     "since exposure shows novelty (fading) or learning (growing) effects."
 )
 
-components.per_unit_warning(
-    experiment.data.assignments.cluster, "the daily series and the sequential looks"
+components.cluster_robust_info(
+    experiment.data.assignments.cluster,
+    "the daily series and the sequential looks are cluster-robust",
 )
 
 settings = result.sequential
