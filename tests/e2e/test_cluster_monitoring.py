@@ -205,3 +205,36 @@ def test_cli_analyze_gives_the_sequential_verdict(
     assert [look["standard_error"] for look in series["looks"]] == pytest.approx(
         [look.standard_error for look in result.series[0].looks], rel=1e-12
     )
+
+
+def test_reports_say_segments_and_daily_series_are_cluster_robust(
+    result: AnalysisResult,
+) -> None:
+    from abkit.report.html import render_html
+    from abkit.report.markdown import render_markdown
+
+    phrase = "segments and the daily series are cluster-robust too"
+    assert phrase in " ".join(render_markdown(result).split())
+    assert phrase in " ".join(render_html(result).split())
+    assert phrase in json.dumps(result.to_dict())
+    assert phrase in " ".join(str(result).split())
+
+
+@pytest.mark.parametrize("method", ["gst", "always_valid", "msprt"])
+def test_every_sequential_method_runs_on_cluster_looks(
+    tmp_path: Path, method: str
+) -> None:
+    path = clustered_log(
+        tmp_path, users=800, sequential={"method": method, "planned_units": 800}
+    )
+    series = abkit.analyze(path).series[0]
+    assert series.method == method and series.status == "ok"
+    rows = unit_rows(path)
+    last = series.looks[-1]
+    assert_matches_statsmodels(rows, last.difference, last.standard_error)
+    checked = "z_bound" if method == "gst" else "pvalue"  # GST gives boundaries
+    assert all(math.isfinite(getattr(look, checked)) for look in series.looks)
+    assert all(
+        look.sequential_lower <= look.difference <= look.sequential_upper
+        for look in series.looks
+    )
