@@ -16,7 +16,9 @@ enrolment has ended an open-window metric adds no units: its information
 plateaus, and a plateau adds no look (a windowed metric keeps adding looks as
 windows complete). The series is computed with today's knowledge: a unit later
 seen in a second variant is excluded from every look, while `abkit analyze
---as-of` (the analysis exactly as run that morning) still had it.
+--as-of` (the analysis exactly as run that morning) still had it. A
+cluster-randomized design's looks are the same running sums over cluster-sum
+increments (`abkit.analysis.cluster_looks`): cluster-robust SE, units counted.
 """
 
 from __future__ import annotations
