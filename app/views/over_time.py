@@ -126,5 +126,10 @@ if result.novelty:
     st.caption(
         f"{points[0].metric}, {novelty_variant} vs {result.control}: each day's own "
         "effect (not cumulative), uncorrected; a falling line suggests a novelty effect."
+        + (
+            " Per-unit intervals, not cluster-robust: too narrow here."
+            if experiment.data.assignments.cluster
+            else ""
+        )
     )
     st.plotly_chart(novelty_figure(points), key="novelty_chart")
