@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 
@@ -56,9 +55,8 @@ def cluster_series(
 ) -> tuple[MetricSeries, ...]:
     """Every metric × treatment's daily series over clusters, sequential if planned."""
 
-    def compare(metric: Metric, control: ClusterArm, treated: ClusterArm) -> Any:
-        effect: EffectResult = cluster_effect(control, treated, experiment.alpha)
-        return effect
+    def compare(_: Metric, control: ClusterArm, treated: ClusterArm) -> EffectResult:
+        return cluster_effect(control, treated, experiment.alpha)
 
     daily = read_cluster_daily(experiment, frame)
     return metric_series(experiment, daily, last_day, compare, alphas)
