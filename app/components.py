@@ -188,14 +188,12 @@ def cluster_srm_text(result: AnalysisResult, cluster: str | None) -> str:
     return f"Sample ratio over {counted}: {counts} (p {format_pvalue(srm.pvalue)})"
 
 
-def per_unit_warning(cluster: str | None, what: str) -> None:
-    """Say that `what` keeps per-unit variances in a cluster-randomized design."""
-    from abkit.analysis.clusters import PER_UNIT_NOTE  # statistics: load on use
-
+def cluster_robust_info(cluster: str | None, what: str) -> None:
+    """Say that `what` is cluster-robust in a cluster-randomized design."""
     if cluster:
-        st.warning(
-            f"**Randomized by {as_text(cluster)}**: {what} use a "
-            f"{as_text(PER_UNIT_NOTE)}.",
+        st.info(
+            f"**Randomized by {as_text(cluster)}**: {what}, with variances over "
+            f"{as_text(cluster)} clusters (sample-ratio tests count clusters).",
             icon=":material/group_work:",
         )
 

@@ -24,7 +24,8 @@ from abkit.aggregates.rows import (
     unit_count,
 )
 from abkit.analysis import health
-from abkit.analysis.clusters import cluster_srm, label_per_unit, with_clusters
+from abkit.analysis.cluster_looks import cluster_exposure_counts, cluster_series
+from abkit.analysis.clusters import cluster_segment_srm, cluster_srm, with_clusters
 from abkit.analysis.comparison import compare, metric_results, unadjusted_test
 from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.decision import apply_decision_rules, family_members
@@ -66,7 +67,9 @@ def build_result(
     srm = cluster_srm(experiment, frames.clusters) or srm_test(
         list(units.values()), weights, experiment.health.srm_threshold
     )
-    segment_srm = _segment_srm(frames.moments, groups, experiment)
+    segment_srm = cluster_segment_srm(experiment, frames.clusters) or _segment_srm(
+        frames.moments, groups, experiment
+    )
     checks = _health_checks(experiment, frames, overall, srm, segment_srm)
     caps = read_caps(frames.moments, plans)
     window_end = _window_end(experiment, frames.exposure_health)
@@ -93,8 +96,8 @@ def build_result(
         engine=frames.engine,
         dialect=frames.dialect,
         abkit_version=abkit_version(),
-        segment_results=label_per_unit(
-            experiment, _segment_results(experiment, groups, caps)
+        segment_results=with_clusters(
+            experiment, _segment_results(experiment, groups, caps), frames.clusters
         ),
         segment_srm=segment_srm,
         series=series,
@@ -137,6 +140,13 @@ def _metric_series(
     window_end: dt.datetime | None,
 ) -> tuple[MetricSeries, ...]:
     """Daily looks of every windowed metric, tested as the scorecard tests them."""
+    if frames.clusters is not None:
+        return cluster_series(
+            experiment,
+            frames.clusters,
+            _last_look_day(experiment, window_end),
+            sequential_alphas(experiment),
+        )
     return metric_series(
         experiment,
         read_daily(frames.moments, plans),
@@ -155,7 +165,11 @@ def _srm_over_time(
 ) -> SequentialSrmResult | None:
     """The sequential SRM test on the days the metric series looked at."""
     days = sorted({look.day for s in series for look in s.looks})
-    counts = daily_exposure_counts(frames.daily_exposures)
+    counts = (
+        daily_exposure_counts(frames.daily_exposures)
+        if frames.clusters is None
+        else cluster_exposure_counts(frames.clusters)
+    )  # a clustered design's sequential SRM counts clusters
     return srm_series(counts, experiment, days)
 
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from abkit.analysis.clusters import ClusterArms, read_cluster_arms
+from abkit.analysis.clusters import ClusterArms, overall_rows, read_cluster_arms
 from abkit.config import Experiment, Metric
 from abkit.stats.cluster import ClusterArm, cluster_variance, icc
 from abkit.stats.power import MetricModel, PowerResult, duration_days, mde_for_duration
@@ -127,7 +127,7 @@ def clustered_counts(
 
 def history_clusters(frame: pd.DataFrame | None) -> int:
     """Clusters in the history's cluster sums, over all arms (0 without clusters)."""
-    return 0 if frame is None else int(frame["clusters"].sum())
+    return 0 if frame is None else int(overall_rows(frame)["clusters"].sum())
 
 
 class ClusteredRow(Protocol):

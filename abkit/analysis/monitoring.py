@@ -16,7 +16,9 @@ enrolment has ended an open-window metric adds no units: its information
 plateaus, and a plateau adds no look (a windowed metric keeps adding looks as
 windows complete). The series is computed with today's knowledge: a unit later
 seen in a second variant is excluded from every look, while `abkit analyze
---as-of` (the analysis exactly as run that morning) still had it.
+--as-of` (the analysis exactly as run that morning) still had it. A
+cluster-randomized design's looks are the same running sums over cluster-sum
+increments (`abkit.analysis.cluster_looks`): cluster-robust SE, units counted.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from abkit.aggregates.moments import JointMoments
 from abkit.analysis.guardrail_monitoring import (
@@ -40,6 +42,7 @@ from abkit.config import (
     Metric,
     SequentialSettings,
 )
+from abkit.stats.cluster import ClusterArm
 from abkit.stats.sequential import (
     SequentialResult,
     asymptotic_cs_test,
@@ -53,7 +56,11 @@ from abkit.stats.welch import EffectResult
 MIN_UNITS_PER_ARM = 100
 """Looks with fewer units per arm are skipped: the normal approximation needs them."""
 
-DailyRows = Mapping[str, Sequence[tuple[dt.date, Mapping[str, JointMoments]]]]
+LookSums = TypeVar("LookSums", JointMoments, ClusterArm)
+"""What a look sums over exposure keys: unit moments, or a clustered design's
+cluster-sum increments (`abkit.analysis.cluster_looks`); `.n` counts units."""
+
+DailyRows = Mapping[str, Sequence[tuple[dt.date, Mapping[str, LookSums]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +139,7 @@ class MetricSeries:
         }
 
 
-def look_days(daily: DailyRows, last_day: dt.date) -> list[dt.date]:
+def look_days(daily: DailyRows[LookSums], last_day: dt.date) -> list[dt.date]:
     """Every morning from the first exposure key + 1 to the end of the data."""
     keys = [day for rows in daily.values() for day, _ in rows]
     if not keys:
@@ -142,10 +149,10 @@ def look_days(daily: DailyRows, last_day: dt.date) -> list[dt.date]:
 
 
 def running_totals(
-    rows: Sequence[tuple[dt.date, Mapping[str, JointMoments]]], metric: Metric
-) -> list[tuple[dt.date, JointMoments]]:
+    rows: Sequence[tuple[dt.date, Mapping[str, LookSums]]], metric: Metric
+) -> list[tuple[dt.date, LookSums]]:
     """A metric's moments summed over the exposure keys up to each key, in order."""
-    totals: list[tuple[dt.date, JointMoments]] = []
+    totals: list[tuple[dt.date, LookSums]] = []
     for key, moments in rows:
         value = moments[metric.name]
         totals.append((key, totals[-1][1] + value if totals else value))
@@ -153,8 +160,8 @@ def running_totals(
 
 
 def _as_of(
-    totals: Sequence[tuple[dt.date, JointMoments]], metric: Metric, day: dt.date
-) -> JointMoments | None:
+    totals: Sequence[tuple[dt.date, LookSums]], metric: Metric, day: dt.date
+) -> LookSums | None:
     """The running total on the morning of `day`.
 
     Keys up to day − end_day − 1 (windows complete), or for an open window up to
@@ -168,17 +175,17 @@ def _as_of(
 
 
 def cumulative(
-    rows: Sequence[tuple[dt.date, Mapping[str, JointMoments]]],
+    rows: Sequence[tuple[dt.date, Mapping[str, LookSums]]],
     metric: Metric,
     day: dt.date,
-) -> JointMoments | None:
+) -> LookSums | None:
     """A metric's moments as of the morning of `day` (see `_as_of`)."""
     return _as_of(running_totals(rows, metric), metric, day)
 
 
 def metric_series(
     experiment: Experiment,
-    daily: DailyRows,
+    daily: DailyRows[LookSums],
     last_day: dt.date,
     compare: Any,
     alphas: Mapping[str, float] | None = None,
@@ -233,7 +240,7 @@ def _with_guardrail(
 
 def _looks(
     metric: Metric,
-    daily: DailyRows,
+    daily: DailyRows[LookSums],
     control: str,
     variant: str,
     days: Sequence[dt.date],
@@ -255,17 +262,22 @@ def _looks(
         effect: EffectResult = compare(metric, arms[0], arms[1])
         if effect.status not in ("ok", "zero_control_mean"):
             continue
-        looks.append(_look(day, effect))
+        looks.append(_look(day, effect, arms[0].n, arms[1].n))
     return looks
 
 
-def _look(day: dt.date, effect: EffectResult) -> Look:
-    """Fixed-horizon numbers of a look, with z (sequential tests never use t)."""
+def _look(day: dt.date, effect: EffectResult, n_control: int, n_treatment: int) -> Look:
+    """Fixed-horizon numbers of a look, with z (sequential tests never use t).
+
+    The counts are the look's units (clusters, for a clustered design, are only
+    the effect's degrees of freedom): the information fraction is units so far
+    over `planned_units`.
+    """
     se = effect.standard_error
     return Look(
         day=day,
-        n_control=effect.control.n,
-        n_treatment=effect.treatment.n,
+        n_control=n_control,
+        n_treatment=n_treatment,
         control_mean=effect.control.mean,
         difference=effect.difference,
         standard_error=se,

@@ -146,14 +146,6 @@ class ExperimentFile(StrictModel):
             raise ValueError("segments need data.units (the table of unit attributes)")
         if self.cuped.unit_covariates and self.data.units is None:
             raise ValueError("cuped.unit_covariates need data.units")
-        if self.sequential is not None and self.data.assignments.cluster:
-            # the daily looks use per-unit variances, too narrow when clusters were
-            # randomized: a sequential verdict would be wrong, so none is given
-            raise ValueError(
-                "sequential: monitoring is not cluster-robust yet; with "
-                "data.assignments.cluster remove sequential: and read the "
-                "fixed-horizon scorecard (cluster-robust) at the planned end"
-            )
 
     time_zone: str = Field(
         "UTC",

@@ -51,6 +51,30 @@ class ClusterArm:
     y_sq_over_units: float = math.nan
 
     @property
+    def n(self) -> int:
+        """Analysed units: what a daily look counts (its information fraction)."""
+        return self.units
+
+    def __add__(self, other: ClusterArm) -> ClusterArm:
+        """Field-wise sum: disjoint cluster sets, or a look's increments (see below).
+
+        Added over clusters or over cohorts of the same clusters, Σ_c Y_c² is only
+        additive as increments Y_c(k)² − Y_c(k−1)² (queries/cluster_moments.sql's
+        daily rows), which is what the daily looks add.
+        """
+        return ClusterArm(
+            self.clusters + other.clusters,
+            self.units + other.units,
+            self.y + other.y,
+            self.y_sq + other.y_sq,
+            self.d + other.d,
+            self.yc_sq + other.yc_sq,
+            self.dc_sq + other.dc_sq,
+            self.yd + other.yd,
+            self.y_sq_over_units + other.y_sq_over_units,
+        )
+
+    @property
     def ratio(self) -> float:
         """R = ΣY/ΣD: the per-unit mean (or the ratio metric)."""
         return self.y / self.d if self.d else math.nan

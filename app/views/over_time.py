@@ -31,8 +31,9 @@ st.caption(
     "since exposure shows novelty (fading) or learning (growing) effects."
 )
 
-components.per_unit_warning(
-    experiment.data.assignments.cluster, "the daily series and the sequential looks"
+components.cluster_robust_info(
+    experiment.data.assignments.cluster,
+    "the daily series and the sequential looks are cluster-robust",
 )
 
 settings = result.sequential
@@ -125,5 +126,10 @@ if result.novelty:
     st.caption(
         f"{points[0].metric}, {novelty_variant} vs {result.control}: each day's own "
         "effect (not cumulative), uncorrected; a falling line suggests a novelty effect."
+        + (
+            " Per-unit intervals, not cluster-robust: too narrow here."
+            if experiment.data.assignments.cluster
+            else ""
+        )
     )
     st.plotly_chart(novelty_figure(points), key="novelty_chart")

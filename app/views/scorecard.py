@@ -68,7 +68,7 @@ else:
         "looked at, and not part of the decision rules.",
         icon=":material/travel_explore:",
     )
-    components.per_unit_warning(cluster, "segment results")
+    components.cluster_robust_info(cluster, "segment results are cluster-robust")
 
 SEQUENTIAL_VIEW, FIXED_VIEW = "Sequential (the design's test)", "Fixed horizon"
 view = SEQUENTIAL_VIEW

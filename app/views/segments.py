@@ -30,7 +30,9 @@ if not result.segment_results:
     )
     st.stop()
 
-components.per_unit_warning(experiment.data.assignments.cluster, "segment results")
+components.cluster_robust_info(
+    experiment.data.assignments.cluster, "segment results are cluster-robust"
+)
 names = list(dict.fromkeys(str(r.segment) for r in result.segment_results))
 segment = st.selectbox("Segment", names, key="segments_segment") or names[0]
 

@@ -83,8 +83,9 @@ def test_scorecard_shows_quantile_fieller_and_cluster_rows(
 
 def test_over_time_and_plan_pages_say_what_counts_clusters(city_app: AppTest) -> None:
     open_page(city_app, "over_time")
-    warnings = " ".join(w.value for w in city_app.warning)
-    assert "Randomized by city" in warnings and "not cluster" in warnings
+    infos = " ".join(i.value for i in city_app.info)
+    assert "Randomized by city" in infos
+    assert "the daily series and the sequential looks are cluster-robust" in infos
     open_page(city_app, "plan")
     shown = table(city_app, "plan_table").set_index("metric")
     row = shown.loc["city_messages"]
@@ -96,9 +97,11 @@ def test_over_time_and_plan_pages_say_what_counts_clusters(city_app: AppTest) ->
     assert any("Randomized by" in i.value for i in city_app.info)
 
 
-def test_cluster_results_label_what_stays_per_unit(city_result: AnalysisResult) -> None:
+def test_cluster_results_label_what_is_cluster_robust(
+    city_result: AnalysisResult,
+) -> None:
     messages = city_result.metric("city_messages")
-    assert "segments and the daily series are per unit" in messages.note
+    assert "segments and the daily series are cluster-robust too" in messages.note
     quantile = city_result.metric("message_p90")
     assert PER_UNIT_NOTE in quantile.note
     assert math.isfinite(quantile.effect.difference)

@@ -11,6 +11,7 @@ import pytest
 import statsmodels.api as sm
 
 import abkit
+from abkit.analysis.clusters import overall_rows
 from abkit.analysis.queries import run_queries
 from abkit.config import load_experiment
 from abkit.stats.cluster import ClusterArm, cluster_variance, design_effect, icc
@@ -90,7 +91,7 @@ def test_icc_and_design_effect_from_sums(city_exp: Path) -> None:
     frame = run_queries(load_experiment(city_exp)).clusters
     assert frame is not None
     rows = unit_rows(city_exp)
-    for record in frame.to_dict("records"):
+    for record in overall_rows(frame).to_dict("records"):
         arm_rows = rows[rows["variant"] == record["variant"]]
         arm = ClusterArm(*(record[f"city_messages__{k}"] for k in (
             "clusters", "units", "y", "y_sq", "d", "yc_sq", "dc_sq", "yd",
@@ -109,15 +110,21 @@ def test_icc_and_design_effect_from_sums(city_exp: Path) -> None:
         assert design_effect(arm) > 5
 
 
-def test_sequential_monitoring_of_a_cluster_design_is_refused(city_exp: Path) -> None:
-    """Daily looks use per-unit variances: with clusters randomized, no verdict."""
+def test_sequential_monitoring_of_a_cluster_design_runs(city_exp: Path) -> None:
+    """`sequential:` with clusters randomized is accepted and gives a verdict."""
     import yaml
 
-    from abkit.errors import ConfigError
-
     spec = yaml.safe_load(city_exp.read_text())
-    spec["sequential"] = {"method": "gst", "planned_units": 2000}
+    spec["sequential"] = {"method": "always_valid", "planned_units": 2400}
     sequential = city_exp.with_name("exp_sequential.yaml")
     sequential.write_text(yaml.safe_dump(spec))
-    with pytest.raises(ConfigError, match="remove sequential: and read the fixed"):
-        load_experiment(sequential)
+    experiment = load_experiment(sequential)
+    assert experiment.sequential is not None
+    result = abkit.analyze(sequential)
+    series = {s.metric: s for s in result.series}["city_messages"]
+    assert series.method == "always_valid" and series.status == "ok"
+    last = series.looks[-1]
+    effect = result.metric("city_messages").effect
+    assert last.standard_error == pytest.approx(effect.standard_error, rel=1e-12)
+    assert last.sequential_lower < last.difference < last.sequential_upper
+    assert last.sequential_upper - last.sequential_lower > last.ci_upper - last.ci_lower
