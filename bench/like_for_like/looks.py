@@ -414,21 +414,24 @@ def table(runs: Sequence[Mapping[str, Any]]) -> tuple[str, bool]:
 # --- profiling abkit's run --------------------------------------------------------------
 
 
-def profile_abkit(directory: Path) -> list[tuple[str, float]]:
-    """Seconds of each step of one abkit.analyze of the job, in this process.
+def since(begun: tuple[float, float]) -> tuple[float, float]:
+    """Wall and CPU seconds since `begun` (perf_counter, process_time)."""
+    return time.perf_counter() - begun[0], time.process_time() - begun[1]
+
+
+def profile_abkit(directory: Path) -> list[tuple[str, float, float]]:
+    """Wall and CPU seconds of each step of one abkit.analyze, in this process.
 
     Each query abkit runs (the column checks, the NaN check, then every query of
-    `analysis_queries`) is timed where it runs (`query_frame`), and the result
-    assembly (`build_result`) around it.
+    `analysis_queries`) is timed where it runs (`query_frame`), the result assembly
+    (`build_result`) around it; then the limit's query alone, for scale.
     """
-    started = time.perf_counter()
+    started = time.perf_counter(), time.process_time()  # CPU: every thread
     from abkit.analysis import queries, run
     from abkit.analysis.query_plan import analysis_queries
     from abkit.config import load_experiment
 
-    steps: list[tuple[str, float]] = [
-        ("import abkit.analysis", time.perf_counter() - started)
-    ]
+    steps = [("import abkit.analysis", *since(started))]
     exp = directory / "exp_looks.yaml"
     names = {sql: name for name, sql in analysis_queries(load_experiment(exp)).items()}
 
@@ -436,21 +439,22 @@ def profile_abkit(directory: Path) -> list[tuple[str, float]]:
         name: Callable[[Any], str], function: Callable[..., Any]
     ) -> Callable[..., Any]:
         def wrapper(*args: Any) -> Any:
-            begun = time.perf_counter()
+            begun = time.perf_counter(), time.process_time()
             value = function(*args)
-            steps.append((name(args), time.perf_counter() - begun))
+            steps.append((name(args), *since(begun)))
             return value
 
         return wrapper
 
-    queries.query_frame = timed(  # type: ignore[assignment]
-        lambda args: "query " + names.get(args[1], "check: " + args[1][:40]),
-        queries.query_frame,
-    )
+    def query_name(args: Any) -> str:
+        return "query " + names.get(args[1], "check: " + " ".join(args[1].split())[:50])
+
+    queries.query_frame = timed(query_name, queries.query_frame)  # type: ignore[assignment]
     run.build_result = timed(lambda _: "build_result (statistics)", run.build_result)  # type: ignore[assignment]
-    begun = time.perf_counter()
-    run.analyze(exp)
-    steps.append(("analyze, in all", time.perf_counter() - begun))
+    timed(lambda _: "abkit.analyze, in all", run.analyze)(exp)
+    import duckdb  # noqa: F401  (loaded already by abkit: not part of the limit's time)
+
+    timed(lambda _: "the limit's looks.sql, for scale", limit_rows)(directory)
     return steps
 
 
@@ -492,8 +496,9 @@ def main() -> None:
     directories = prepare([parse_count(s) for s in args.scales.split(",")], args.root,
                           args.seed)  # fmt: skip
     if args.profile:
-        for step, seconds in profile_abkit(next(iter(directories.values()))):
-            print(f"{seconds:8.3f} s  {step}")
+        print(f"{'wall s':>8} {'CPU s':>8}  step")
+        for step, wall, cpu in profile_abkit(next(iter(directories.values()))):
+            print(f"{wall:8.3f} {cpu:8.3f}  {step}")
         return
     load_before = os.getloadavg()
     runs = run_all(directories, 1 if args.check_only else args.repeats)
