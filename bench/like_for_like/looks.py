@@ -181,6 +181,8 @@ def obf_bounds(fractions: tuple[float, ...], alpha: float = ALPHA) -> list[float
     `GRID_POINTS` (Armitage, McPherson & Rowe 1969); c_k solves P(first crossing at
     k) = α(t_k) − α(t_{k−1}). Written from the formulas, not from abkit's code;
     every KPI has the same fractions, so the bounds are computed once (cached).
+    The fractions must increase strictly and spend alpha at every look (here each
+    look adds units and only the last reaches t = 1).
     """
     import numpy as np
     from scipy import optimize, special
