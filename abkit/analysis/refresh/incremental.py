@@ -71,15 +71,19 @@ def incremental(
         settled_before=f"CAST('{cut}' AS TIMESTAMP)",
     )
     _changed_units(run, old_end, end)
+    run.create(
+        "abkit_kept_changed",
+        f"SELECT s.* FROM {units} AS s SEMI JOIN abkit_changed AS c"
+        " ON s.unit_id = c.unit_id",
+    )
     kept_rows = (
-        f"SELECT s.* EXCLUDE (exposed_at, variant, has_events) FROM {units} AS s"
-        " SEMI JOIN abkit_changed AS c ON s.unit_id = c.unit_id WHERE s.has_events"
+        "SELECT s.* EXCLUDE (exposed_at, variant, has_events)"
+        " FROM abkit_kept_changed AS s WHERE s.has_events"
     )
     staying = f"{kept_rows} AND s.unit_id NOT IN (SELECT unit_id FROM abkit_gone)"
     run.create(
         "abkit_old_exposures",
-        f"SELECT s.unit_id, s.variant, s.exposed_at FROM {units} AS s"
-        " SEMI JOIN abkit_changed AS c ON s.unit_id = c.unit_id",
+        "SELECT unit_id, variant, exposed_at FROM abkit_kept_changed",
     )
     run.create(
         "abkit_new_exposures",
@@ -88,15 +92,14 @@ def incremental(
     )
     run.merge("abkit_old_aggregates", kept_rows, f"SELECT * FROM {run.kept('buffer')}")
     run.merge(
-        "abkit_fresh_now",
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE settled",
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
-    )
-    run.merge("abkit_new_aggregates", staying, "SELECT * FROM abkit_fresh_now")
-    run.merge(
         "abkit_next_settled",
         staying,
         "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE settled",
+    )
+    run.merge(
+        "abkit_new_aggregates",
+        "SELECT * FROM abkit_next_settled",
+        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
     )
     kept_caps = run.kept("caps")
     caps = run.frame(f"SELECT * FROM {kept_caps}").iloc[0].to_dict()
