@@ -179,17 +179,25 @@ def test_state_lives_beside_the_store(data_dir: Path) -> None:
         units = con.sql("SELECT * FROM units").to_arrow_table()
         exposed = pq.read_table(data_dir / "assignments.parquet").num_rows
         assert units.num_rows == exposed  # one row per exposed unit
-        assert units.column_names[:4] == ["exposed_at", "variant", "has_events", "unit_id"]
+        assert units.column_names[:4] == [
+            "exposed_at",
+            "variant",
+            "has_events",
+            "unit_id",
+        ]
         assert 0 < pa.compute.sum(units["has_events"]).as_py() < exposed
-        meta = json.loads(con.sql("SELECT document FROM meta").fetchone()[0])  # type: ignore[index]
-        assert meta["cut"] == "2026-03-08"
-        # the buffer holds the events of the last day only, per unit
-        buffered = con.sql("SELECT COUNT(*) FROM buffer").fetchone()[0]  # type: ignore[index]
-    day = duckdb.sql(
-        f"SELECT COUNT(DISTINCT unit_id) FROM read_parquet('{data_dir / 'events.parquet'}')"
+        row = con.execute("SELECT document FROM meta").fetchone()
+        assert row is not None
+        assert json.loads(row[0])["cut"] == "2026-03-08"
+        # the buffer holds the aggregates of the last day's events, per unit
+        buffered = con.execute("SELECT COUNT(*) FROM buffer").fetchone()
+    events = data_dir / "events.parquet"
+    assignments = data_dir / "assignments.parquet"
+    day = duckdb.execute(
+        f"SELECT COUNT(DISTINCT unit_id) FROM read_parquet('{events}')"
         " WHERE ts >= TIMESTAMP '2026-03-08' AND ts < TIMESTAMP '2026-03-09'"
-        f" AND unit_id IN (SELECT unit_id FROM read_parquet('{data_dir / 'assignments.parquet'}'))"
-    ).fetchone()[0]  # type: ignore[index]
+        f" AND unit_id IN (SELECT unit_id FROM read_parquet('{assignments}'))"
+    ).fetchone()
     assert buffered == day
 
 
@@ -366,5 +374,8 @@ def test_state_with_a_damaged_table_is_rebuilt(uncapped_dir: Path) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute("DROP TABLE buffer")
     result, outcome = refresh(uncapped_dir, 13)
-    assert outcome.reason == "the stored state cannot be read (tables are missing); it is rebuilt"
+    assert (
+        outcome.reason
+        == "the stored state cannot be read (tables are missing); it is rebuilt"
+    )
     assert_equals_full(uncapped_dir, 13, result)

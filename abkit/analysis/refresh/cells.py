@@ -31,7 +31,7 @@ def updated_moments(
     kept: pd.DataFrame,
     before: pd.DataFrame,
     after: pd.DataFrame,
-    caps: dict[str, float],
+    caps: dict[str, Any],
     context: dict[str, Any],
 ) -> pd.DataFrame:
     """Kept rows − the changed units' old rows + their new rows, in moments.sql's form.
@@ -68,4 +68,5 @@ def updated_moments(
                 + b * summed[left["shifted_sum"]]
                 + n * a * b
             )
-    return summed[[c for c in kept.columns if c in summed.columns]]
+    ordered: pd.DataFrame = summed[[c for c in kept.columns if c in summed.columns]]
+    return ordered

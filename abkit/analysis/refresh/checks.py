@@ -69,7 +69,11 @@ def starts_at_or_after(path: str, column: str, cut: dt.datetime) -> bool:
     """Whether a Parquet file's footer proves that no row of it lies before `cut`."""
     try:
         meta = pq.ParquetFile(path).metadata
-    except (OSError, ValueError):  # not Parquet, or unreadable: it must be scanned
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+    ):  # not Parquet, or unreadable: it must be scanned
         return False
     names = [meta.schema.column(i).name for i in range(meta.num_columns)]
     if column not in names:

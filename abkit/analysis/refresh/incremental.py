@@ -18,7 +18,7 @@ import pandas as pd
 
 from abkit.analysis.queries import QueryResults, refuse_bad_values
 from abkit.analysis.refresh.cells import updated_moments
-from abkit.analysis.refresh.checks import Files, config_key, old_events_unchanged
+from abkit.analysis.refresh.checks import config_key, old_events_unchanged
 from abkit.analysis.refresh.steps import Steps, instant
 from abkit.config import Experiment
 from abkit.sql.render import render_template, timestamp_literal
@@ -26,7 +26,7 @@ from abkit.sql.render import render_template, timestamp_literal
 FRESH_RAW = "abkit_fresh_raw"
 
 
-class Refused(Exception):  # noqa: N818 - a reason, not a failure
+class Refused(Exception):
     """The state does not hold for this refresh; the message says why."""
 
 
@@ -43,18 +43,7 @@ def incremental(
     same_exposures = _exposures(run, experiment, meta, files)
     if not same_exposures:
         note.append(_exposure_note(run))
-    events = experiment.data.events
-    if not old_events_unchanged(
-        meta["files"]["events"], files["events"], events.timestamp, since
-    ):
-        found = run.event_days(None, since)
-        changed = sorted(
-            d
-            for d in found.keys() | kept_days.keys()
-            if found.get(d) != kept_days.get(d)
-        )
-        if changed:
-            raise Refused(f"events before the watermark changed (day {changed[0]})")
+    _check_old_events(run, experiment, meta, files)
     _fresh_events(run, experiment, since)
     latest = [dt.datetime.fromisoformat(last) for _, _, last in kept_days.values()]
     fresh_end = run.events_end()
@@ -71,38 +60,11 @@ def incremental(
         settled_before=f"CAST('{cut}' AS TIMESTAMP)",
     )
     _changed_units(run, old_end, end)
-    run.create(
-        "abkit_kept_changed",
-        f"SELECT s.* FROM {units} AS s SEMI JOIN abkit_changed AS c"
-        " ON s.unit_id = c.unit_id",
-    )
-    kept_rows = (
-        "SELECT s.* EXCLUDE (exposed_at, variant, has_events)"
-        " FROM abkit_kept_changed AS s WHERE s.has_events"
-    )
-    staying = f"{kept_rows} AND s.unit_id NOT IN (SELECT unit_id FROM abkit_gone)"
-    run.create(
-        "abkit_old_exposures",
-        "SELECT unit_id, variant, exposed_at FROM abkit_kept_changed",
-    )
-    run.create(
-        "abkit_new_exposures",
-        "SELECT k.* FROM abkit_exposures AS k SEMI JOIN abkit_changed AS c"
-        " ON k.unit_id = c.unit_id",
-    )
-    run.merge("abkit_old_aggregates", kept_rows, f"SELECT * FROM {run.kept('buffer')}")
-    run.merge(
-        "abkit_next_settled",
-        staying,
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE settled",
-    )
-    run.merge(
-        "abkit_new_aggregates",
-        "SELECT * FROM abkit_next_settled",
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
-    )
+    _unit_tables(run, units)
     kept_caps = run.kept("caps")
-    caps = run.frame(f"SELECT * FROM {kept_caps}").iloc[0].to_dict()
+    caps = {
+        str(k): v for k, v in run.frame(f"SELECT * FROM {kept_caps}").iloc[0].items()
+    }
     moved = _caps_moved(run, caps, end)
     if moved:
         note.append(
@@ -153,6 +115,60 @@ def incremental(
         True, "incremental", since, cut, "; ".join(n for n in note if n)
     )
     return results(experiment, frame, health_frame), outcome
+
+
+def _check_old_events(
+    run: Steps, experiment: Experiment, meta: dict[str, Any], files: dict[str, Any]
+) -> None:
+    """Refuse the state if the events before its cut changed."""
+    since = dt.date.fromisoformat(meta["cut"])
+    kept_days: dict[str, list[Any]] = meta["event_days"]
+    events = experiment.data.events
+    if not old_events_unchanged(
+        meta["files"]["events"], files["events"], events.timestamp, since
+    ):
+        found = run.event_days(None, since)
+        changed = sorted(
+            d
+            for d in found.keys() | kept_days.keys()
+            if found.get(d) != kept_days.get(d)
+        )
+        if changed:
+            raise Refused(f"events before the watermark changed (day {changed[0]})")
+
+
+def _unit_tables(run: Steps, units: str) -> None:
+    """The changed units' exposures and aggregates as kept and as they are now."""
+    run.create(
+        "abkit_kept_changed",
+        f"SELECT s.* FROM {units} AS s SEMI JOIN abkit_changed AS c"
+        " ON s.unit_id = c.unit_id",
+    )
+    kept_rows = (
+        "SELECT s.* EXCLUDE (exposed_at, variant, has_events)"
+        " FROM abkit_kept_changed AS s WHERE s.has_events"
+    )
+    staying = f"{kept_rows} AND s.unit_id NOT IN (SELECT unit_id FROM abkit_gone)"
+    run.create(
+        "abkit_old_exposures",
+        "SELECT unit_id, variant, exposed_at FROM abkit_kept_changed",
+    )
+    run.create(
+        "abkit_new_exposures",
+        "SELECT k.* FROM abkit_exposures AS k SEMI JOIN abkit_changed AS c"
+        " ON k.unit_id = c.unit_id",
+    )
+    run.merge("abkit_old_aggregates", kept_rows, f"SELECT * FROM {run.kept('buffer')}")
+    run.merge(
+        "abkit_next_settled",
+        staying,
+        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE settled",
+    )
+    run.merge(
+        "abkit_new_aggregates",
+        "SELECT * FROM abkit_next_settled",
+        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
+    )
 
 
 def _exposures(
@@ -223,8 +239,10 @@ def _fresh_events(run: Steps, experiment: Experiment, since: dt.date) -> None:
     recent = f"CAST({column['timestamp']} AS TIMESTAMP) >= {timestamp_literal(since)}"
     if run.scalar("SELECT COUNT(*) FROM abkit_new_units"):
         recent += f" OR {column['unit_id']} IN (SELECT unit_id FROM abkit_new_units)"
-    if run.context.get("window_end"):
-        recent = f"({recent}) AND CAST({column['timestamp']} AS TIMESTAMP) < {run.context['window_end']}"
+    window_end = run.context.get("window_end")
+    if window_end:
+        stamp = f"CAST({column['timestamp']} AS TIMESTAMP)"
+        recent = f"({recent}) AND {stamp} < {window_end}"
     run.create(FRESH_RAW, f"SELECT * FROM {events.relation} WHERE {recent}")
     run.context = run.context | {"events": _replace(events, relation=FRESH_RAW)}
     data = experiment.data
@@ -276,7 +294,9 @@ def _caps_moved(run: Steps, caps: dict[str, Any], end: dt.datetime) -> str | Non
         " UNION ALL BY NAME SELECT * FROM abkit_new_aggregates",
     )
     run.caps_row("abkit_caps_now", "abkit_exposures", "abkit_all_aggregates", end)
-    now = run.frame("SELECT * FROM abkit_caps_now").iloc[0].to_dict()
+    now = {
+        str(k): v for k, v in run.frame("SELECT * FROM abkit_caps_now").iloc[0].items()
+    }
     for cap in run.context["caps"]:
         name = cap["column"]
         if not _same(now[name], caps[name]):
@@ -301,5 +321,7 @@ def _health(
         table = "abkit_health_now"
         run.create(table, analysis_queries(experiment)["exposure_health"])
     value = instant(last) if last is not None else "CAST(NULL AS TIMESTAMP)"
-    run.create("abkit_health_next", f"SELECT * REPLACE ({value} AS last_event) FROM {table}")
+    run.create(
+        "abkit_health_next", f"SELECT * REPLACE ({value} AS last_event) FROM {table}"
+    )
     return "abkit_health_next"

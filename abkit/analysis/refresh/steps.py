@@ -47,22 +47,28 @@ class Steps:
         self.attached = False
 
     def sql(self, step: str, **extra: Any) -> str:
+        """The SQL of one refresh.sql step."""
         return render_template("refresh.sql", self.context | extra | {"step": step})
 
     def run(self, sql: str) -> None:
+        """Run one statement."""
         self.con.execute(sql)
 
     def create(self, table: str, body: str) -> None:
+        """`table` := the rows of `body` (a temporary table)."""
         self.run(f"CREATE OR REPLACE TEMP TABLE {table} AS {body}")
 
     def create_step(self, table: str, step: str, **extra: Any) -> None:
+        """`table` := the rows of a refresh.sql step."""
         self.create(table, self.sql(step, **extra))
 
     def scalar(self, sql: str) -> Any:
+        """The first value of a query."""
         row = self.con.execute(sql).fetchone()
         return row[0] if row else None
 
     def frame(self, sql: str) -> pd.DataFrame:
+        """A query's rows as pandas."""
         return arrow_frame(self.engine.query(sql))
 
     def merge(self, table: str, left: str, right: str) -> None:
@@ -137,10 +143,11 @@ class Steps:
             raise ValueError("tables are missing")
         meta = json.loads(self.scalar(f"SELECT document FROM {KEPT}.meta"))
         if not isinstance(meta, dict):
-            raise ValueError("its metadata is not a JSON object")
+            raise TypeError("its metadata is not a JSON object")
         return meta
 
     def kept(self, table: str) -> str:
+        """The name of a kept state table."""
         return f"{KEPT}.{table}"
 
     def write_new_state(
@@ -152,22 +159,6 @@ class Steps:
             self.run(f"CREATE TABLE {KEPT}.{name} AS SELECT * FROM {source}")
         self.run(f"CREATE TABLE {KEPT}.meta (document VARCHAR)")
         self.con.execute(f"INSERT INTO {KEPT}.meta VALUES (?)", [json.dumps(meta)])
-
-    def replace_rows(
-        self, tables: dict[str, str | pa.Table], meta: dict[str, Any]
-    ) -> None:
-        """Replace the rows of the given state tables and the metadata, atomically."""
-        self.run("BEGIN TRANSACTION")
-        try:
-            for name, body in tables.items():
-                source = self._relation(name, body)
-                self.run(f"DELETE FROM {KEPT}.{name}")
-                self.run(f"INSERT INTO {KEPT}.{name} BY NAME SELECT * FROM {source}")
-            self.con.execute(f"UPDATE {KEPT}.meta SET document = ?", [json.dumps(meta)])
-            self.run("COMMIT")
-        except duckdb.Error:
-            self.run("ROLLBACK")
-            raise
 
     def update_units(
         self, changed: str, rows: str, others: dict[str, Any], meta: dict[str, Any]
