@@ -16,22 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from abkit.analysis.assembly import build_result
-from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.queries import (
     EngineChoice,
     QueryResults,
     arrow_frame,
     check_columns,
-    daily_exposures,
-    exposure_health,
     locked_engine,
     refuse_bad_values,
     run_queries,
@@ -43,6 +38,7 @@ from abkit.analysis.refresh.checks import (
     experiment_files,
     stale_reason,
 )
+from abkit.analysis.refresh.outcome import RefreshOutcome, results
 from abkit.analysis.refresh.steps import Steps, state_files
 from abkit.analysis.results import AnalysisResult
 from abkit.analysis.run import with_options
@@ -58,28 +54,6 @@ __all__ = [
     "refresh_analysis",
     "state_path",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshOutcome:
-    """What a refresh scanned, or why it recomputed everything."""
-
-    incremental: bool
-    reason: str
-    events_since: dt.date | None = None
-    next_cut: dt.date | None = None
-    note: str = ""
-
-    def describe(self) -> str:
-        """One line for the terminal."""
-        if self.incremental:
-            line = (
-                f"refresh: incremental, scanned events since {self.events_since} "
-                f"(state kept up to {self.next_cut})"
-            )
-        else:
-            line = f"refresh: full recomputation ({self.reason})"
-        return f"{line}; {self.note}" if self.note else line
 
 
 def state_path(directory: Path, experiment: Experiment) -> Path:
@@ -236,19 +210,6 @@ def _full(
         stale.unlink(missing_ok=True)
     os.replace(scratch, path)  # atomic: the old state or the new one, never half
     return results(experiment, arrow_frame(moments), arrow_frame(health)), cut
-
-
-def results(
-    experiment: Experiment, frame: pd.DataFrame, health_frame: pd.DataFrame
-) -> QueryResults:
-    """The frames an analysis is built from."""
-    return QueryResults(
-        moments=frame,
-        exposure_health=exposure_health(health_frame),
-        daily_exposures=daily_exposures(health_frame, experiment),
-        contamination=None,
-        novelty=frame if novelty_experiment(experiment) is not None else None,
-    )
 
 
 def _merges(experiment: Experiment) -> list[dict[str, Any]]:

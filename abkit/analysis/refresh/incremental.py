@@ -19,6 +19,7 @@ import pandas as pd
 from abkit.analysis.queries import QueryResults, refuse_bad_values
 from abkit.analysis.refresh.cells import updated_moments
 from abkit.analysis.refresh.checks import config_key, old_events_unchanged
+from abkit.analysis.refresh.outcome import RefreshOutcome, results
 from abkit.analysis.refresh.steps import Steps, instant
 from abkit.config import Experiment
 from abkit.sql.render import render_template, timestamp_literal
@@ -32,10 +33,8 @@ class Refused(Exception):
 
 def incremental(
     run: Steps, experiment: Experiment, meta: dict[str, Any], files: dict[str, Any]
-) -> tuple[QueryResults, Any]:
+) -> tuple[QueryResults, RefreshOutcome]:
     """Update the kept state by the events since its cut; the frames and outcome."""
-    from abkit.analysis.refresh import RefreshOutcome, results
-
     since = dt.date.fromisoformat(meta["cut"])
     old_end = dt.datetime.fromisoformat(meta["data_end"])
     kept_days: dict[str, list[Any]] = meta["event_days"]
