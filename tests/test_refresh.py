@@ -174,13 +174,31 @@ def test_state_lives_beside_the_store(data_dir: Path) -> None:
     refresh(data_dir, 9)
     experiment = load_experiment(data_dir / "exp.yaml")
     path = state_path(data_dir / "state", experiment)
-    assert path.name == "like_for_like.refresh.parquet"
-    state = pq.read_table(path)
-    exposed = pq.read_table(data_dir / "assignments.parquet").num_rows
-    assert state.num_rows == exposed  # one row per exposed unit
-    assert state.column_names[:3] == ["exposed_at", "has_events", "unit_id"]
-    assert 0 < pa.compute.sum(state["has_events"]).as_py() < exposed
-    assert b"abkit_refresh" in (state.schema.metadata or {})
+    assert path.name == "like_for_like.refresh.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        units = con.sql("SELECT * FROM units").to_arrow_table()
+        exposed = pq.read_table(data_dir / "assignments.parquet").num_rows
+        assert units.num_rows == exposed  # one row per exposed unit
+        assert units.column_names[:4] == [
+            "exposed_at",
+            "variant",
+            "has_events",
+            "unit_id",
+        ]
+        assert 0 < pa.compute.sum(units["has_events"]).as_py() < exposed
+        row = con.execute("SELECT document FROM meta").fetchone()
+        assert row is not None
+        assert json.loads(row[0])["cut"] == "2026-03-08"
+        # the buffer holds the aggregates of the last day's events, per unit
+        buffered = con.execute("SELECT COUNT(*) FROM buffer").fetchone()
+    events = data_dir / "events.parquet"
+    assignments = data_dir / "assignments.parquet"
+    day = duckdb.execute(
+        f"SELECT COUNT(DISTINCT unit_id) FROM read_parquet('{events}')"
+        " WHERE ts >= TIMESTAMP '2026-03-08' AND ts < TIMESTAMP '2026-03-09'"
+        f" AND unit_id IN (SELECT unit_id FROM read_parquet('{assignments}'))"
+    ).fetchone()
+    assert buffered == day
 
 
 def add_event(data_dir: Path, when: str) -> None:
@@ -214,7 +232,7 @@ def test_cli_refresh_says_what_it_scanned(data_dir: Path) -> None:
         "refresh: incremental, scanned events since 2026-03-11 (state kept up to"
         " 2026-03-12)" in " ".join(second.stderr.split())
     )
-    assert (data_dir / "abkit-refresh" / "like_for_like.refresh.parquet").is_file()
+    assert (data_dir / "abkit-refresh" / "like_for_like.refresh.duckdb").is_file()
 
 
 def test_quantile_metrics_and_other_engines_run_in_full_and_say_why(
@@ -256,3 +274,108 @@ def test_refresh_without_as_of_uses_the_latest_event(data_dir: Path) -> None:
     assert outcome.incremental, outcome.reason
     full = analyze(exp)
     assert numbers_equal(result_dict(result), result_dict(full)) == []
+
+
+@pytest.fixture
+def uncapped_dir(data_dir: Path) -> Path:
+    """The log without the winsorized metric: every refresh updates changed units."""
+    exp = data_dir / "exp.yaml"
+    exp.write_text(exp.read_text().replace(" revenue_capped,", ""))
+    return data_dir
+
+
+def assert_equals_full(data_dir: Path, day: int, result: Any) -> None:
+    full = analyze(data_dir / "exp.yaml", as_of=morning(day))
+    assert numbers_equal(result_dict(result), result_dict(full)) == []
+
+
+def test_refresh_updates_only_changed_units_and_equals_full(uncapped_dir: Path) -> None:
+    refresh(uncapped_dir, 7)
+    for day in (9, 10, 14, 15, 20):
+        result, outcome = refresh(uncapped_dir, day)
+        assert outcome.incremental, outcome.reason
+        assert "cap" not in outcome.note  # the kept moments were updated, not redone
+        assert_equals_full(uncapped_dir, day, result)
+
+
+def test_winsorizing_cap_that_moves_is_said(data_dir: Path) -> None:
+    refresh(data_dir, 12)
+    result, outcome = refresh(data_dir, 13)
+    assert outcome.incremental
+    assert outcome.note == (
+        "cap revenue_capped__cap moved: moments recomputed from every unit's kept sums"
+    )
+    assert outcome.note in outcome.describe()
+    assert_equals_full(data_dir, 13, result)
+
+
+def rewrite_assignments(data_dir: Path, select: str) -> None:
+    """Replace the assignments file by a query over it (`a` is the old file)."""
+    path = data_dir / "assignments.parquet"
+    scratch = data_dir / "assignments.new.parquet"
+    duckdb.sql(
+        f"COPY (WITH a AS (SELECT * FROM read_parquet('{path}')) {select})"
+        f" TO '{scratch}' (FORMAT parquet)"
+    )
+    scratch.replace(path)
+
+
+def test_unit_seen_in_a_second_variant_is_removed_as_in_a_full_analysis(
+    uncapped_dir: Path,
+) -> None:
+    refresh(uncapped_dir, 12)
+    # the first unit with events is logged again, in the other variant, on 9 March
+    rewrite_assignments(
+        uncapped_dir,
+        "SELECT * FROM a UNION ALL (SELECT unit_id, CASE variant WHEN 'control' THEN"
+        " 'treatment' ELSE 'control' END, TIMESTAMP '2026-03-09 10:00:00' FROM a"
+        " ORDER BY exposed_at LIMIT 1 OFFSET 5)",
+    )
+    result, outcome = refresh(uncapped_dir, 13)
+    assert outcome.incremental, outcome.reason
+    assert outcome.note == (
+        "1 units no longer analysed (now seen in a second variant) removed"
+    )
+    assert_equals_full(uncapped_dir, 13, result)
+
+
+def test_unit_whose_first_exposure_moved_is_rescanned(uncapped_dir: Path) -> None:
+    refresh(uncapped_dir, 12)
+    rewrite_assignments(
+        uncapped_dir,
+        "SELECT unit_id, variant, CASE WHEN unit_id IN (SELECT unit_id FROM a"
+        " WHERE exposed_at >= TIMESTAMP '2026-03-05' ORDER BY unit_id LIMIT 3)"
+        " THEN exposed_at - INTERVAL 1 DAY ELSE exposed_at END AS exposed_at FROM a",
+    )
+    result, outcome = refresh(uncapped_dir, 13)
+    assert outcome.incremental, outcome.reason
+    assert "3 units whose first exposure changed rescanned" in outcome.note
+    assert_equals_full(uncapped_dir, 13, result)
+
+
+def test_unreadable_state_is_rebuilt_and_said(uncapped_dir: Path) -> None:
+    refresh(uncapped_dir, 12)
+    experiment = load_experiment(uncapped_dir / "exp.yaml")
+    path = state_path(uncapped_dir / "state", experiment)
+    path.write_bytes(b"not a database" * 1000)
+    result, outcome = refresh(uncapped_dir, 13)
+    assert not outcome.incremental
+    assert outcome.reason.startswith("the stored state cannot be read (")
+    assert outcome.reason.endswith("); it is rebuilt")
+    assert "\n" not in outcome.describe()
+    assert_equals_full(uncapped_dir, 13, result)
+    assert refresh(uncapped_dir, 14)[1].incremental  # the rebuilt state is used
+
+
+def test_state_with_a_damaged_table_is_rebuilt(uncapped_dir: Path) -> None:
+    refresh(uncapped_dir, 12)
+    experiment = load_experiment(uncapped_dir / "exp.yaml")
+    path = state_path(uncapped_dir / "state", experiment)
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE buffer")
+    result, outcome = refresh(uncapped_dir, 13)
+    assert (
+        outcome.reason
+        == "the stored state cannot be read (tables are missing); it is rebuilt"
+    )
+    assert_equals_full(uncapped_dir, 13, result)

@@ -1,0 +1,326 @@
+"""The incremental refresh: only the events since the kept cut, only changed units.
+
+A unit's value can change only if it has events since the cut, had events in the
+kept buffer, is new, left the analysis (now seen in a second variant) or moved
+(its first exposure changed), or its windowed metric's censoring flips because the
+data end moved. Those units' moments as kept are subtracted and their moments now
+added (cells.py), about the kept shifts. When a winsorizing cap moves, every
+capped value changes: the moments are then recomputed over every unit's kept
+aggregates (no old event is read), and the outcome says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from abkit.analysis.queries import QueryResults, refuse_bad_values
+from abkit.analysis.refresh.cells import updated_moments
+from abkit.analysis.refresh.checks import config_key, old_events_unchanged
+from abkit.analysis.refresh.outcome import RefreshOutcome, results
+from abkit.analysis.refresh.steps import Steps, instant
+from abkit.config import Experiment
+from abkit.sql.render import render_template, timestamp_literal
+
+FRESH_RAW = "abkit_fresh_raw"
+
+
+class Refused(Exception):
+    """The state does not hold for this refresh; the message says why."""
+
+
+def incremental(
+    run: Steps, experiment: Experiment, meta: dict[str, Any], files: dict[str, Any]
+) -> tuple[QueryResults, RefreshOutcome]:
+    """Update the kept state by the events since its cut; the frames and outcome."""
+    since = dt.date.fromisoformat(meta["cut"])
+    old_end = dt.datetime.fromisoformat(meta["data_end"])
+    kept_days: dict[str, list[Any]] = meta["event_days"]
+    units, note = run.kept("units"), []
+    same_exposures = _exposures(run, experiment, meta, files)
+    if not same_exposures:
+        note.append(_exposure_note(run))
+    _check_old_events(run, experiment, meta, files)
+    _fresh_events(run, experiment, since)
+    latest = [dt.datetime.fromisoformat(last) for _, _, last in kept_days.values()]
+    fresh_end = run.events_end()
+    last_event = max(latest + ([fresh_end] if fresh_end else []), default=None)
+    if experiment.end is not None:
+        end = dt.datetime.combine(experiment.end, dt.time())
+    else:
+        end = last_event or dt.datetime(1970, 1, 1)
+    cut = max(since, end.date() - dt.timedelta(days=experiment.refresh_buffer_days))
+    run.create_step(
+        "abkit_fresh",
+        "fresh",
+        exposures_table="abkit_exposures",
+        settled_before=f"CAST('{cut}' AS TIMESTAMP)",
+    )
+    _changed_units(run, old_end, end)
+    _unit_tables(run, units)
+    kept_caps = run.kept("caps")
+    caps = {
+        str(k): v for k, v in run.frame(f"SELECT * FROM {kept_caps}").iloc[0].items()
+    }
+    moved = _caps_moved(run, caps, end)
+    if moved:
+        note.append(
+            f"cap {moved} moved: moments recomputed from every unit's kept sums"
+        )
+        run.caps_row("abkit_caps", "abkit_exposures", "abkit_all_aggregates", end)
+        moments = run.moments(
+            "abkit_exposures", "abkit_all_aggregates", "abkit_caps", end
+        )
+        caps_table: str | None = "abkit_caps"
+    else:
+        before = run.moments(
+            "abkit_old_exposures", "abkit_old_aggregates", kept_caps, old_end
+        )
+        after = run.moments(
+            "abkit_new_exposures", "abkit_new_aggregates", kept_caps, end
+        )
+        kept_moments = run.frame(f"SELECT * FROM {run.kept('moments')}")
+        moments = updated_moments(kept_moments, before, after, caps, run.context)
+        caps_table = None
+    health = _health(run, experiment, same_exposures, last_event)
+    days = kept_days | run.event_days(since, cut)
+    new_meta = meta | {
+        "key": config_key(experiment),
+        "cut": cut.isoformat(),
+        "data_end": end.isoformat(),
+        "window_end": str(experiment.end) if experiment.end else None,
+        "event_days": days,
+        "files": files,
+    }
+    rows = (
+        "(SELECT k.exposed_at, k.variant, s.unit_id IS NOT NULL AS has_events,"
+        " k.unit_id, s.* EXCLUDE (unit_id) FROM abkit_new_exposures AS k"
+        " LEFT JOIN abkit_next_settled AS s ON s.unit_id = k.unit_id)"
+    )
+    others: dict[str, Any] = {
+        "buffer": "(SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled)",
+        "moments": moments,
+        "health": health,
+    }
+    if caps_table is not None:
+        others["caps"] = caps_table
+    run.update_units("abkit_changed", rows, others, new_meta)
+    frame = run.frame(f"SELECT * FROM {run.kept('moments')}")
+    health_frame = run.frame(f"SELECT * FROM {run.kept('health')}")
+    run.detach()
+    outcome = RefreshOutcome(
+        True, "incremental", since, cut, "; ".join(n for n in note if n)
+    )
+    return results(experiment, frame, health_frame), outcome
+
+
+def _check_old_events(
+    run: Steps, experiment: Experiment, meta: dict[str, Any], files: dict[str, Any]
+) -> None:
+    """Refuse the state if the events before its cut changed."""
+    since = dt.date.fromisoformat(meta["cut"])
+    kept_days: dict[str, list[Any]] = meta["event_days"]
+    events = experiment.data.events
+    if not old_events_unchanged(
+        meta["files"]["events"], files["events"], events.timestamp, since
+    ):
+        found = run.event_days(None, since)
+        changed = sorted(
+            d
+            for d in found.keys() | kept_days.keys()
+            if found.get(d) != kept_days.get(d)
+        )
+        if changed:
+            raise Refused(f"events before the watermark changed (day {changed[0]})")
+
+
+def _unit_tables(run: Steps, units: str) -> None:
+    """The changed units' exposures and aggregates as kept and as they are now."""
+    run.create(
+        "abkit_kept_changed",
+        f"SELECT s.* FROM {units} AS s SEMI JOIN abkit_changed AS c"
+        " ON s.unit_id = c.unit_id",
+    )
+    kept_rows = (
+        "SELECT s.* EXCLUDE (exposed_at, variant, has_events)"
+        " FROM abkit_kept_changed AS s WHERE s.has_events"
+    )
+    staying = f"{kept_rows} AND s.unit_id NOT IN (SELECT unit_id FROM abkit_gone)"
+    run.create(
+        "abkit_old_exposures",
+        "SELECT unit_id, variant, exposed_at FROM abkit_kept_changed",
+    )
+    run.create(
+        "abkit_new_exposures",
+        "SELECT k.* FROM abkit_exposures AS k SEMI JOIN abkit_changed AS c"
+        " ON k.unit_id = c.unit_id",
+    )
+    run.merge("abkit_old_aggregates", kept_rows, f"SELECT * FROM {run.kept('buffer')}")
+    run.merge(
+        "abkit_next_settled",
+        staying,
+        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE settled",
+    )
+    run.merge(
+        "abkit_new_aggregates",
+        "SELECT * FROM abkit_next_settled",
+        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
+    )
+
+
+def _exposures(
+    run: Steps, experiment: Experiment, meta: dict[str, Any], files: dict[str, Any]
+) -> bool:
+    """Create abkit_exposures, abkit_gone and abkit_new_units; whether kept as is."""
+    units = run.kept("units")
+    window_end = str(experiment.end) if experiment.end else None
+    same = (
+        files["assignments"] is not None
+        and files["assignments"] == meta["files"]["assignments"]
+    )
+    if same and window_end != meta["window_end"]:
+        same = window_end is not None and meta["window_end"] is not None
+        if same:  # the window grew: any assignment in the new days?
+            body = "WITH " + render_template("sources.sql", run.context)
+            old = timestamp_literal(dt.date.fromisoformat(meta["window_end"]))
+            count = run.scalar(
+                f"{body} SELECT COUNT(*) FROM assignments WHERE exposed_at >= {old}"
+            )
+            same = not count
+    empty = "SELECT unit_id FROM abkit_exposures WHERE false"
+    if same:
+        run.create(
+            "abkit_exposures", f"SELECT unit_id, variant, exposed_at FROM {units}"
+        )
+        run.create("abkit_gone", empty)
+        run.create("abkit_new_units", empty)
+        return True
+    run.create_step("abkit_exposures", "exposures")
+    first = run.scalar("SELECT CAST(MIN(exposed_at) AS VARCHAR) FROM abkit_exposures")
+    if first != meta["first_exposure"]:
+        raise Refused("the experiment's first exposure moved (assignments changed)")
+    same_row = "s.unit_id = k.unit_id AND s.variant = k.variant AND s.exposed_at = k.exposed_at"
+    run.create(
+        "abkit_gone",
+        f"SELECT s.unit_id FROM {units} AS s ANTI JOIN abkit_exposures AS k ON {same_row}",
+    )
+    run.create(
+        "abkit_new_units",
+        f"SELECT k.unit_id FROM abkit_exposures AS k ANTI JOIN {units} AS s ON {same_row}",
+    )
+    return False
+
+
+def _exposure_note(run: Steps) -> str:
+    """What changed in the assignments, for the outcome's note."""
+    gone, new = "abkit_gone", "abkit_new_units"
+    left = run.scalar(f"SELECT COUNT(*) FROM {gone} ANTI JOIN {new} USING (unit_id)")
+    moved = run.scalar(f"SELECT COUNT(*) FROM {gone} SEMI JOIN {new} USING (unit_id)")
+    added = run.scalar(f"SELECT COUNT(*) FROM {new} ANTI JOIN {gone} USING (unit_id)")
+    parts = []
+    if added:
+        parts.append(f"{added} newly exposed units scanned in full")
+    if moved:
+        parts.append(f"{moved} units whose first exposure changed rescanned")
+    if left:
+        parts.append(
+            f"{left} units no longer analysed (now seen in a second variant) removed"
+        )
+    return ", ".join(parts)
+
+
+def _fresh_events(run: Steps, experiment: Experiment, since: dt.date) -> None:
+    """Materialise the events since the cut (and newcomers' history); check values."""
+    events = run.context["events"]
+    column = events.columns
+    recent = f"CAST({column['timestamp']} AS TIMESTAMP) >= {timestamp_literal(since)}"
+    if run.scalar("SELECT COUNT(*) FROM abkit_new_units"):
+        recent += f" OR {column['unit_id']} IN (SELECT unit_id FROM abkit_new_units)"
+    window_end = run.context.get("window_end")
+    if window_end:
+        stamp = f"CAST({column['timestamp']} AS TIMESTAMP)"
+        recent = f"({recent}) AND {stamp} < {window_end}"
+    run.create(FRESH_RAW, f"SELECT * FROM {events.relation} WHERE {recent}")
+    run.context = run.context | {"events": _replace(events, relation=FRESH_RAW)}
+    data = experiment.data
+    fresh_source = data.events.model_copy(update={"path": None, "table": FRESH_RAW})
+    refuse_bad_values(
+        run.engine,
+        experiment.model_copy(
+            update={"data": data.model_copy(update={"events": fresh_source})}
+        ),
+    )
+
+
+def _replace(events: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(events, **changes)
+
+
+def _changed_units(run: Steps, old_end: dt.datetime, end: dt.datetime) -> None:
+    """abkit_changed: every unit whose moments may differ from the kept ones."""
+    parts = [
+        "SELECT unit_id FROM abkit_fresh",
+        f"SELECT unit_id FROM {run.kept('buffer')}",
+        "SELECT unit_id FROM abkit_gone",
+        "SELECT unit_id FROM abkit_new_units",
+    ]
+    end_days = sorted(
+        {v["end_day"] for v in run.context["variables"] if v["end_day"] is not None}
+    )
+    low, high = sorted((old_end, end))
+    if end_days and low != high:
+        flips = " OR ".join(
+            f"(exposed_at + INTERVAL {d} DAY > {instant(low)}"
+            f" AND exposed_at + INTERVAL {d} DAY <= {instant(high)})"
+            for d in end_days
+        )
+        parts.append(f"SELECT unit_id FROM {run.kept('units')} WHERE {flips}")
+    run.create("abkit_changed", " UNION ".join(parts))
+
+
+def _caps_moved(run: Steps, caps: dict[str, Any], end: dt.datetime) -> str | None:
+    """The first winsorizing cap that differs now from the kept one, or None."""
+    if not run.context["caps"]:
+        return None
+    run.create(
+        "abkit_all_aggregates",
+        f"SELECT s.* EXCLUDE (exposed_at, variant, has_events) FROM {run.kept('units')}"
+        " AS s ANTI JOIN abkit_changed AS c ON s.unit_id = c.unit_id WHERE s.has_events"
+        " UNION ALL BY NAME SELECT * FROM abkit_new_aggregates",
+    )
+    run.caps_row("abkit_caps_now", "abkit_exposures", "abkit_all_aggregates", end)
+    now = {
+        str(k): v for k, v in run.frame("SELECT * FROM abkit_caps_now").iloc[0].items()
+    }
+    for cap in run.context["caps"]:
+        name = cap["column"]
+        if not _same(now[name], caps[name]):
+            return str(cap["column"])
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if pd.isna(a) and pd.isna(b):
+        return True
+    return bool(a == b)
+
+
+def _health(
+    run: Steps, experiment: Experiment, same: bool, last: dt.datetime | None
+) -> str:
+    """exposure_health.sql's rows: the kept ones (or anew) with the new last event."""
+    table = run.kept("health")
+    if not same:
+        from abkit.analysis.query_plan import analysis_queries
+
+        table = "abkit_health_now"
+        run.create(table, analysis_queries(experiment)["exposure_health"])
+    value = instant(last) if last is not None else "CAST(NULL AS TIMESTAMP)"
+    run.create(
+        "abkit_health_next", f"SELECT * REPLACE ({value} AS last_event) FROM {table}"
+    )
+    return "abkit_health_next"
