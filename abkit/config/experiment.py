@@ -132,6 +132,12 @@ class ExperimentFile(StrictModel):
         description="where the queries run; --engine and abkit.analyze(con=...) override",
     )
     proportions: ProportionSettings = ProportionSettings()
+    novelty_view: bool = Field(
+        True,
+        description="split the primary metric's effect by day since exposure (its "
+        "window's days become extra columns of the analysis query); false saves "
+        "that cost when nobody reads the view",
+    )
     refresh_buffer_days: int = Field(
         1,
         ge=0,

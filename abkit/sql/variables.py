@@ -223,7 +223,13 @@ MAX_NOVELTY_DAYS = 28
 
 
 def novelty_metric(experiment: Experiment) -> Metric | None:
-    """The metric whose effect is split by day since exposure: the primary one."""
+    """The metric whose effect is split by day since exposure: the primary one.
+
+    None when exp.yaml turns the view off (`novelty_view: false`), or the metric is
+    not a windowed mean or proportion.
+    """
+    if not experiment.novelty_view:
+        return None
     name = (
         experiment.decision.primary
         if experiment.decision

@@ -221,3 +221,27 @@ def test_sequential_srm_after_enrolment_says_nothing_new(open_window):
     _, result = open_window
     assert result.sequential_srm is not None
     assert result.sequential_srm.status == "no_new_units"
+
+
+def test_novelty_view_off_drops_its_columns_and_changes_no_other_number(
+    demo_exp, full
+):
+    """`novelty_view: false`: no per-day columns in the query, the same scorecard."""
+    from abkit.analysis.query_plan import analysis_queries
+
+    off = demo_exp.with_name("exp_novelty_off.yaml")  # beside it: same relative paths
+    off.write_text(
+        demo_exp.read_text(encoding="utf-8") + "\nnovelty_view: false\n",
+        encoding="utf-8",
+    )
+    quiet = abkit.analyze(off)
+    assert full.novelty and not quiet.novelty
+    on_sql = analysis_queries(load_experiment(demo_exp))["moments"]
+    off_sql = analysis_queries(load_experiment(off))["moments"]
+    assert "__day0" in on_sql and "__day0" not in off_sql
+    for a, b in zip(full.metrics + full.segment_results,
+                    quiet.metrics + quiet.segment_results, strict=True):  # fmt: skip
+        assert (a.metric, a.variant) == (b.metric, b.variant)
+        # equal up to the engine's parallel summation order
+        assert b.effect.difference == pytest.approx(a.effect.difference, rel=1e-9)
+        assert b.effect.pvalue == pytest.approx(a.effect.pvalue, rel=1e-9, abs=1e-15)
