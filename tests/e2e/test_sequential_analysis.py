@@ -223,9 +223,7 @@ def test_sequential_srm_after_enrolment_says_nothing_new(open_window):
     assert result.sequential_srm.status == "no_new_units"
 
 
-def test_novelty_view_off_drops_its_columns_and_changes_no_other_number(
-    demo_exp, full
-):
+def test_novelty_view_off_drops_its_columns_and_changes_no_other_number(demo_exp, full):
     """`novelty_view: false`: no per-day columns in the query, the same scorecard."""
     from abkit.analysis.query_plan import analysis_queries
 
