@@ -22,7 +22,10 @@
   Second pass this is the one read of the per-unit rows besides moments.sql: a cap
               is a pooled percentile, and a shift a pooled mean, both needed before
               any unit's value is capped or summed. It reads unit_aggregates (one
-              row per unit), never the events again.
+              row per unit), never the events again. Replacing the shifts by
+              constants (so that unit_aggregates is read once) did not change the
+              query's CPU time measurably at 10M events (1M unit rows), so the
+              shifts stay pooled means, which keep every metric precise.
 #}
     SELECT
         COUNT(*) AS n_rows

@@ -41,7 +41,7 @@ def read_moments(
     selected = rows["exposure_key"].isna()
     for column in others:  # rows of segments not asked for are not overall rows
         selected &= rows[column].isna()
-    for row in rows[selected].to_dict("records"):
+    for row in records(rows[selected]):
         key = _group_key(row, segments)
         groups.setdefault(key, {})[str(row["variant"])] = {
             plan.metric.name: joint_moments(row, plan) for plan in plans
@@ -51,6 +51,17 @@ def read_moments(
         sorted(groups.items(), key=lambda item: (-1, "") if item[0] is None
                else (order[item[0][0]], item[0][1]))
     )  # fmt: skip
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows as dicts, as `frame.to_dict("records")` gives them, twice as fast.
+
+    pandas builds a Series per column and row for `to_dict`; the moments frames
+    are a few dozen rows by several hundred columns, so read column by column.
+    """
+    columns = [str(c) for c in frame.columns]
+    values = [frame[c].tolist() for c in frame.columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
@@ -116,7 +127,7 @@ def read_daily(rows: pd.DataFrame, plans: Sequence[MetricVariables]) -> DailyMom
     """Per variant, the exposure-key rows in date order (moments.sql's daily set)."""
     daily: DailyMoments = {}
     selected = rows[rows["exposure_key"].notna()].sort_values("exposure_key")
-    for row in selected.to_dict("records"):
+    for row in records(selected):
         moments = {plan.metric.name: joint_moments(row, plan) for plan in plans}
         day = pd.Timestamp(row["exposure_key"]).date()
         daily.setdefault(str(row["variant"]), []).append((day, moments))
@@ -159,7 +170,7 @@ def unit_count(rows: pd.DataFrame, variant: str, key: GroupKey = None) -> int:
 def daily_exposure_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
     """daily_exposures.sql rows as exposure day -> variant -> new units."""
     counts: dict[dt.date, dict[str, int]] = {}
-    for row in frame.to_dict("records"):
+    for row in records(frame):
         day = pd.Timestamp(row["exposure_day"]).date()
         counts.setdefault(day, {})[str(row["variant"])] = int(row["n_units"])
     return counts

@@ -19,7 +19,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from abkit.aggregates.moments import JointMoments
 from abkit.aggregates.rows import read_moments
@@ -41,6 +40,7 @@ from abkit.sql.render import render_analysis_sql, render_daily_exposures_sql
 from abkit.sql.variables import experiment_variables
 from abkit.stats.cuped import cuped_adjust, cuped_ratio_adjust
 from abkit.stats.delta import ratio_variance
+from abkit.stats.distributions import normal_ppf
 from abkit.stats.power import (
     Design,
     MetricModel,
@@ -325,8 +325,8 @@ def sequential_inflation(experiment: Experiment, design: Design, looks: int) -> 
                              convention=settings.convention, rho=settings.rho)  # fmt: skip
     # always-valid / mSPRT tuned to N*: read once at N* the boundary is wider than z
     boundary = asymptotic_cs_halfwidth(1.0, 1.0, 1.0, alpha)
-    z_alpha = float(scipy_stats.norm.ppf(1 - alpha / 2))
-    z_power = float(scipy_stats.norm.ppf(design.power))
+    z_alpha = normal_ppf(1 - alpha / 2)
+    z_power = normal_ppf(design.power)
     return ((boundary + z_power) / (z_alpha + z_power)) ** 2
 
 

@@ -145,6 +145,13 @@ def _count(value: object) -> int:
 def refuse_bad_values(engine: Engine, experiment: Experiment) -> None:
     """Refuse NaN and ±inf event values: they would be silently wrong numbers.
 
+    A query of its own, before the analysis query, on purpose: it checks the
+    whole value column (what `abkit validate` reports), while the analysis scan
+    reads only the exposed units' windows, so folding the counts into it would
+    let a NaN outside today's windows through until a later look reads it; and
+    bad data fails here before the long query runs. It reads one column: 0.11 s
+    of CPU at 10M events, about 1% of the analysis.
+
     Raises:
         DataError: naming the column, the counts and the fix.
     """

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from scipy import stats as scipy_stats
+from abkit.stats.distributions import normal_isf
 
 BayesStatus = Literal["ok", "invalid_estimate"]
 PROPER_PRIOR_STD = 0.3  # GB's default proper prior on the relative lift, N(0, 0.3²)
@@ -124,7 +124,7 @@ def bayesian_test(
             nan, nan, nan, alpha, higher_is_better, "invalid_estimate",
         )  # fmt: skip
     mean, std = posterior_normal(estimate, standard_error, prior_mean, prior_std)
-    half = float(scipy_stats.norm.isf(alpha / 2)) * std
+    half = normal_isf(alpha / 2) * std
     gain = mean if higher_is_better else -mean
     risk_treatment, risk_control = expected_losses(gain, std)
     return BayesResult(

@@ -16,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 from scipy import special
-from scipy import stats as scipy_stats
 
 from abkit.errors import ConfigError, DataError
+from abkit.stats.distributions import chi2_sf
 from abkit.stats.floats import ieee
 
 SrmStatus = Literal["ok", "no_units", "single_group", "no_new_units"]
@@ -166,7 +166,7 @@ def srm_test(
         )  # fmt: skip
     statistic = float(np.sum((observed_used - expected[used]) ** 2 / expected[used]))
     df = int(used.sum()) - 1
-    pvalue = float(scipy_stats.chi2.sf(statistic, df))
+    pvalue = chi2_sf(statistic, df)
     return SrmResult(
         counts=_as_counts(counts),
         weights=tuple(map(float, weights)),

@@ -11,10 +11,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from scipy import stats as scipy_stats
-
 from abkit.aggregates.moments import Moments
 from abkit.stats.delta import UNDEFINED_LIFT, RelativeLift, relative_lift
+from abkit.stats.distributions import Reference, normal_sf
 from abkit.stats.estimate import ArmEstimate
 from abkit.stats.status import STATUS_MESSAGES, EffectStatus, proportion_consistent
 
@@ -87,9 +86,9 @@ class EffectResult:
         return data
 
 
-def reference_distribution(df: float) -> Any:
+def reference_distribution(df: float) -> Reference:
     """The test's reference distribution: normal for df = inf, else Student t(df)."""
-    return scipy_stats.norm if math.isinf(df) else scipy_stats.t(df)
+    return Reference(df)
 
 
 def critical_value(alpha: float, df: float) -> float:
@@ -169,7 +168,7 @@ def proportion_ztest(
     difference = arms[1].mean - arms[0].mean
     shift = 0.5 * (1 / control.n + 1 / treatment.n) if continuity else 0.0
     statistic = math.copysign(max(abs(difference) - shift, 0.0), difference) / pooled_se
-    pvalue = float(2 * scipy_stats.norm.sf(abs(statistic)))
+    pvalue = 2 * normal_sf(abs(statistic))
     quantile = critical_value(alpha, math.inf)
     se = math.sqrt(arms[0].mean_variance + arms[1].mean_variance)
     if se > 0:

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from scipy import stats as scipy_stats
+from abkit.stats.distributions import normal_isf
 
 MetricKind = Literal["mean", "proportion", "ratio"]
 MdeType = Literal["absolute", "relative"]
@@ -189,7 +189,7 @@ class Design:
     def critical_value(self) -> float:
         """z₁₋α/(2m) two-sided, z₁₋α/m one-sided."""
         tail = self.alpha_per_comparison / (2 if self.sides == "two-sided" else 1)
-        return float(scipy_stats.norm.isf(tail))
+        return normal_isf(tail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import optimize
-from scipy import stats as scipy_stats
-
+from abkit.stats.distributions import normal_cdf, normal_ppf, normal_sf
 from abkit.stats.floats import ratio, root, square, whole_count
 from abkit.stats.power.design import (
     Design,
@@ -21,6 +19,7 @@ from abkit.stats.power.design import (
     PowerResult,
     _check_positive,
 )
+from abkit.stats.roots import brent_root
 
 _ROUNDING_SLACK = 1e-9  # absorbs float noise before ceil/floor of unit counts
 
@@ -219,7 +218,7 @@ def mde_for_duration(
 def _required_noncentrality(design: Design) -> float:
     """λ = |δ|/SE at which the z-test reaches the target power (exact, both tails)."""
     z = design.critical_value
-    one_tail = z + float(scipy_stats.norm.ppf(design.power))
+    one_tail = z + normal_ppf(design.power)
     if design.sides == "one-sided":
         return one_tail
 
@@ -227,11 +226,11 @@ def _required_noncentrality(design: Design) -> float:
         return _two_sided_power(lam, z) - design.power
 
     # power(0) = α/m < target ≤ power(one_tail), so the root is bracketed
-    return float(optimize.brentq(shortfall, 0.0, one_tail, xtol=1e-14, rtol=1e-15))
+    return brent_root(shortfall, 0.0, one_tail, xtol=1e-14, rtol=1e-15)
 
 
 def _two_sided_power(lam: float, z: float) -> float:
-    return float(scipy_stats.norm.sf(z - lam) + scipy_stats.norm.cdf(-z - lam))
+    return normal_sf(z - lam) + normal_cdf(-z - lam)
 
 
 def _unit_variance(
@@ -286,7 +285,7 @@ def _power_for_sizes(
         )
         lam = ratio(abs(delta), root(variance))
         if design.sides == "one-sided":
-            powers.append(float(scipy_stats.norm.sf(z - lam)))
+            powers.append(normal_sf(z - lam))
         else:
             powers.append(_two_sided_power(lam, z))
     return min(powers)

@@ -13,10 +13,11 @@ from functools import lru_cache, partial
 from typing import Literal
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from abkit.errors import ConfigError
 from abkit.stats.floats import ieee
+from abkit.stats.roots import brent_root
 from abkit.stats.sequential.common import FloatArray, _check_alpha
 
 SpendingKind = Literal["obf", "pocock", "power"]
@@ -165,9 +166,7 @@ def _constant_boundaries(
         return spent
 
     fixed = float(special.ndtri(1 - alpha / sides))
-    bound = float(
-        optimize.brentq(lambda c: sum(spent_at(c)) - alpha, fixed, 12.0, xtol=1e-12)
-    )
+    bound = brent_root(lambda c: sum(spent_at(c)) - alpha, fixed, 12.0, xtol=1e-12)
     return (bound,) * len(fractions), tuple(spent_at(bound))
 
 
@@ -226,7 +225,7 @@ def _solve_bound(crossing: Callable[[float], float], target: float) -> float:
         return Z_BOUND_CAP
     if excess(0.0) <= 0:
         return 0.0
-    return float(optimize.brentq(excess, 0.0, Z_BOUND_CAP, xtol=1e-12))
+    return brent_root(excess, 0.0, Z_BOUND_CAP, xtol=1e-12)
 
 
 def _crossing(

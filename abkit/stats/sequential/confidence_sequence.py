@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from abkit.errors import ConfigError
 from abkit.stats.floats import ieee
+from abkit.stats.roots import brent_root
 from abkit.stats.sequential.common import (
     Alternative,
     FloatArray,
@@ -209,6 +210,6 @@ def _one_sided_critical_z(n: FloatArray, rho2: float, alpha: float) -> FloatArra
             high *= 2
         if not (excess(0.0) <= 0 <= excess(high)):  # NaN at extreme N·ρ²
             return math.nan
-        return float(optimize.brentq(excess, 0.0, high, xtol=1e-12))
+        return brent_root(excess, 0.0, high, xtol=1e-12)
 
     return np.asarray([solve(float(units)) for units in n], dtype=np.float64)

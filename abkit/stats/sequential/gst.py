@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+from scipy import special
 
 from abkit.errors import ConfigError, DataError
 from abkit.stats.floats import ieee
+from abkit.stats.roots import brent_root
 from abkit.stats.sequential.alpha_spending import (
     DEFAULT_CONVENTION,
     BoundaryKind,
@@ -297,7 +298,7 @@ def gst_inflation(
     def shortfall(drift: float) -> float:
         return _upper_crossing(fractions, bounds, drift) - power
 
-    drift = optimize.brentq(shortfall, 0.5 * fixed, 4.0 * fixed, xtol=1e-10)
+    drift = brent_root(shortfall, 0.5 * fixed, 4.0 * fixed, xtol=1e-10)
     return float((drift / fixed) ** 2)
 
 

@@ -1,0 +1,156 @@
+"""The scipy.special tail functions equal scipy.stats' bit for bit; no scipy.stats import."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from abkit.stats.distributions import (
+    Reference,
+    chi2_sf,
+    normal_cdf,
+    normal_isf,
+    normal_ppf,
+    normal_sf,
+)
+from abkit.stats.exact import fisher_pvalue
+from abkit.stats.roots import brent_root
+
+REPO = Path(__file__).resolve().parents[2]
+RNG = np.random.default_rng(20240515)
+POINTS = [
+    *RNG.normal(0, 3, 300).tolist(),
+    *RNG.normal(0, 40, 50).tolist(),
+    0.0, -0.0, 1e-300, 38.5, -38.5, 1e3, -1e3, math.inf, -math.inf, math.nan,
+]  # fmt: skip
+LEVELS = [
+    *RNG.uniform(0, 1, 300).tolist(),
+    *(10 ** RNG.uniform(-300, 0, 50)).tolist(),
+    0.0, 1.0, 0.5, 0.975, 1e-320, 1 - 1e-16, -0.1, 1.1, math.nan,
+]  # fmt: skip
+DFS = [math.inf, 1.0, 1.5, 2.0, 3.7, 29.999, 100.0, 1e6, 1e20, 0.3, 0.0, -1.0, math.nan]
+
+
+def same(ours: float, theirs: float) -> bool:
+    return (math.isnan(ours) and math.isnan(theirs)) or ours == theirs
+
+
+@pytest.mark.parametrize("df", DFS)
+def test_reference_equals_scipy_stats_t_and_norm_exactly(df):
+    theirs = stats.norm if math.isinf(df) else stats.t(df)
+    ours = Reference(df)
+    for name in ("cdf", "sf"):
+        for x in POINTS:
+            expected = float(getattr(theirs, name)(x))
+            assert same(getattr(ours, name)(x), expected), (name, x)
+    for name in ("ppf", "isf"):
+        for q in LEVELS:
+            expected = float(getattr(theirs, name)(q))
+            assert same(getattr(ours, name)(q), expected), (name, q)
+
+
+def test_normal_functions_equal_scipy_stats_norm_exactly():
+    for x in POINTS:
+        assert same(normal_cdf(x), float(stats.norm.cdf(x)))
+        assert same(normal_sf(x), float(stats.norm.sf(x)))
+    for q in LEVELS:
+        assert same(normal_ppf(q), float(stats.norm.ppf(q)))
+        assert same(normal_isf(q), float(stats.norm.isf(q)))
+    assert normal_isf(0.025) == pytest.approx(1.959963984540054, rel=1e-15)
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 7, 50, 0.5, 0, -1, math.nan])
+def test_chi2_sf_equals_scipy_stats_exactly(df):
+    for x in [*RNG.exponential(5, 200).tolist(), 0.0, -1.0, math.inf, math.nan]:
+        assert same(chi2_sf(x, df), float(stats.chi2.sf(x, df))), x
+
+
+def test_brent_root_solves_a_bracketed_equation():
+    assert brent_root(lambda z: normal_sf(z) - 0.025, 0.0, 10.0, xtol=1e-14) == (
+        pytest.approx(1.959963984540054, abs=1e-13)
+    )
+
+
+@pytest.mark.parametrize(
+    ("xtol", "rtol"), [(1e-12, None), (1e-14, 1e-15), (1e-3, None)]
+)
+def test_brent_root_equals_scipy_brentq_exactly(xtol, rtol):
+    from scipy import optimize
+
+    options = {} if rtol is None else {"rtol": rtol}
+    for _ in range(200):
+        tail, scale = RNG.uniform(1e-12, 0.5), RNG.uniform(0.1, 3)
+        power, centre = RNG.uniform(1, 3), RNG.normal(0, 5)
+        cases = [
+            (lambda z, t=tail, s=scale: normal_sf(z * s) - t, 0.0, 40.0),
+            (lambda x, p=power, c=centre: math.copysign(abs(x - c) ** p, x - c),
+             centre - RNG.uniform(0.1, 30), centre + RNG.uniform(0.1, 30)),
+        ]  # fmt: skip
+        for function, low, high in cases:
+            expected = outcome(optimize.brentq, function, low, high, xtol, options)
+            ours = outcome(brent_root, function, low, high, xtol, options)
+            assert ours == expected  # the same root, or both fail to converge
+
+
+def outcome(solver: Any, *arguments: Any) -> float | str:
+    """The root found, or the name of the error raised."""
+    function, low, high, xtol, options = arguments
+    try:
+        return float(solver(function, low, high, xtol=xtol, **options))
+    except RuntimeError as error:
+        return type(error).__name__
+
+
+def test_brent_root_refuses_a_bracket_without_a_sign_change():
+    with pytest.raises(ValueError, match="widen the bracket"):
+        brent_root(lambda x: x * x + 1, -1.0, 1.0, xtol=1e-12)
+
+
+def test_fisher_pvalue_equals_scipy_fisher_exact_exactly():
+    small = [list(t) for t in itertools.product(range(6), repeat=4)]
+    rare = [
+        [int(RNG.integers(0, 5)), int(RNG.integers(50, 3000)),
+         int(RNG.integers(0, 12)), int(RNG.integers(50, 3000))]
+        for _ in range(300)
+    ]  # fmt: skip
+    large = [
+        [0, 10**6, 3, 10**6],
+        [1, 10**7, 9, 10**7 - 5],
+        [50, 10**5, 90, 12 * 10**4],
+    ]
+    for a, b, c, d in [*small, *rare, *large]:
+        table = [[a, b], [c, d]]
+        expected = float(stats.fisher_exact(table).pvalue)
+        assert same(fisher_pvalue(table), expected), table
+    # Agresti (2002), tea tasting: 3 of 4 cups right, two-sided p = 0.4857
+    assert fisher_pvalue([[3, 1], [1, 3]]) == pytest.approx(34 / 70, rel=1e-12)
+
+
+def loaded(code: str) -> list[str]:
+    """Which of scipy.stats / scipy.optimize a fresh interpreter holds after `code`."""
+    heavy = ("scipy.stats", "scipy.optimize")
+    report = f"import json, sys\nprint(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    completed = subprocess.run(
+        [sys.executable, "-c", f"{code}\n{report}"],
+        capture_output=True, text=True, check=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    names: list[str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return names
+
+
+def test_importing_the_analysis_loads_no_scipy_stats_or_optimize():
+    assert loaded("import abkit.analysis.run") == []
+
+
+def test_analysing_a_small_log_loads_no_scipy_stats(tiny_exp):
+    code = f"import abkit\nresult = abkit.analyze({str(tiny_exp)!r})\nassert result.metrics"
+    assert loaded(code) == []
