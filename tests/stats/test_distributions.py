@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import subprocess
@@ -21,7 +20,6 @@ from abkit.stats.distributions import (
     normal_ppf,
     normal_sf,
 )
-from abkit.stats.exact import fisher_pvalue
 from abkit.stats.roots import brent_root
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,26 +75,6 @@ def test_brent_root_solves_a_bracketed_equation():
     assert brent_root(lambda z: normal_sf(z) - 0.025, 0.0, 10.0, xtol=1e-14) == (
         pytest.approx(1.959963984540054, abs=1e-13)
     )
-
-
-def test_fisher_pvalue_equals_scipy_fisher_exact_exactly():
-    small = [list(t) for t in itertools.product(range(6), repeat=4)]
-    rare = [
-        [int(RNG.integers(0, 5)), int(RNG.integers(50, 3000)),
-         int(RNG.integers(0, 12)), int(RNG.integers(50, 3000))]
-        for _ in range(300)
-    ]  # fmt: skip
-    large = [
-        [0, 10**6, 3, 10**6],
-        [1, 10**7, 9, 10**7 - 5],
-        [50, 10**5, 90, 12 * 10**4],
-    ]
-    for a, b, c, d in [*small, *rare, *large]:
-        table = [[a, b], [c, d]]
-        expected = float(stats.fisher_exact(table).pvalue)
-        assert same(fisher_pvalue(table), expected), table
-    # Agresti (2002), tea tasting: 3 of 4 cups right, two-sided p = 0.4857
-    assert fisher_pvalue([[3, 1], [1, 3]]) == pytest.approx(34 / 70, rel=1e-12)
 
 
 def loaded(code: str) -> list[str]:
