@@ -6,8 +6,13 @@ threshold on the smallest expected cell count of the 2 × 2 table (5 by default,
 the textbook rule for the χ² test), `proportion_test` runs an exact test from
 scipy instead and the result says so in its `test` field:
 
-- "fisher": Fisher's exact test, conditional on both margins
-  (`scipy.stats.fisher_exact`); fast at any n.
+- "fisher": Fisher's exact test, conditional on both margins: the hypergeometric
+  probabilities of every table with the observed margins, from `scipy.special`'s
+  log-gamma, summed over the tables no more likely than the observed one (R's
+  `fisher.test` rule, with its relative tolerance 1e-7 for ties); equal to
+  `scipy.stats.fisher_exact` to 1e-9 in the tests, without importing `scipy.stats`
+  (about a second of CPU) on every analysis that has a small segment. Fast at any n:
+  the tables number min(margins) + 1.
 - "boschloo": Boschloo's test, unconditional and uniformly more powerful than
   Fisher's (`scipy.stats.boschloo_exact`).
 - "barnard": Barnard's unconditional test (`scipy.stats.barnard_exact`).
@@ -25,6 +30,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from typing import Literal
+
+import numpy as np
+from scipy import special
 
 from abkit.aggregates.moments import Moments
 from abkit.stats.welch import (
@@ -59,14 +67,49 @@ def smallest_expected_count(control: Moments, treatment: Moments) -> float:
     return smaller * min(pooled, 1 - pooled)
 
 
+FISHER_TIE_TOLERANCE = 1e-7
+"""Tables within this relative probability of the observed one count as ties (R)."""
+
+
+def fisher_pvalue(table: list[list[int]]) -> float:
+    """Two-sided Fisher exact p-value of a 2 × 2 table [[a, b], [c, d]].
+
+    P(table) = C(a+b, k)·C(c+d, n−k) / C(N, n) over the tables with the same
+    margins (k the top-left cell, n = a + c); the p-value sums those no more
+    probable than the observed one. A zero margin gives 1.
+    """
+    (a, b), (c, d) = table
+    row_top, row_bottom, column = a + b, c + d, a + c
+    total = row_top + row_bottom
+    if 0 in (row_top, row_bottom, column, b + d):
+        return 1.0
+    cells = np.arange(max(0, column - row_bottom), min(column, row_top) + 1)
+    log_p = (
+        _log_choose(row_top, cells)
+        + _log_choose(row_bottom, column - cells)
+        - _log_choose(total, np.array([column]))
+    )
+    probabilities = np.exp(log_p - log_p.max())  # scaled: the sum's ratio is exact
+    observed = probabilities[a - cells[0]]
+    tail = probabilities[probabilities <= observed * (1 + FISHER_TIE_TOLERANCE)]
+    return float(min(1.0, tail.sum() / probabilities.sum()))
+
+
+def _log_choose(n: int, k: np.ndarray) -> np.ndarray:
+    """Ln C(n, k) by log-gamma, elementwise over k."""
+    return np.asarray(
+        special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+    )
+
+
 def exact_pvalue(control: Moments, treatment: Moments, test: ExactTest) -> float:
     """Two-sided p-value of an exact test on the 2 × 2 table of two 0/1 arms."""
-    from scipy import stats as scipy_stats
-
     x_c, x_t = round(control.sum), round(treatment.sum)
     table = [[x_t, treatment.n - x_t], [x_c, control.n - x_c]]
     if test == "fisher":
-        return float(scipy_stats.fisher_exact(table).pvalue)
+        return fisher_pvalue(table)
+    from scipy import stats as scipy_stats  # ~1 s to import: unconditional tests only
+
     if test == "boschloo":
         return float(scipy_stats.boschloo_exact(table).pvalue)
     return float(scipy_stats.barnard_exact(table).pvalue)

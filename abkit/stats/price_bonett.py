@@ -27,8 +27,9 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from scipy import stats as scipy_stats
+from scipy import special
 
+from abkit.stats.distributions import normal_isf
 from abkit.stats.estimate import ArmEstimate
 from abkit.stats.welch import EffectResult, critical_value, z_test
 
@@ -45,8 +46,9 @@ def price_bonett_rank(n: int) -> int:
 
 def price_bonett_z0(n: int) -> float:
     """z₀ = Φ⁻¹(1 − P(Binomial(n, 1/2) ≤ a − 1)): [y₍ₐ₎, y₍ₙ₋ₐ₊₁₎] has level 1 − 2p."""
-    tail = float(scipy_stats.binom.cdf(price_bonett_rank(n) - 1, n, 0.5))
-    return float(scipy_stats.norm.isf(tail))
+    k = price_bonett_rank(n) - 1  # P(X ≤ k) = I_{1/2}(n − k, k + 1), as scipy's binom
+    tail = float(special.betainc(n - k, k + 1, 0.5))
+    return normal_isf(tail)
 
 
 @dataclass(frozen=True, slots=True)

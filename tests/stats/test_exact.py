@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
@@ -12,6 +14,7 @@ from abkit.analysis.comparison import compare
 from abkit.config import Metric, ProportionSettings
 from abkit.stats.exact import (
     UNCONDITIONAL_MAX_TABLES,
+    fisher_pvalue,
     proportion_test,
     smallest_expected_count,
 )
@@ -151,3 +154,28 @@ def test_comparison_uses_the_configured_exact_test():
     )
     assert never.effect.test == "two-proportion-z"
     assert math.isfinite(never.effect.pvalue)
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(1, 4000),
+    st.integers(1, 4000),
+    st.sampled_from([0.0005, 0.003, 0.02, 0.3, 0.5, 0.99]),
+    st.integers(0, 2**32 - 1),
+)
+def test_fisher_pvalue_equals_scipy_fisher_exact(n_t, n_c, rate, seed):
+    """The log-gamma sum equals scipy.stats.fisher_exact on any 2 × 2 table."""
+    rng = np.random.default_rng(seed)
+    x_t, x_c = int(rng.binomial(n_t, rate)), int(rng.binomial(n_c, rate))
+    two_by_two = [[x_t, n_t - x_t], [x_c, n_c - x_c]]
+    expected = scipy_stats.fisher_exact(two_by_two).pvalue
+    assert fisher_pvalue(two_by_two) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize(
+    "two_by_two",
+    [[[3, 1], [1, 3]], [[5, 5], [5, 5]], [[0, 10], [10, 0]], [[0, 0], [4, 2]]],
+)
+def test_fisher_pvalue_on_ties_and_empty_margins(two_by_two):
+    expected = scipy_stats.fisher_exact(two_by_two).pvalue
+    assert fisher_pvalue(two_by_two) == pytest.approx(expected, rel=1e-12)
