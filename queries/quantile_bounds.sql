@@ -150,5 +150,7 @@ SELECT
 FROM bounds AS b
 INNER JOIN ranked AS r
     ON r.metric = b.metric{{ same_keys("r", "b") }}
-GROUP BY ALL
+GROUP BY b.metric{{ keys("b") }}, b.n, b.clusters, b.p, b.level, b.interval_method,
+    b.quantile, b.lower_rank, b.upper_rank, b.minimum, b.deff, b.s_sum, b.s_sq,
+    b.m_sum, b.m_sq, b.sm
 ORDER BY b.metric{{ keys("b") }}

@@ -11,7 +11,10 @@ import pandas as pd
 from abkit.analysis.queries import QueryResults
 
 TOLERANCE = 1e-9
-FRAMES = ("moments", "exposure_health", "daily_exposures", "contamination", "novelty")
+FRAMES = (
+    "moments", "exposure_health", "daily_exposures", "contamination", "novelty",
+    "quantiles", "clusters",
+)  # fmt: skip
 
 
 def relative_difference(left: float, right: float, floor: float = 0.0) -> float:

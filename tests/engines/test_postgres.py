@@ -45,14 +45,16 @@ POSTGRES_TYPES = {
 }
 
 
-def load_table(connection: Any, name: str, table: pa.Table) -> None:
+def load_table(
+    connection: Any, name: str, table: pa.Table, schema: str = SCHEMA
+) -> None:
     """CREATE TABLE and COPY the rows in as CSV."""
     columns = ", ".join(f'"{f.name}" {POSTGRES_TYPES[f.type]}' for f in table.schema)
-    connection.execute(f"CREATE TABLE {SCHEMA}.{name} ({columns})")
+    connection.execute(f"CREATE TABLE {schema}.{name} ({columns})")
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer)
     with connection.cursor().copy(
-        f"COPY {SCHEMA}.{name} FROM STDIN WITH (FORMAT csv, HEADER true)"
+        f"COPY {schema}.{name} FROM STDIN WITH (FORMAT csv, HEADER true)"
     ) as copy:
         copy.write(buffer.getvalue())
 
