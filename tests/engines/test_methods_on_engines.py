@@ -47,6 +47,7 @@ def same_as_duckdb(exp: Path, duck: QueryResults, other: QueryResults) -> None:
     assert set(differences) == EXPECTED_FRAMES
     assert max(differences.values()) <= TOLERANCE, differences
     experiment = load_experiment(exp)
+    assert other.clusters is not None and duck.clusters is not None
     assert len(other.clusters) == len(duck.clusters) > 2  # overall + segment + daily
     scorecard = build_result(experiment, other)
     reference = build_result(load_experiment(exp), duck)
