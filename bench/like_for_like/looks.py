@@ -50,7 +50,8 @@ from bench.like_for_like.numbers import cuped_welch as cuped_welch_finish
 LOOKS_SQL = Path(__file__).with_name("looks.sql")
 WINDOW_DAYS = 7
 ALPHA = 0.05
-SIDES = ("limit", "abkit_api")
+SIDES = ("limit", "abkit_api", "abkit_quiet")
+"""abkit_quiet: the same job with `novelty_view: false` (no day-since-exposure view)."""
 EXACT_FIELDS = (
     "n_control",
     "n_treatment",
@@ -79,7 +80,7 @@ LookNumbers = dict[str, list[Look]]
 
 
 def write_job(directory: Path, planned_units: int) -> Path:
-    """exp_looks.yaml and metrics_looks.yaml beside the data; the exp.yaml path."""
+    """exp_looks.yaml (and its quiet copy) and metrics_looks.yaml beside the data."""
     windowed = METRICS_YAML.replace(
         "    format:", f"    window: {{end_day: {WINDOW_DAYS}}}\n    format:"
     ).replace(
@@ -96,6 +97,10 @@ def write_job(directory: Path, planned_units: int) -> Path:
     (directory / "metrics_looks.yaml").write_text(windowed, encoding="utf-8")
     path = directory / "exp_looks.yaml"
     path.write_text(exp, encoding="utf-8")
+    quiet = exp.replace("name: like_for_like_looks", "name: like_for_like_quiet")
+    (directory / "exp_looks_quiet.yaml").write_text(
+        quiet + "novelty_view: false\n", encoding="utf-8"
+    )
     return path
 
 
@@ -282,6 +287,14 @@ def abkit_api_numbers(directory: Path) -> LookNumbers:
     return abkit_look_numbers(abkit.analyze(exp).to_dict())
 
 
+def abkit_quiet_numbers(directory: Path) -> LookNumbers:
+    """abkit.analyze on exp_looks_quiet.yaml (no day-since-exposure view)."""
+    import abkit
+
+    exp = directory / "exp_looks_quiet.yaml"
+    return abkit_look_numbers(abkit.analyze(exp).to_dict())
+
+
 # --- comparing ----------------------------------------------------------------------
 
 
@@ -332,6 +345,11 @@ WORKER_SIDES: dict[str, tuple[tuple[str, ...], str, str]] = {
         ("abkit.analysis.run",),
         "bench.like_for_like.looks",
         "abkit_api_numbers",
+    ),
+    "abkit_quiet": (
+        ("abkit.analysis.run",),
+        "bench.like_for_like.looks",
+        "abkit_quiet_numbers",
     ),
 }
 """worker.py's side table for this job: (libraries imported before the timer, module,
