@@ -39,7 +39,7 @@ from abkit.analysis.refresh.checks import (
     stale_reason,
 )
 from abkit.analysis.refresh.outcome import RefreshOutcome, results
-from abkit.analysis.refresh.steps import Steps, state_files
+from abkit.analysis.refresh.steps import Steps, state_files, workspace_files
 from abkit.analysis.results import AnalysisResult
 from abkit.analysis.run import with_options
 from abkit.config import CorrectionMethod, Experiment, load_experiment
@@ -125,7 +125,7 @@ def _refresh_queries(
 
     context = analysis_context(experiment) | {"merges": _merges(experiment)}
     files = experiment_files(experiment)
-    workspace = [str(p) for p in state_files(path) + state_files(scratch_path(path))]
+    workspace = [str(p) for p in workspace_files(path, scratch_path(path))]
     with locked_engine(experiment, workspace=workspace, checked=False) as engine:
         assert isinstance(engine, DuckDBEngine)
         check_columns(engine, experiment)
@@ -201,14 +201,16 @@ def _full(
         stale.unlink(missing_ok=True)
     run.attach(scratch)
     run.write_new_state(
-        {"units": units, "buffer": f"({buffer})", "moments": moments,
-         "caps": "abkit_caps", "health": health},
+        path,
+        {"units": units, "buffer": f"({buffer})"},
+        {"moments": moments, "caps": "abkit_caps", "health": health},
         meta,
-    )  # fmt: skip
+    )
     run.detach()
     for stale in state_files(path)[1:]:
         stale.unlink(missing_ok=True)
     os.replace(scratch, path)  # atomic: the old state or the new one, never half
+    run.remove_unreferenced()
     return results(experiment, arrow_frame(moments), arrow_frame(health)), cut
 
 

@@ -110,6 +110,7 @@ def incremental(
     frame = run.frame(f"SELECT * FROM {run.kept('moments')}")
     health_frame = run.frame(f"SELECT * FROM {run.kept('health')}")
     run.detach()
+    run.remove_unreferenced()
     outcome = RefreshOutcome(
         True, "incremental", since, cut, "; ".join(n for n in note if n)
     )
