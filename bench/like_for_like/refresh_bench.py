@@ -8,7 +8,9 @@ events, as real logs appended day by day are: written once beside the data, in
 `<scale>-by-time/`, sorted by timestamp in row groups of 131,072 rows, so the
 refresh's `ts >= cut` filter skips the row groups before the cut by their Parquet
 statistics. `--order shuffled` runs on the generated file itself (events shuffled
-within each 5M-event chunk: no row group can be skipped). The log's units are exposed from 2 March 2026, so the morning of day 14 is 16 March.
+within each 5M-event chunk: no row group can be skipped).
+
+The log's units are exposed from 2 March 2026, so the morning of day 14 is 16 March.
 The state is primed once on day 13 (15 March, not timed); then, interleaved, each
 repeat times in its own process (bench/like_for_like/measure.py: wall, CPU, peak
 RSS) a full `abkit.analyze(as_of=16 March)` and `refresh_analysis` from a fresh
