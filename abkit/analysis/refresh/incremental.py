@@ -106,7 +106,7 @@ def incremental(
     }
     if caps_table is not None:
         others["caps"] = caps_table
-    run.update_units("abkit_changed", rows, others, new_meta)
+    run.update_units("abkit_changed", rows, "abkit_new_exposures", others, new_meta)
     frame = run.frame(f"SELECT * FROM {run.kept('moments')}")
     health_frame = run.frame(f"SELECT * FROM {run.kept('health')}")
     run.detach()

@@ -232,22 +232,28 @@ class Steps:
         self.con.execute(f"INSERT INTO {KEPT}.meta VALUES (?)", [json.dumps(meta)])
 
     def update_units(
-        self, changed: str, rows: str, others: dict[str, Any], meta: dict[str, Any]
+        self,
+        changed: str,
+        rows: str,
+        analysed: str,
+        others: dict[str, Any],
+        meta: dict[str, Any],
     ) -> None:
         """Write the changed units' rows and the buffer, then commit the rest and meta.
 
         `changed`: every changed unit; `rows`: the kept rows of those still
-        analysed; `others` holds the new buffer and the tables to replace. The
-        delta gets the changed units' rows (and a `removed` row for the others);
-        it is folded into a new base when large. The new files go to the slots the
-        kept metadata does not name, so the old state stays whole until the commit.
+        analysed, the units of `analysed` (a table with unit_id); `others` holds
+        the new buffer and the tables to replace. The delta gets the changed
+        units' rows (and a `removed` row for the others); it is folded into a new
+        base when large. The new files go to the slots the kept metadata does not
+        name, so the old state stays whole until the commit.
         """
         assert self.state is not None
         assert self.parts is not None
         old = self.parts
         gone = (
             f"SELECT c.unit_id, true AS removed FROM {changed} AS c"
-            f" ANTI JOIN {rows} AS r ON c.unit_id = r.unit_id"
+            f" ANTI JOIN {analysed} AS r ON c.unit_id = r.unit_id"
         )
         delta = f"SELECT *, false AS removed FROM {rows} UNION ALL BY NAME {gone}"
         bound = int(self.scalar(f"SELECT COUNT(*) FROM {changed}"))
