@@ -29,6 +29,7 @@ from abkit.analysis.refresh import (
     refresh_analysis,
     state_path,
 )
+from abkit.analysis.refresh.steps import Steps
 from abkit.analysis.run import analyze
 from abkit.config import load_experiment
 from bench.like_for_like.generate import ensure_data
@@ -176,21 +177,23 @@ def test_state_lives_beside_the_store(data_dir: Path) -> None:
     path = state_path(data_dir / "state", experiment)
     assert path.name == "like_for_like.refresh.duckdb"
     with duckdb.connect(str(path), read_only=True) as con:
-        units = con.sql("SELECT * FROM units").to_arrow_table()
-        exposed = pq.read_table(data_dir / "assignments.parquet").num_rows
-        assert units.num_rows == exposed  # one row per exposed unit
-        assert units.column_names[:4] == [
-            "exposed_at",
-            "variant",
-            "has_events",
-            "unit_id",
-        ]
-        assert 0 < pa.compute.sum(units["has_events"]).as_py() < exposed
         row = con.execute("SELECT document FROM meta").fetchone()
-        assert row is not None
-        assert json.loads(row[0])["cut"] == "2026-03-08"
-        # the buffer holds the aggregates of the last day's events, per unit
-        buffered = con.execute("SELECT COUNT(*) FROM buffer").fetchone()
+    assert row is not None
+    meta = json.loads(row[0])
+    assert meta["cut"] == "2026-03-08"
+    parts = meta["parts"]
+    assert parts["delta"] is None  # a full computation folds everything into the base
+    base = path.with_name(f"{path.name}.units.{parts['units']['slot']}.parquet")
+    units = pq.read_table(base)
+    exposed = pq.read_table(data_dir / "assignments.parquet").num_rows
+    assert units.num_rows == exposed == parts["units"]["rows"]  # one row per unit
+    assert units.column_names[:4] == ["exposed_at", "variant", "has_events", "unit_id"]
+    assert 0 < pa.compute.sum(units["has_events"]).as_py() < exposed
+    # the buffer holds the aggregates of the last day's events, per unit
+    kept_buffer = path.with_name(
+        f"{path.name}.buffer.{parts['buffer']['slot']}.parquet"
+    )
+    buffered = (pq.read_table(kept_buffer).num_rows,)
     events = data_dir / "events.parquet"
     assignments = data_dir / "assignments.parquet"
     day = duckdb.execute(
@@ -372,10 +375,94 @@ def test_state_with_a_damaged_table_is_rebuilt(uncapped_dir: Path) -> None:
     experiment = load_experiment(uncapped_dir / "exp.yaml")
     path = state_path(uncapped_dir / "state", experiment)
     with duckdb.connect(str(path)) as con:
-        con.execute("DROP TABLE buffer")
+        con.execute("DROP TABLE health")
     result, outcome = refresh(uncapped_dir, 13)
     assert (
         outcome.reason
         == "the stored state cannot be read (tables are missing); it is rebuilt"
     )
     assert_equals_full(uncapped_dir, 13, result)
+
+
+def kept_parts(data_dir: Path) -> dict[str, Any]:
+    """The per-unit files the state's metadata names."""
+    path = state_path(data_dir / "state", load_experiment(data_dir / "exp.yaml"))
+    with duckdb.connect(str(path), read_only=True) as con:
+        row = con.execute("SELECT document FROM meta").fetchone()
+    assert row is not None
+    parts: dict[str, Any] = json.loads(row[0])["parts"]
+    return parts
+
+
+@pytest.mark.parametrize("share", [10.0, 0.0])
+def test_delta_and_fold_both_equal_full(
+    uncapped_dir: Path, share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10: the delta is never folded (it accumulates the units changed since the
+    # full computation); 0: every refresh folds it into a new base
+    monkeypatch.setattr("abkit.analysis.refresh.steps.FOLD_SHARE", share)
+    refresh(uncapped_dir, 7)
+    base_slot = kept_parts(uncapped_dir)["units"]["slot"]
+    rows = []
+    for day in (9, 10, 14, 20):
+        result, outcome = refresh(uncapped_dir, day)
+        assert outcome.incremental, outcome.reason
+        assert_equals_full(uncapped_dir, day, result)
+        parts = kept_parts(uncapped_dir)
+        if share:
+            assert parts["units"]["slot"] == base_slot  # the base is not rewritten
+            rows.append(parts["delta"]["rows"])
+        else:
+            assert parts["delta"] is None
+            assert parts["units"]["slot"] != base_slot  # a new base, the other slot
+            base_slot = parts["units"]["slot"]
+    if share:
+        assert rows == sorted(rows)  # the newest row of every unit changed since
+    files = sorted(p.name for p in (uncapped_dir / "state").iterdir())
+    assert len([f for f in files if f.endswith(".parquet")]) == 2 + bool(share)
+
+
+def test_refresh_killed_before_its_commit_leaves_an_exact_state(
+    uncapped_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh(uncapped_dir, 9)
+    before = kept_parts(uncapped_dir)
+
+    run = Steps.run
+
+    def killed(self: Steps, sql: str) -> None:
+        if sql == "BEGIN TRANSACTION":  # the new delta and buffer are written
+            raise KeyboardInterrupt  # as if the process died before the commit
+        run(self, sql)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Steps, "run", killed)
+        with pytest.raises(KeyboardInterrupt):
+            refresh(uncapped_dir, 12)
+    written = sorted(p.name for p in (uncapped_dir / "state").glob("*.parquet"))
+    named = [p for p in before.values() if p is not None]
+    assert len(written) == 2 * len(named)  # the new files, beside the kept ones
+    assert kept_parts(uncapped_dir) == before  # the old metadata and its files
+    result, outcome = refresh(uncapped_dir, 12)
+    assert outcome.incremental, outcome.reason
+    assert_equals_full(uncapped_dir, 12, result)
+    result, outcome = refresh(uncapped_dir, 13)
+    assert outcome.incremental, outcome.reason
+    assert_equals_full(uncapped_dir, 13, result)
+
+
+def test_rewritten_per_unit_file_is_refused_and_rebuilt(uncapped_dir: Path) -> None:
+    refresh(uncapped_dir, 9)
+    path = state_path(
+        uncapped_dir / "state", load_experiment(uncapped_dir / "exp.yaml")
+    )
+    slot = kept_parts(uncapped_dir)["buffer"]["slot"]
+    buffer = path.with_name(f"{path.name}.buffer.{slot}.parquet")
+    table = pq.read_table(buffer)
+    pq.write_table(table.slice(1), buffer)  # a buffer row lost
+    result, outcome = refresh(uncapped_dir, 12)
+    assert outcome.reason == (
+        f"the stored state cannot be read ({buffer.name} changed since it was kept);"
+        " it is rebuilt"
+    )
+    assert_equals_full(uncapped_dir, 12, result)

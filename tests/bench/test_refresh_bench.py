@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import pyarrow.parquet as pq
+
 from bench.like_for_like.generate import ensure_data
-from bench.like_for_like.refresh_bench import bench, same_numbers, table
+from bench.like_for_like.refresh_bench import bench, same_numbers, table, time_ordered
 
 
 def test_refresh_bench_small(tmp_path: Path) -> None:
@@ -30,3 +33,25 @@ def test_same_numbers_tolerance() -> None:
     assert not same_numbers({"a": [1.0, 2.0]}, {"a": [1.0, 2.0 + 1e-9]})
     assert same_numbers({"p": float("nan")}, {"p": float("nan")})
     assert not same_numbers({"a": 1}, {"b": 1})
+
+
+def test_time_ordered_copy_holds_the_same_events_sorted(tmp_path: Path) -> None:
+    directory = tmp_path / "20k"
+    ensure_data(directory, 20_000, seed=3)
+    ordered = time_ordered(directory)
+    assert ordered == tmp_path / "20k-by-time"
+    events = ordered / "events.parquet"
+    stamps = pq.read_table(events, columns=["ts"])["ts"].to_pylist()
+    assert stamps == sorted(stamps)
+    query = (
+        "SELECT COUNT(*), BIT_XOR(HASH(unit_id, ts, event, value)) FROM read_parquet(?)"
+    )
+    same = [
+        duckdb.execute(query, [str(d / "events.parquet")]).fetchone()
+        for d in (directory, ordered)
+    ]
+    assert same[0] == same[1]
+    assert (ordered / "exp.yaml").read_text() == (directory / "exp.yaml").read_text()
+    written = events.stat().st_mtime_ns
+    assert time_ordered(directory) == ordered  # reused while the manifest matches
+    assert events.stat().st_mtime_ns == written

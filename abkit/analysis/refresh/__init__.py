@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from abkit.analysis.queries import (
     refuse_bad_values,
     run_queries,
 )
-from abkit.analysis.query_plan import analysis_queries
+from abkit.analysis.query_plan import QUERY_NAMES, analysis_queries
 from abkit.analysis.refresh.checks import (
     STATE_FORMAT,
     config_key,
@@ -39,12 +40,18 @@ from abkit.analysis.refresh.checks import (
     stale_reason,
 )
 from abkit.analysis.refresh.outcome import RefreshOutcome, results
-from abkit.analysis.refresh.steps import Steps, state_files
+from abkit.analysis.refresh.steps import Steps, state_files, workspace_files
 from abkit.analysis.results import AnalysisResult
 from abkit.analysis.run import with_options
 from abkit.config import CorrectionMethod, Experiment, load_experiment
 from abkit.engines.duckdb import DuckDBEngine
-from abkit.sql.render import analysis_context
+from abkit.sql.clusters import render_cluster_sql
+from abkit.sql.quantiles import render_quantiles_sql
+from abkit.sql.render import (
+    analysis_context,
+    render_contamination_sql,
+    render_health_sql,
+)
 
 __all__ = [
     "STATE_FORMAT",
@@ -66,21 +73,44 @@ def scratch_path(path: Path) -> Path:
     return path.with_name(path.name + ".new")
 
 
-def not_additive(experiment: Experiment, choice: EngineChoice) -> str | None:
-    """Why this analysis cannot be refreshed incrementally, or None."""
+def not_additive(
+    experiment: Experiment,
+    choice: EngineChoice,
+    context: dict[str, Any] | None = None,
+) -> str | None:
+    """Why this analysis cannot be refreshed incrementally, or None.
+
+    `context`: the experiment's analysis_context, if already rendered.
+    """
     if choice.con is not None or (choice.engine or experiment.engine) != "duckdb":
         return "incremental refresh runs on abkit's own DuckDB engine only"
-    extra = set(analysis_queries(experiment)) - {"moments", "exposure_health"}
+    extra = _extra_queries(experiment)
     if extra:
         return (
             f"{', '.join(sorted(extra))} read every unit's events and are not sums "
             "per day"
         )
-    columns = analysis_context(experiment)["columns"]
+    columns = (context or analysis_context(experiment))["columns"]
     distinct = [c["column"] for c in columns if c["aggregate"] == "distinct_partners"]
     if distinct:
         return "distinct partners per unit do not add up over days"
     return None
+
+
+def _extra_queries(experiment: Experiment) -> set[str]:
+    """The analysis's queries besides moments and exposure health.
+
+    Asked of each optional query's renderer (cheaper than rendering every query);
+    should query_plan ever name a query not known here, every query is rendered.
+    """
+    known: dict[str, Callable[[Experiment], str | None]] = {
+        "contamination": render_contamination_sql,
+        "quantiles": render_quantiles_sql,
+        "clusters": render_cluster_sql,
+    }
+    if set(QUERY_NAMES) - {"moments", "exposure_health"} - known.keys():
+        return set(analysis_queries(experiment)) - {"moments", "exposure_health"}
+    return {name for name, render in known.items() if render(experiment) is not None}
 
 
 def refresh_analysis(
@@ -105,7 +135,8 @@ def refresh_analysis(
         experiment = load_experiment(experiment)
     experiment = with_options(experiment, as_of=as_of, cuped=cuped)
     choice = EngineChoice(engine=engine, spark_master=spark_master, dsn=dsn)
-    reason = not_additive(experiment, choice)
+    context = analysis_context(experiment)
+    reason = not_additive(experiment, choice, context)
     if reason is not None:
         frames = run_queries(experiment, choice=choice)
         return build_result(experiment, frames, correction), RefreshOutcome(
@@ -113,19 +144,19 @@ def refresh_analysis(
         )
     path = state_path(state_dir, experiment)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames, outcome = _refresh_queries(experiment, path)
+    frames, outcome = _refresh_queries(experiment, path, context)
     return build_result(experiment, frames, correction), outcome
 
 
 def _refresh_queries(
-    experiment: Experiment, path: Path
+    experiment: Experiment, path: Path, context: dict[str, Any]
 ) -> tuple[QueryResults, RefreshOutcome]:
     """Update the state incrementally when it holds, else rebuild it in full."""
     from abkit.analysis.refresh.incremental import Refused, incremental
 
-    context = analysis_context(experiment) | {"merges": _merges(experiment)}
+    context = context | {"merges": _merges(context)}
     files = experiment_files(experiment)
-    workspace = [str(p) for p in state_files(path) + state_files(scratch_path(path))]
+    workspace = [str(p) for p in workspace_files(path, scratch_path(path))]
     with locked_engine(experiment, workspace=workspace, checked=False) as engine:
         assert isinstance(engine, DuckDBEngine)
         check_columns(engine, experiment)
@@ -179,7 +210,7 @@ def _full(
             data_end_value=f"CAST('{end}' AS TIMESTAMP)",
         )
     )
-    health = run.engine.query(analysis_queries(experiment)["exposure_health"])
+    health = run.engine.query(render_health_sql(experiment))
     days = run.event_days(None, cut)
     units = (
         "(SELECT k.exposed_at, k.variant, s.unit_id IS NOT NULL AS has_events,"
@@ -201,24 +232,26 @@ def _full(
         stale.unlink(missing_ok=True)
     run.attach(scratch)
     run.write_new_state(
-        {"units": units, "buffer": f"({buffer})", "moments": moments,
-         "caps": "abkit_caps", "health": health},
+        path,
+        {"units": units, "buffer": f"({buffer})"},
+        {"moments": moments, "caps": "abkit_caps", "health": health},
         meta,
-    )  # fmt: skip
+    )
     run.detach()
     for stale in state_files(path)[1:]:
         stale.unlink(missing_ok=True)
     os.replace(scratch, path)  # atomic: the old state or the new one, never half
+    run.remove_unreferenced()
     return results(experiment, arrow_frame(moments), arrow_frame(health)), cut
 
 
-def _merges(experiment: Experiment) -> list[dict[str, Any]]:
+def _merges(context: dict[str, Any]) -> list[dict[str, Any]]:
     """How each unit_aggregates column adds up over two disjoint sets of events."""
     counts = ["events_after_exposure", "events_before_exposure", "events_in_pre_period"]
     merges: list[dict[str, Any]] = [
         {"column": c, "merge": "SUM", "integer": True} for c in counts
     ]
-    for c in analysis_context(experiment)["columns"]:
+    for c in context["columns"]:
         merge = "MAX" if c["aggregate"] == "any" else "SUM"
         integer = c["aggregate"] != "sum" or c["value"] == "1"
         merges.append({"column": c["column"], "merge": merge, "integer": integer})

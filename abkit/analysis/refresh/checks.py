@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from abkit.config import Experiment, Source
 
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 """Bumped whenever the state's layout changes (an older state then runs in full)."""
 
 _REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)

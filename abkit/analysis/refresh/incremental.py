@@ -22,7 +22,7 @@ from abkit.analysis.refresh.checks import config_key, old_events_unchanged
 from abkit.analysis.refresh.outcome import RefreshOutcome, results
 from abkit.analysis.refresh.steps import Steps, instant
 from abkit.config import Experiment
-from abkit.sql.render import render_template, timestamp_literal
+from abkit.sql.render import render_health_sql, render_template, timestamp_literal
 
 FRESH_RAW = "abkit_fresh_raw"
 
@@ -106,10 +106,11 @@ def incremental(
     }
     if caps_table is not None:
         others["caps"] = caps_table
-    run.update_units("abkit_changed", rows, others, new_meta)
+    run.update_units("abkit_changed", rows, "abkit_new_exposures", others, new_meta)
     frame = run.frame(f"SELECT * FROM {run.kept('moments')}")
     health_frame = run.frame(f"SELECT * FROM {run.kept('health')}")
     run.detach()
+    run.remove_unreferenced()
     outcome = RefreshOutcome(
         True, "incremental", since, cut, "; ".join(n for n in note if n)
     )
@@ -315,10 +316,8 @@ def _health(
     """exposure_health.sql's rows: the kept ones (or anew) with the new last event."""
     table = run.kept("health")
     if not same:
-        from abkit.analysis.query_plan import analysis_queries
-
         table = "abkit_health_now"
-        run.create(table, analysis_queries(experiment)["exposure_health"])
+        run.create(table, render_health_sql(experiment))
     value = instant(last) if last is not None else "CAST(NULL AS TIMESTAMP)"
     run.create(
         "abkit_health_next", f"SELECT * REPLACE ({value} AS last_event) FROM {table}"

@@ -1,11 +1,13 @@
 """The steps of refresh.sql on one locked-down DuckDB connection, and the kept state.
 
 The state is a DuckDB database file attached as `abkit_kept`, with the tables
-`units` (one row per exposed unit: exposure and the aggregates of its events before
-the cut), `buffer` (the aggregates of the events from the cut to the data end, per
-unit with such events), `moments` (moments.sql's rows of the last refresh), `caps`
-(the caps and shifts they were computed with), `health` (exposure_health.sql's
-rows) and `meta` (one JSON document: key, cut, data end, event days, files).
+`moments` (moments.sql's rows of the last refresh), `caps` (the caps and shifts
+they were computed with), `health` (exposure_health.sql's rows) and `meta` (one
+JSON document: key, cut, data end, event days, files, and the per-unit files),
+and the per-unit rows in Parquet files beside it (parts.py): `units` (one row per
+exposed unit: exposure and the aggregates of its events before the cut, a base
+and a delta of the units changed since) and `buffer` (the aggregates of the events
+from the cut to the data end, per unit with such events).
 """
 
 from __future__ import annotations
@@ -20,16 +22,38 @@ import pandas as pd
 import pyarrow as pa
 
 from abkit.analysis.queries import arrow_frame
+from abkit.analysis.refresh.parts import (
+    FOLD_SHARE,
+    UNIT_COLUMNS,
+    checked_parts,
+    next_slot,
+    part_files,
+    part_path,
+    part_relation,
+    unreferenced,
+    written,
+)
 from abkit.engines.duckdb import DuckDBEngine
 from abkit.sql.render import quote_literal, render_template, timestamp_literal
 
 KEPT = "abkit_kept"
-STATE_TABLES = ("units", "buffer", "moments", "caps", "health", "meta")
+STATE_TABLES = ("moments", "caps", "health", "meta")
+KEPT_UNITS, KEPT_BUFFER, NEXT_DELTA = (
+    "abkit_kept_units",
+    "abkit_kept_buffer",
+    "abkit_delta",
+)
+Parts = dict[str, dict[str, int] | None]
 
 
 def state_files(path: Path) -> list[Path]:
     """The state file and the files DuckDB keeps beside it (write-ahead log)."""
     return [path, *(path.with_name(path.name + s) for s in (".wal", ".wal.checkpoint"))]
+
+
+def workspace_files(path: Path, scratch: Path) -> list[Path]:
+    """Every file a refresh of the state at `path` may read or write."""
+    return state_files(path) + state_files(scratch) + part_files(path)
 
 
 def instant(value: dt.datetime) -> str:
@@ -45,6 +69,8 @@ class Steps:
         self.con: duckdb.DuckDBPyConnection = engine.connection
         self.context = context
         self.attached = False
+        self.state: Path | None = None
+        self.parts: Parts | None = None
 
     def sql(self, step: str, **extra: Any) -> str:
         """The SQL of one refresh.sql step."""
@@ -144,16 +170,61 @@ class Steps:
         meta = json.loads(self.scalar(f"SELECT document FROM {KEPT}.meta"))
         if not isinstance(meta, dict):
             raise TypeError("its metadata is not a JSON object")
+        self.state = path
+        self.parts = meta.get("parts") if isinstance(meta.get("parts"), dict) else None
+        parts = checked_parts(path, meta.get("parts"))
+        units, delta = (
+            part_relation(path, "units", parts["units"] or {}),
+            parts["delta"],
+        )
+        if delta is not None:
+            rows = part_relation(path, "delta", delta)
+            units = (
+                f"SELECT b.* FROM {units} AS b ANTI JOIN {rows} AS d"
+                " ON b.unit_id = d.unit_id UNION ALL BY NAME"
+                f" SELECT * EXCLUDE (removed) FROM {rows} WHERE NOT removed"
+            )
+        else:
+            units = f"SELECT * FROM {units}"
+        self.run(f"CREATE OR REPLACE TEMP VIEW {KEPT_UNITS} AS {units}")
+        buffer = part_relation(path, "buffer", parts["buffer"] or {})
+        self.run(f"CREATE OR REPLACE TEMP VIEW {KEPT_BUFFER} AS SELECT * FROM {buffer}")
         return meta
 
     def kept(self, table: str) -> str:
-        """The name of a kept state table."""
-        return f"{KEPT}.{table}"
+        """The name of a kept state table (units and buffer: views of their files)."""
+        return {"units": KEPT_UNITS, "buffer": KEPT_BUFFER}.get(
+            table, f"{KEPT}.{table}"
+        )
+
+    def write_part(self, name: str, body: str) -> dict[str, int]:
+        """Write `body`'s rows as the part's next slot file; what the metadata keeps."""
+        assert self.state is not None
+        slot = next_slot(self.parts, name)
+        path = part_path(self.state, name, slot)
+        count = self.scalar(
+            f"COPY ({body}) TO {quote_literal(str(path))}"
+            " (FORMAT parquet, COMPRESSION uncompressed, USE_TMP_FILE false)"
+        )
+        return written(path, slot, int(count))
 
     def write_new_state(
-        self, tables: dict[str, str | pa.Table], meta: dict[str, Any]
+        self,
+        state: Path,
+        rows: dict[str, str],
+        tables: dict[str, str | pa.Table],
+        meta: dict[str, Any],
     ) -> None:
-        """Create every state table in the (new, empty) attached file."""
+        """Write the per-unit files of `state`, then every table of the attached file.
+
+        Call with the new, empty file attached (it replaces `state` after).
+        """
+        self.state = state
+        parts: Parts = {"delta": None}
+        for name, body in rows.items():
+            parts[name] = self.write_part(name, f"SELECT * FROM {body}")
+        meta = meta | {"parts": parts}
+        self.parts = parts
         for name, body in tables.items():
             source = self._relation(name, body)
             self.run(f"CREATE TABLE {KEPT}.{name} AS SELECT * FROM {source}")
@@ -161,24 +232,75 @@ class Steps:
         self.con.execute(f"INSERT INTO {KEPT}.meta VALUES (?)", [json.dumps(meta)])
 
     def update_units(
-        self, changed: str, rows: str, others: dict[str, Any], meta: dict[str, Any]
+        self,
+        changed: str,
+        rows: str,
+        analysed: str,
+        others: dict[str, Any],
+        meta: dict[str, Any],
     ) -> None:
-        """Replace the changed units' rows, then the other tables, in one transaction."""
+        """Write the changed units' rows and the buffer, then commit the rest and meta.
+
+        `changed`: every changed unit; `rows`: the kept rows of those still
+        analysed, the units of `analysed` (a table with unit_id); `others` holds
+        the new buffer and the tables to replace. The delta gets the changed
+        units' rows (and a `removed` row for the others); it is folded into a new
+        base when large. The new files go to the slots the kept metadata does not
+        name, so the old state stays whole until the commit.
+        """
+        assert self.state is not None
+        assert self.parts is not None
+        old = self.parts
+        gone = (
+            f"SELECT c.unit_id, true AS removed FROM {changed} AS c"
+            f" ANTI JOIN {analysed} AS r ON c.unit_id = r.unit_id"
+        )
+        delta = f"SELECT *, false AS removed FROM {rows} UNION ALL BY NAME {gone}"
+        bound = int(self.scalar(f"SELECT COUNT(*) FROM {changed}"))
+        if old["delta"] is not None:
+            delta += (
+                " UNION ALL BY NAME SELECT d.* FROM"
+                f" {part_relation(self.state, 'delta', old['delta'])} AS d"
+                f" ANTI JOIN {changed} AS c ON d.unit_id = c.unit_id"
+            )
+            bound += old["delta"]["rows"]
+        base = old["units"]
+        assert base is not None
+        parts: Parts = dict(old)
+        if bound >= FOLD_SHARE * max(base["rows"], 1):  # at most `bound` delta rows
+            self.create(NEXT_DELTA, delta)
+            base_rows = part_relation(self.state, "units", base)
+            parts["units"] = self.write_part(
+                "units",
+                f"SELECT {UNIT_COLUMNS}, * EXCLUDE ({UNIT_COLUMNS}) FROM"
+                f" (SELECT b.* FROM {base_rows} AS b ANTI JOIN {NEXT_DELTA} AS d"
+                " ON b.unit_id = d.unit_id UNION ALL BY NAME"
+                f" SELECT * EXCLUDE (removed) FROM {NEXT_DELTA} WHERE NOT removed)",
+            )
+            parts["delta"] = None
+        else:
+            parts["delta"] = self.write_part("delta", delta)
+        others = dict(others)
+        parts["buffer"] = self.write_part("buffer", others.pop("buffer"))
         self.run("BEGIN TRANSACTION")
         try:
-            self.run(
-                f"DELETE FROM {KEPT}.units WHERE unit_id IN (SELECT unit_id FROM {changed})"
-            )
-            self.run(f"INSERT INTO {KEPT}.units BY NAME SELECT * FROM {rows}")
             for name, body in others.items():
                 source = self._relation(name, body)
                 self.run(f"DELETE FROM {KEPT}.{name}")
                 self.run(f"INSERT INTO {KEPT}.{name} BY NAME SELECT * FROM {source}")
-            self.con.execute(f"UPDATE {KEPT}.meta SET document = ?", [json.dumps(meta)])
+            document = json.dumps(meta | {"parts": parts})
+            self.con.execute(f"UPDATE {KEPT}.meta SET document = ?", [document])
             self.run("COMMIT")
         except duckdb.Error:
             self.run("ROLLBACK")
             raise
+        self.parts = parts
+
+    def remove_unreferenced(self) -> None:
+        """Delete the slot files the committed metadata does not name."""
+        if self.state is not None and self.parts is not None:
+            for stale in unreferenced(self.state, self.parts):
+                stale.unlink(missing_ok=True)
 
     def _relation(self, name: str, body: str | pa.Table | pd.DataFrame) -> str:
         if isinstance(body, str):
