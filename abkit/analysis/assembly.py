@@ -24,7 +24,11 @@ from abkit.aggregates.rows import (
     unit_count,
 )
 from abkit.analysis import health
-from abkit.analysis.cluster_looks import cluster_exposure_counts, cluster_series
+from abkit.analysis.cluster_looks import (
+    cluster_daily_exposures,
+    cluster_exposure_counts,
+    cluster_series,
+)
 from abkit.analysis.clusters import cluster_segment_srm, cluster_srm, with_clusters
 from abkit.analysis.comparison import compare, metric_results, unadjusted_test
 from abkit.analysis.day_split import novelty_experiment
@@ -117,9 +121,14 @@ def _health_checks(
 ) -> tuple[HealthCheck, ...]:
     """Every data-quality check, in the order the scorecard lists them."""
     totals = overall_totals(frames.moments, experiment.segments)
+    daily = (  # a clustered design's per-day SRM counts new clusters per day
+        frames.daily_exposures
+        if frames.clusters is None
+        else cluster_daily_exposures(frames.clusters)
+    )
     return (
         health.srm_check(srm, experiment.health.srm_warning),
-        health.daily_srm_check(frames.daily_exposures, experiment),
+        health.daily_srm_check(daily, experiment),
         health.segment_srm_check(segment_srm),
         health.multiple_variants_check(frames.exposure_health),
         health.unknown_variants_check(frames.exposure_health, experiment),

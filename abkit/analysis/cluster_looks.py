@@ -62,6 +62,21 @@ def cluster_series(
     return metric_series(experiment, daily, last_day, compare, alphas)
 
 
+def cluster_daily_exposures(frame: pd.DataFrame) -> pd.DataFrame:
+    """New clusters per exposure day and variant, in the daily_exposures layout.
+
+    Columns exposure_day, variant, n_units (here: clusters whose first analysed unit
+    was exposed that day), so the per-day SRM check counts the randomized clusters.
+    """
+    rows = [
+        {"exposure_day": day, "variant": variant, "n_units": count}
+        for day, by_variant in sorted(cluster_exposure_counts(frame).items())
+        for variant, count in by_variant.items()
+        if any(by_variant.values())  # days on which no cluster started are no test
+    ]
+    return pd.DataFrame(rows, columns=["exposure_day", "variant", "n_units"])
+
+
 def cluster_exposure_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
     """New clusters per exposure key and variant (a cluster counts from its first)."""
     counts: dict[dt.date, dict[str, int]] = {}

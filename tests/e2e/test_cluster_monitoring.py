@@ -238,3 +238,24 @@ def test_every_sequential_method_runs_on_cluster_looks(
         look.sequential_lower <= look.difference <= look.sequential_upper
         for look in series.looks
     )
+
+
+def test_srm_by_day_counts_each_cluster_on_its_first_exposure_day(
+    tmp_path: Path,
+) -> None:
+    """Per-day SRM of a city-randomized design: cities per first day, not users."""
+    from scipy.stats import chisquare
+
+    path = clustered_log(tmp_path, users=1200, cities=300)  # ~4 users a city
+    rows = unit_rows(path)
+    first = rows.groupby("city").agg(
+        day=("exposure_key", "min"), arm=("variant", "first")
+    )
+    pvalues = []
+    for _, cities in first.groupby("day"):
+        counts = [int((cities["arm"] == v).sum()) for v in ("control", "treatment")]
+        pvalues.append(float(chisquare(counts, [sum(counts) / 2] * 2).pvalue))
+    assert len(pvalues) >= 3  # cities start on several days
+    check = next(c for c in abkit.analyze(path).health if c.name == "srm_by_day")
+    assert check.value == pytest.approx(min(pvalues), rel=1e-9)
+    assert f"each of {len(pvalues)} exposure days" in check.message
