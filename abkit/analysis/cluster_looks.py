@@ -74,7 +74,10 @@ def cluster_daily_exposures(frame: pd.DataFrame) -> pd.DataFrame:
         for variant, count in by_variant.items()
         if any(by_variant.values())  # days on which no cluster started are no test
     ]
-    return pd.DataFrame(rows, columns=["exposure_day", "variant", "n_units"])
+    daily: pd.DataFrame = pd.DataFrame(
+        rows, columns=["exposure_day", "variant", "n_units"]
+    )
+    return daily
 
 
 def cluster_exposure_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
