@@ -196,19 +196,29 @@ def test_state_lives_beside_the_store(data_dir: Path) -> None:
     buffered = (pq.read_table(kept_buffer).num_rows,)
     events = data_dir / "events.parquet"
     assignments = data_dir / "assignments.parquet"
-    day = duckdb.execute(
+    day = run_sql(
         f"SELECT COUNT(DISTINCT unit_id) FROM read_parquet('{events}')"
         " WHERE ts >= TIMESTAMP '2026-03-08' AND ts < TIMESTAMP '2026-03-09'"
         f" AND unit_id IN (SELECT unit_id FROM read_parquet('{assignments}'))"
-    ).fetchone()
+    )[0]
     assert buffered == day
+
+
+def run_sql(sql: str) -> list[tuple[object, ...]]:
+    """One statement on its own in-memory connection, every row fetched.
+
+    Not the module's default connection: a result left unfetched there by one test
+    would make the next statement on it fail.
+    """
+    with duckdb.connect(":memory:") as con:
+        return con.execute(sql).fetchall()
 
 
 def add_event(data_dir: Path, when: str) -> None:
     """Append one purchase of an exposed unit to the events file."""
     events = data_dir / "events.parquet"
     scratch = data_dir / "events.new.parquet"
-    duckdb.sql(
+    run_sql(
         f"COPY (SELECT * FROM read_parquet('{events}') UNION ALL BY NAME"
         f" (SELECT unit_id, TIMESTAMP '{when}' AS ts, 'purchase' AS event, 25.0 AS value"
         f" FROM read_parquet('{data_dir / 'assignments.parquet'}') LIMIT 1))"
@@ -268,7 +278,7 @@ def test_refresh_without_as_of_uses_the_latest_event(data_dir: Path) -> None:
     # the buffer's events disappear (a late correction): the data now ends earlier
     events = data_dir / "events.parquet"
     kept = data_dir / "events.kept.parquet"
-    duckdb.execute(
+    run_sql(
         f"COPY (SELECT * FROM read_parquet('{events}') WHERE ts < TIMESTAMP"
         f" '2026-03-21') TO '{kept}' (FORMAT parquet)"
     )
@@ -316,7 +326,7 @@ def rewrite_assignments(data_dir: Path, select: str) -> None:
     """Replace the assignments file by a query over it (`a` is the old file)."""
     path = data_dir / "assignments.parquet"
     scratch = data_dir / "assignments.new.parquet"
-    duckdb.sql(
+    run_sql(
         f"COPY (WITH a AS (SELECT * FROM read_parquet('{path}')) {select})"
         f" TO '{scratch}' (FORMAT parquet)"
     )
