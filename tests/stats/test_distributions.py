@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +17,8 @@ from abkit.stats.distributions import (
     normal_sf,
 )
 from abkit.stats.roots import brent_root
+from tests.test_layout import loaded_after
 
-REPO = Path(__file__).resolve().parents[2]
 RNG = np.random.default_rng(20240515)
 POINTS = [
     *RNG.normal(0, 3, 300).tolist(),
@@ -79,14 +75,7 @@ def test_brent_root_solves_a_bracketed_equation():
 
 def loaded(code: str) -> list[str]:
     """Which of scipy.stats / scipy.optimize a fresh interpreter holds after `code`."""
-    heavy = ("scipy.stats", "scipy.optimize")
-    report = f"import json, sys\nprint(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
-    completed = subprocess.run(
-        [sys.executable, "-c", f"{code}\n{report}"],
-        capture_output=True, text=True, check=True, cwd=REPO, timeout=120,
-    )  # fmt: skip
-    names: list[str] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return names
+    return loaded_after(code, ("scipy.stats", "scipy.optimize"))
 
 
 def test_importing_the_analysis_loads_no_scipy_stats_or_optimize():
