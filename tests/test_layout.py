@@ -204,6 +204,19 @@ def test_importing_abkit_loads_no_heavy_library(code):
     assert loaded_after(code) == []
 
 
+@pytest.mark.parametrize("output", ["table", "json", "markdown"])
+def test_an_analysis_and_its_output_load_no_pandas(tiny_exp, output):
+    # the rows an analysis reads are a few dozen: no data-frame library for them
+    written = str(tiny_exp.with_name(f"result.{output}"))
+    code = (
+        "from abkit.frontends.cli import app\n"
+        f"try:\n    app(['analyze', {str(tiny_exp)!r}, '--format', {output!r},"
+        f" '--output', {written!r}])\n"
+        "except SystemExit as done:\n    assert done.code == 0, done.code"
+    )
+    assert loaded_after(code, ("pandas",)) == []
+
+
 def test_abkit_sql_loads_no_plotting_or_dataframe_library(tiny_exp):
     code = (
         "from abkit.frontends.cli import app\n"

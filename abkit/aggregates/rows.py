@@ -3,6 +3,9 @@
 moments.sql returns one row per variant for the overall analysis, one per variant ×
 segment value, and one per variant × exposure day (`exposure_key`). The column names
 come from `abkit.sql.variables`, so the readers here never guess them.
+
+The rows are plain dicts read straight from the engine's Arrow result (`table_rows`):
+a few dozen rows, so no data-frame library is needed (or imported) to read them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
 from abkit.aggregates.moments import JointMoments
 from abkit.sql.render import segment_column
@@ -24,10 +27,34 @@ VariantMoments = dict[str, dict[str, JointMoments]]
 """variant -> metric -> joint moments of the metric's variables."""
 DailyMoments = dict[str, list[tuple[dt.date, dict[str, JointMoments]]]]
 """variant -> (exposure day, metric -> joint moments) in date order."""
+Row = dict[str, Any]
+"""One query row: column name -> Python value (None for SQL NULL)."""
+Rows = list[Row]
+"""A small query result, row by row."""
+
+
+def table_rows(table: pa.Table) -> Rows:
+    """An engine's Arrow result as rows of Python values.
+
+    Exact sums come back as DECIMAL (HUGEINT) on some engines; the statistics take
+    floats, so those columns are cast to float64 first, as every reader expects.
+    """
+    for index, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type):
+            table = table.set_column(
+                index, field.name, table[field.name].cast(pa.float64())
+            )
+    rows: Rows = table.to_pylist()
+    return rows
+
+
+def is_null(value: Any) -> bool:
+    """SQL NULL as a row holds it (None, or NaN in rows built from a float column)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def read_moments(
-    rows: pd.DataFrame, plans: Sequence[MetricVariables], segments: Sequence[str]
+    rows: Sequence[Row], plans: Sequence[MetricVariables], segments: Sequence[str]
 ) -> dict[GroupKey, VariantMoments]:
     """Group the moments.sql rows into (segment, value) -> variant -> metric moments.
 
@@ -37,11 +64,12 @@ def read_moments(
     """
     groups: dict[GroupKey, VariantMoments] = {}
     wanted = {segment_column(s) for s in segments}
-    others = [c for c in rows.columns if c.startswith("segment__") and c not in wanted]
-    selected = rows["exposure_key"].isna()
-    for column in others:  # rows of segments not asked for are not overall rows
-        selected &= rows[column].isna()
-    for row in records(rows[selected]):
+    others = [c for c in columns(rows) if c.startswith("segment__") and c not in wanted]
+    selected = [  # rows of segments not asked for are not overall rows
+        row for row in rows
+        if is_null(row["exposure_key"]) and all(is_null(row[c]) for c in others)
+    ]  # fmt: skip
+    for row in selected:
         key = _group_key(row, segments)
         groups.setdefault(key, {})[str(row["variant"])] = {
             plan.metric.name: joint_moments(row, plan) for plan in plans
@@ -53,15 +81,9 @@ def read_moments(
     )  # fmt: skip
 
 
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows as dicts, as `frame.to_dict("records")` gives them, twice as fast.
-
-    pandas builds a Series per column and row for `to_dict`; the moments frames
-    are a few dozen rows by several hundred columns, so read column by column.
-    """
-    columns = [str(c) for c in frame.columns]
-    values = [frame[c].tolist() for c in frame.columns]
-    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+def columns(rows: Sequence[Row]) -> list[str]:
+    """The column names of a query's rows (every row has them all)."""
+    return list(rows[0]) if rows else []
 
 
 def joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMoments:
@@ -108,69 +130,99 @@ def _raw_joint_moments(row: Mapping[str, Any], plan: MetricVariables) -> JointMo
 
 def _number(value: Any) -> float:
     """SQL SUM over no rows is NULL: read it as 0."""
-    return (
-        0.0
-        if value is None or (isinstance(value, float) and math.isnan(value))
-        else float(value)
-    )
+    return 0.0 if is_null(value) else float(value)
 
 
 def _group_key(row: Mapping[str, Any], segments: Sequence[str]) -> GroupKey:
     for segment in segments:
         value = row.get(segment_column(segment))
-        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+        if not is_null(value):
             return (segment, str(value))
     return None
 
 
-def read_daily(rows: pd.DataFrame, plans: Sequence[MetricVariables]) -> DailyMoments:
+def read_daily(rows: Sequence[Row], plans: Sequence[MetricVariables]) -> DailyMoments:
     """Per variant, the exposure-key rows in date order (moments.sql's daily set)."""
     daily: DailyMoments = {}
-    selected = rows[rows["exposure_key"].notna()].sort_values("exposure_key")
-    for row in records(selected):
+    selected = [row for row in rows if not is_null(row["exposure_key"])]
+    for row in sorted(selected, key=lambda row: as_date(row["exposure_key"])):
         moments = {plan.metric.name: joint_moments(row, plan) for plan in plans}
-        day = pd.Timestamp(row["exposure_key"]).date()
+        day = as_date(row["exposure_key"])
         daily.setdefault(str(row["variant"]), []).append((day, moments))
     return daily
 
 
-def read_caps(rows: pd.DataFrame, plans: Sequence[MetricVariables]) -> dict[str, float]:
+def as_date(value: Any) -> dt.date:
+    """A DATE column's value (a datetime from some engines) as a date."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def as_datetime(value: Any) -> dt.datetime | None:
+    """A TIMESTAMP column's value as a datetime (None for NULL)."""
+    return value if isinstance(value, dt.datetime) else None
+
+
+def read_caps(
+    rows: Sequence[Row], plans: Sequence[MetricVariables]
+) -> dict[str, float]:
     """The winsorizing cap of each capped metric (the same on every moments row)."""
     caps = {}
     for plan in plans:
         value_cap = next(
             (v.cap for v in plan.variables if v.role == "value" and v.cap), None
         )
-        if value_cap is not None and not rows.empty:
-            caps[plan.metric.name] = _number(rows[value_cap].max())
+        if value_cap is not None and rows:
+            present = [row[value_cap] for row in rows if not is_null(row[value_cap])]
+            caps[plan.metric.name] = float(max(present)) if present else 0.0
     return caps
 
 
-def overall_totals(rows: pd.DataFrame, segments: Sequence[str]) -> dict[str, Any]:
+def overall_rows(rows: Sequence[Row], segments: Sequence[str]) -> Rows:
+    """The overall rows: one per variant, no exposure key or segment value set."""
+    keys = ["exposure_key", *(segment_column(s) for s in segments)]
+    return [row for row in rows if all(is_null(row[k]) for k in keys)]
+
+
+def overall_totals(rows: Sequence[Row], segments: Sequence[str]) -> dict[str, float]:
     """Every numeric column summed over the overall rows (all variants together)."""
-    mask = rows["exposure_key"].isna()
-    for segment in segments:
-        mask &= rows[segment_column(segment)].isna()
-    totals: dict[str, Any] = rows[mask].sum(numeric_only=True).to_dict()
+    selected = overall_rows(rows, segments)
+    totals: dict[str, float] = {}
+    for column in columns(rows):
+        values = [row[column] for row in selected]
+        if all(_numeric(v) for v in values):
+            totals[column] = sum(_number(v) for v in values)
     return totals
 
 
-def unit_count(rows: pd.DataFrame, variant: str, key: GroupKey = None) -> int:
+def _numeric(value: Any) -> bool:
+    """A count or sum (bools and text are not totalled); NULL counts as 0."""
+    return value is None or (
+        isinstance(value, int | float) and not isinstance(value, bool)
+    )
+
+
+def unit_count(rows: Sequence[Row], variant: str, key: GroupKey = None) -> int:
     """Exposed units of one variant, overall or within one segment value."""
-    selected = rows[(rows["variant"] == variant) & rows["exposure_key"].isna()]
-    segment_columns = [c for c in rows.columns if c.startswith("segment__")]
-    for column in segment_columns:
-        wanted = key is not None and column == segment_column(key[0])
-        selected = selected[
-            (selected[column] == key[1]) if wanted and key else selected[column].isna()
-        ]
-    return int(selected["n_units"].sum())
+    segment_columns = [c for c in columns(rows) if c.startswith("segment__")]
+    wanted = segment_column(key[0]) if key is not None else None
+
+    def selected(row: Row) -> bool:
+        return all(
+            row[c] == key[1] if key is not None and c == wanted else is_null(row[c])
+            for c in segment_columns
+        )
+
+    return sum(
+        int(row["n_units"])
+        for row in rows
+        if row["variant"] == variant and is_null(row["exposure_key"]) and selected(row)
+    )
 
 
-def daily_exposure_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
-    """daily_exposures.sql rows as exposure day -> variant -> new units."""
+def daily_exposure_counts(rows: Sequence[Row]) -> dict[dt.date, dict[str, int]]:
+    """daily_exposures rows as exposure day -> variant -> new units."""
     counts: dict[dt.date, dict[str, int]] = {}
-    for row in records(frame):
-        day = pd.Timestamp(row["exposure_day"]).date()
+    for row in rows:
+        day = as_date(row["exposure_day"])
         counts.setdefault(day, {})[str(row["variant"])] = int(row["n_units"])
     return counts

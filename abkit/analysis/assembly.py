@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Mapping, Sequence
-
-import pandas as pd
+from collections.abc import Callable, Mapping, Sequence
 
 from abkit.aggregates.rows import (
     GroupKey,
+    Row,
     VariantMoments,
+    as_datetime,
     daily_exposure_counts,
+    is_null,
     overall_totals,
     read_caps,
     read_daily,
@@ -240,15 +241,17 @@ def _last_look_day(experiment: Experiment, window_end: dt.datetime | None) -> dt
 
 
 def _require_units(
-    overall: VariantMoments, experiment: Experiment, exposure_health: pd.DataFrame
+    overall: VariantMoments, experiment: Experiment, exposure_health: Sequence[Row]
 ) -> None:
     for variant in experiment.variants:
         if variant not in overall:
             raise DataError(_empty_variant_message(variant, exposure_health))
 
 
-def _empty_variant_message(variant: str, exposure_health: pd.DataFrame) -> str:
-    found = sorted(str(v) for v in exposure_health["variant"].dropna().unique())
+def _empty_variant_message(variant: str, exposure_health: Sequence[Row]) -> str:
+    found = sorted(
+        {str(row["variant"]) for row in exposure_health if not is_null(row["variant"])}
+    )
     close = difflib.get_close_matches(variant, found, n=1)
     hint = (
         f"did you mean '{close[0]}'?" if close else "check the spelling and the dates"
@@ -261,7 +264,7 @@ def _empty_variant_message(variant: str, exposure_health: pd.DataFrame) -> str:
 
 
 def _segment_srm(
-    rows: pd.DataFrame,
+    rows: Sequence[Row],
     groups: Mapping[GroupKey, VariantMoments],
     experiment: Experiment,
 ) -> tuple[SegmentSrm, ...]:
@@ -276,22 +279,23 @@ def _segment_srm(
     )  # fmt: skip
 
 
-def _window_start(experiment: Experiment, rows: pd.DataFrame) -> dt.datetime | None:
+def _window_start(experiment: Experiment, rows: Sequence[Row]) -> dt.datetime | None:
     if experiment.start is not None:
         return dt.datetime.combine(experiment.start, dt.time())
-    return _timestamp(rows["first_exposure"].min())
+    return _extreme(rows, "first_exposure", min)
 
 
-def _window_end(experiment: Experiment, rows: pd.DataFrame) -> dt.datetime | None:
-    last = _timestamp(rows["last_event"].max())
+def _window_end(experiment: Experiment, rows: Sequence[Row]) -> dt.datetime | None:
+    last = _extreme(rows, "last_event", max)
     if experiment.end is not None:
         end = dt.datetime.combine(experiment.end, dt.time())
         return min(end, last) if last is not None else end
     return last
 
 
-def _timestamp(value: object) -> dt.datetime | None:
-    if value is None or value is pd.NaT or not isinstance(value, dt.datetime):
-        return None
-    converted: dt.datetime = pd.Timestamp(value).to_pydatetime()
-    return converted
+def _extreme(
+    rows: Sequence[Row], column: str, pick: Callable[[list[dt.datetime]], dt.datetime]
+) -> dt.datetime | None:
+    """The earliest or latest timestamp of a column (None if it has none)."""
+    present = [t for row in rows if (t := as_datetime(row[column])) is not None]
+    return pick(present) if present else None

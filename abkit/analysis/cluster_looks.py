@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from abkit.aggregates.rows import Rows, as_date
 from abkit.analysis.clusters import arm_of, cluster_effect
 from abkit.analysis.monitoring import MetricSeries, metric_series
 from abkit.config import Experiment, Metric
 from abkit.stats.cluster import ClusterArm
 from abkit.stats.welch import EffectResult
+
+if TYPE_CHECKING:  # the frames come from the caller; pandas is not imported here
+    import pandas as pd
 
 ClusterDaily = dict[str, list[tuple[dt.date, dict[str, ClusterArm]]]]
 """variant -> (exposure key, metric -> cluster-sum increments) in date order."""
@@ -41,7 +44,7 @@ def read_cluster_daily(experiment: Experiment, frame: pd.DataFrame) -> ClusterDa
     daily: ClusterDaily = {}
     rows = frame[frame["exposure_key"].notna()].sort_values("exposure_key")
     for row in rows.to_dict("records"):
-        day = pd.Timestamp(row["exposure_key"]).date()
+        day = as_date(row["exposure_key"])
         arms = {name: arm_of(row, name) for name in names}
         daily.setdefault(str(row["variant"]), []).append((day, arms))
     return daily
@@ -62,28 +65,24 @@ def cluster_series(
     return metric_series(experiment, daily, last_day, compare, alphas)
 
 
-def cluster_daily_exposures(frame: pd.DataFrame) -> pd.DataFrame:
+def cluster_daily_exposures(frame: pd.DataFrame) -> Rows:
     """New clusters per exposure day and variant, in the daily_exposures layout.
 
     Columns exposure_day, variant, n_units (here: clusters whose first analysed unit
     was exposed that day), so the per-day SRM check counts the randomized clusters.
     """
-    rows = [
+    return [
         {"exposure_day": day, "variant": variant, "n_units": count}
         for day, by_variant in sorted(cluster_exposure_counts(frame).items())
         for variant, count in by_variant.items()
         if any(by_variant.values())  # days on which no cluster started are no test
     ]
-    daily: pd.DataFrame = pd.DataFrame(
-        rows, columns=["exposure_day", "variant", "n_units"]
-    )
-    return daily
 
 
 def cluster_exposure_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
     """New clusters per exposure key and variant (a cluster counts from its first)."""
     counts: dict[dt.date, dict[str, int]] = {}
     for row in frame[frame["exposure_key"].notna()].to_dict("records"):
-        day = pd.Timestamp(row["exposure_key"]).date()
+        day = as_date(row["exposure_key"])
         counts.setdefault(day, {})[str(row["variant"])] = int(row["clusters"])
     return counts

@@ -17,15 +17,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol
 
 from abkit.analysis.clusters import ClusterArms, overall_rows, read_cluster_arms
 from abkit.config import Experiment, Metric
 from abkit.stats.cluster import ClusterArm, cluster_variance, icc
 from abkit.stats.power import MetricModel, PowerResult, duration_days, mde_for_duration
 from abkit.stats.power.clusters import cluster_size, implied_icc
+
+if TYPE_CHECKING:  # pandas is imported only where a frame is built
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)

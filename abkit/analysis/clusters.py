@@ -22,11 +22,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from abkit.aggregates.rows import GroupKey
+from abkit.aggregates.rows import GroupKey, is_null
 from abkit.analysis.health import segment_srm_threshold
 from abkit.analysis.relative_ci import with_relative_ci
 from abkit.analysis.results import MetricResult, SegmentSrm
@@ -35,6 +33,9 @@ from abkit.sql.render import segment_column
 from abkit.stats.cluster import ClusterArm, cluster_estimate, design_effect, icc
 from abkit.stats.srm import SrmResult, srm_test
 from abkit.stats.welch import EffectResult, welch_test
+
+if TYPE_CHECKING:  # the frames come from the caller; pandas is not imported here
+    import pandas as pd
 
 ClusterArms = dict[str, dict[str, ClusterArm]]
 """metric -> variant -> the arm's cluster sums."""
@@ -110,7 +111,7 @@ def arm_of(row: Mapping[Any, Any], name: str) -> ClusterArm:
 
 
 def _number(value: Any) -> float:
-    return 0.0 if value is None or pd.isna(value) else float(value)
+    return 0.0 if is_null(value) else float(value)
 
 
 def cluster_srm(experiment: Experiment, frame: pd.DataFrame | None) -> SrmResult | None:

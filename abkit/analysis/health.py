@@ -6,12 +6,12 @@ sufficient statistics; no SQL here.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 
-import pandas as pd
-
 from abkit.aggregates.moments import JointMoments
+from abkit.aggregates.rows import Row, as_date
 from abkit.analysis.results import CheckStatus, HealthCheck, SegmentSrm
 from abkit.config import CalendarPrePeriod, Experiment
 from abkit.stats.srm import SrmResult, srm_test
@@ -55,22 +55,25 @@ def srm_check(srm: SrmResult, warning: float = SRM_WARNING) -> HealthCheck:
     )
 
 
-def daily_srm_check(daily: pd.DataFrame, experiment: Experiment) -> HealthCheck:
-    """SRM on each exposure day, Bonferroni over days."""
+def daily_srm_check(daily: Sequence[Row], experiment: Experiment) -> HealthCheck:
+    """SRM on each exposure day, Bonferroni over days (rows: exposure_day, variant, n_units)."""
     weights = list(experiment.variants.values())
-    days = sorted(daily["exposure_day"].unique())
+    by_day: dict[dt.date, list[Row]] = {}
+    for row in daily:
+        by_day.setdefault(as_date(row["exposure_day"]), []).append(row)
+    days = sorted(by_day)
     if not days:
         return HealthCheck("srm_by_day", "ok", "no exposures to check", None)
     threshold = experiment.health.srm_threshold / len(days)
     flagged = []
     smallest = 1.0
     for day in days:
-        counts = _counts(daily[daily["exposure_day"] == day], experiment)
+        counts = _counts(by_day[day], experiment)
         result = srm_test(counts, weights, threshold)
         if result.status == "ok":
             smallest = min(smallest, result.pvalue)
             if result.flagged:
-                flagged.append(pd.Timestamp(day).date().isoformat())
+                flagged.append(day.isoformat())
     if flagged:
         return HealthCheck(
             "srm_by_day",
@@ -115,9 +118,9 @@ def segment_srm_threshold(n_tests: int, threshold: float = SRM_THRESHOLD) -> flo
     return threshold / max(n_tests, 1)
 
 
-def multiple_variants_check(health: pd.DataFrame) -> HealthCheck:
+def multiple_variants_check(health: Sequence[Row]) -> HealthCheck:
     """Units exposed to more than one variant (excluded from the analysis)."""
-    total = int(health["n_units"].sum())
+    total = sum(int(row["n_units"]) for row in health)
     multi = multi_variant_units(health)
     share = multi / total if total else 0.0
     status: CheckStatus = (
@@ -132,11 +135,15 @@ def multiple_variants_check(health: pd.DataFrame) -> HealthCheck:
     return HealthCheck("multiple_variants", status, message, float(multi))
 
 
-def unknown_variants_check(health: pd.DataFrame, experiment: Experiment) -> HealthCheck:
+def unknown_variants_check(
+    health: Sequence[Row], experiment: Experiment
+) -> HealthCheck:
     """Units assigned to variants exp.yaml does not list."""
-    single = health[~health["multiple_variants"].astype(bool)]
-    unknown = single[~single["variant"].isin(list(experiment.variants))]
-    count = int(unknown["n_units"].sum())
+    unknown = [
+        row for row in health
+        if not row["multiple_variants"] and row["variant"] not in experiment.variants
+    ]  # fmt: skip
+    count = sum(int(row["n_units"]) for row in unknown)
     if not count:
         return HealthCheck(
             "unknown_variants",
@@ -144,7 +151,7 @@ def unknown_variants_check(health: pd.DataFrame, experiment: Experiment) -> Heal
             "every exposed unit is in a configured variant",
             0.0,
         )
-    names = ", ".join(f"'{v}'" for v in unknown["variant"])
+    names = ", ".join(f"'{row['variant']}'" for row in unknown)
     return HealthCheck(
         "unknown_variants",
         "warning",
@@ -242,10 +249,10 @@ def pre_period_balance_check(
 
 
 def contamination_check(
-    frame: pd.DataFrame | None, experiment: Experiment
+    rows: Sequence[Row] | None, experiment: Experiment
 ) -> HealthCheck:
     """Share of each arm's interactions whose partner sits in another arm."""
-    if frame is None or frame.empty:
+    if not rows:
         return HealthCheck(
             "contamination",
             "ok",
@@ -254,13 +261,13 @@ def contamination_check(
         )
     parts, worst = [], 0.0
     for variant in experiment.variants:
-        own = frame[frame["variant"] == variant]
-        total = float(own["n_events"].sum())
+        own = [row for row in rows if row["variant"] == variant]
+        total = float(sum(row["n_events"] for row in own))
         if not total:
             continue
-        others = own[own["partner_variant"].isin(list(experiment.variants))
-                     & (own["partner_variant"] != variant)]  # fmt: skip
-        share = float(others["n_events"].sum()) / total
+        others = [row for row in own if row["partner_variant"] in experiment.variants
+                  and row["partner_variant"] != variant]  # fmt: skip
+        share = float(sum(row["n_events"] for row in others)) / total
         worst = max(worst, share)
         parts.append(f"{variant} {share:.1%}")
     events = "/".join(experiment.interaction_events)
@@ -278,11 +285,11 @@ def contamination_check(
     )
 
 
-def multi_variant_units(health: pd.DataFrame) -> int:
+def multi_variant_units(health: Sequence[Row]) -> int:
     """Units exposed to more than one variant."""
-    return int(health.loc[health["multiple_variants"].astype(bool), "n_units"].sum())
+    return sum(int(row["n_units"]) for row in health if row["multiple_variants"])
 
 
-def _counts(frame: pd.DataFrame, experiment: Experiment) -> list[int]:
-    by_variant = dict(zip(frame["variant"], frame["n_units"], strict=True))
+def _counts(rows: Sequence[Row], experiment: Experiment) -> list[int]:
+    by_variant = {row["variant"]: row["n_units"] for row in rows}
     return [int(by_variant.get(v, 0)) for v in experiment.variants]

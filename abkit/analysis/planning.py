@@ -15,13 +15,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from abkit.aggregates.moments import JointMoments
-from abkit.aggregates.rows import read_moments
+from abkit.aggregates.rows import Rows, read_moments
 from abkit.analysis.cluster_plan import (
     cluster_history,
     cluster_plan_lines,
@@ -30,7 +29,7 @@ from abkit.analysis.cluster_plan import (
     history_clusters,
 )
 from abkit.analysis.clusters import ClusterArms
-from abkit.analysis.queries import locked_engine, query_frame
+from abkit.analysis.queries import locked_engine, query_frame, query_rows
 from abkit.analysis.text import aligned, format_share_removed, format_value
 from abkit.config import Experiment, Metric, load_experiment
 from abkit.errors import ConfigError, DataError
@@ -50,6 +49,9 @@ from abkit.stats.power import (
     sample_size,
 )
 from abkit.stats.sequential import asymptotic_cs_halfwidth, gst_inflation
+
+if TYPE_CHECKING:  # pandas is imported only where a frame is built
+    import pandas as pd
 
 DEFAULT_MDE = 0.05
 """Relative MDE planned for when neither exp.yaml's decision nor the caller sets one."""
@@ -103,6 +105,8 @@ class PlanResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per metric."""
+        import pandas as pd
+
         frame: pd.DataFrame = pd.DataFrame([asdict(row) for row in self.rows])
         return frame
 
@@ -286,11 +290,11 @@ def history_shift(metrics: Sequence[Metric]) -> int:
 
 def _history(
     experiment: Experiment, shift: int, con: duckdb.DuckDBPyConnection | None
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+) -> tuple[Rows, pd.DataFrame, pd.DataFrame | None]:
     """The history's moments, daily exposures and (clustered designs) cluster sums."""
     with locked_engine(experiment, con) as engine:
         dialect = engine.dialect
-        moments = query_frame(engine, render_analysis_sql(experiment, shift, dialect))
+        moments = query_rows(engine, render_analysis_sql(experiment, shift, dialect))
         daily = query_frame(engine, render_daily_exposures_sql(experiment, dialect))
         sql = render_cluster_sql(experiment, shift)
         if sql is not None and dialect != "duckdb":

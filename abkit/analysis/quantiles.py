@@ -18,9 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from abkit.analysis.relative_ci import with_relative_ci
 from abkit.analysis.results import MetricResult
@@ -29,6 +27,9 @@ from abkit.sql.quantiles import quantile_metrics, quantile_z
 from abkit.stats.price_bonett import MedianArm, median_difference
 from abkit.stats.quantile import QuantileArm, quantile_difference
 from abkit.stats.welch import EffectResult
+
+if TYPE_CHECKING:  # the frames come from the caller; pandas is not imported here
+    import pandas as pd
 
 CUPED_NOT_APPLIED = (
     "CUPED not applied to quantile metrics (no standard method over sufficient "

@@ -12,11 +12,11 @@ import difflib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
+from abkit.aggregates.rows import Row, Rows, as_date, is_null, table_rows
 from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.query_plan import analysis_queries
 from abkit.config import Experiment, Source
@@ -26,16 +26,24 @@ from abkit.errors import DataError
 from abkit.sql.dialects import is_nan
 from abkit.sql.render import in_dialect, quote_identifier, relation_sql
 
+if TYPE_CHECKING:  # quantile and cluster rows only: a plain analysis never loads pandas
+    import pandas as pd
+
 
 @dataclass(frozen=True, slots=True)
 class QueryResults:
-    """The small frames the SQL layer returns for one analysis, and who ran them."""
+    """The small results the SQL layer returns for one analysis, and who ran them.
 
-    moments: pd.DataFrame
-    exposure_health: pd.DataFrame
-    daily_exposures: pd.DataFrame
-    contamination: pd.DataFrame | None
-    novelty: pd.DataFrame | None = None
+    Rows of plain values where the readers go row by row (moments, health,
+    contamination); pandas frames for the per-unit-bucket quantile and cluster rows,
+    which their readers group and sort.
+    """
+
+    moments: Rows
+    exposure_health: Rows
+    daily_exposures: Rows
+    contamination: Rows | None
+    novelty: Rows | None = None
     quantiles: pd.DataFrame | None = None
     clusters: pd.DataFrame | None = None
     engine: str = "duckdb"
@@ -53,7 +61,7 @@ class EngineChoice:
 
 
 def arrow_frame(table: pa.Table) -> pd.DataFrame:
-    """An engine's Arrow result as the pandas frame the aggregates read."""
+    """An engine's Arrow result as a pandas frame (Arrow imports pandas on first use)."""
     # Exact sums come back as DECIMAL/HUGEINT on some engines; the statistics take floats.
     decimals = [f.name for f in table.schema if pa.types.is_decimal(f.type)]
     for name in decimals:
@@ -66,6 +74,11 @@ def arrow_frame(table: pa.Table) -> pd.DataFrame:
 def query_frame(engine: Engine, sql: str) -> pd.DataFrame:
     """Run one query on `engine` and return its result as pandas."""
     return arrow_frame(engine.query(sql))
+
+
+def query_rows(engine: Engine, sql: str) -> Rows:
+    """Run one query on `engine` and return its rows as Python values."""
+    return table_rows(engine.query(sql))
 
 
 @contextmanager
@@ -130,8 +143,8 @@ def bad_value_counts(engine: Engine, experiment: Experiment) -> tuple[int, int]:
         f" COUNT(*) FILTER (WHERE {infinite}) AS inf"
         f" FROM {relation_sql(source, engine.dialect)}"
     )
-    counts = query_frame(engine, in_dialect(sql, engine.dialect))
-    return _count(counts["nan"].iloc[0]), _count(counts["inf"].iloc[0])
+    (counts,) = query_rows(engine, in_dialect(sql, engine.dialect))
+    return _count(counts["nan"]), _count(counts["inf"])
 
 
 INFINITIES = ("Infinity", "-Infinity")
@@ -139,7 +152,7 @@ INFINITIES = ("Infinity", "-Infinity")
 
 def _count(value: object) -> int:
     """A SUM over no rows is NULL: no bad values."""
-    return 0 if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
+    return 0 if is_null(value) else int(value)  # type: ignore[call-overload]
 
 
 def refuse_bad_values(engine: Engine, experiment: Experiment) -> None:
@@ -171,52 +184,80 @@ def run_queries(
     """Check the sources, lock the engine down and run the analysis queries."""
     with locked_engine(experiment, connection, choice) as engine:
         queries = analysis_queries(experiment, engine.dialect)
-        frames = {name: query_frame(engine, sql) for name, sql in queries.items()}
-        exposure_days = frames["exposure_health"]
+        tables = {name: engine.query(sql) for name, sql in queries.items()}
+        moments = table_rows(tables["moments"])
+        exposure_days = table_rows(tables["exposure_health"])
         return QueryResults(
-            moments=frames["moments"],
+            moments=moments,
             exposure_health=exposure_health(exposure_days),
             daily_exposures=daily_exposures(exposure_days, experiment),
-            contamination=frames.get("contamination"),
-            novelty=frames["moments"] if novelty_experiment(experiment) else None,
-            quantiles=frames.get("quantiles"),
-            clusters=frames.get("clusters"),
+            contamination=_optional(tables, "contamination", table_rows),
+            novelty=moments if novelty_experiment(experiment) else None,
+            quantiles=_optional(tables, "quantiles", arrow_frame),
+            clusters=_optional(tables, "clusters", arrow_frame),
             engine=engine.name,
             dialect=engine.dialect,
         )
 
 
-def exposure_health(exposure_days: pd.DataFrame) -> pd.DataFrame:
+def _optional(tables: dict[str, pa.Table], name: str, read: Any) -> Any:
+    """A query's result read by `read`, None when the analysis did not run it."""
+    return read(tables[name]) if name in tables else None
+
+
+HEALTH_KEYS = ("variant", "multiple_variants")
+
+
+def exposure_health(exposure_days: Rows) -> Rows:
     """exposure_health.sql's per-day rows rolled up to variant x multiple_variants."""
-    keys = ["variant", "multiple_variants"]
-    rolled: pd.DataFrame = (
-        exposure_days.groupby(keys, dropna=False, sort=False)
-        .agg(
-            n_units=("n_units", "sum"),
-            n_rows=("n_rows", "sum"),
-            first_exposure=("first_exposure", "min"),
-            last_exposure=("last_exposure", "max"),
-            last_event=("last_event", "max"),
-        )
-        .reset_index()
-    )
-    return rolled
+    rolled: dict[tuple[Any, ...], Row] = {}
+    for row in exposure_days:
+        key = tuple(row[k] for k in HEALTH_KEYS)
+        into = rolled.get(key)
+        if into is None:
+            rolled[key] = {k: row[k] for k in (*HEALTH_KEYS, *ROLLUPS)}
+            continue
+        for column, combine in ROLLUPS.items():
+            into[column] = combine(into[column], row[column])
+    return list(rolled.values())
 
 
-def daily_exposures(
-    exposure_days: pd.DataFrame, experiment: Experiment
-) -> pd.DataFrame:
+def _least(left: Any, right: Any) -> Any:
+    present = [v for v in (left, right) if not is_null(v)]
+    return min(present) if present else None
+
+
+def _greatest(left: Any, right: Any) -> Any:
+    present = [v for v in (left, right) if not is_null(v)]
+    return max(present) if present else None
+
+
+def _total(left: Any, right: Any) -> Any:
+    return (0 if is_null(left) else left) + (0 if is_null(right) else right)
+
+
+ROLLUPS = {
+    "n_units": _total,
+    "n_rows": _total,
+    "first_exposure": _least,
+    "last_exposure": _greatest,
+    "last_event": _greatest,
+}
+"""How each exposure_health column rolls up over the exposure days."""
+
+
+def daily_exposures(exposure_days: Rows, experiment: Experiment) -> Rows:
     """New units per exposure day and configured variant (daily_exposures.sql)."""
-    single = exposure_days[
-        ~exposure_days["multiple_variants"].astype(bool)
-        & exposure_days["variant"].isin(list(experiment.variants))
+    counts: dict[tuple[Any, str], int] = {}
+    for row in exposure_days:
+        if row["multiple_variants"] or row["variant"] not in experiment.variants:
+            continue
+        key = (as_date(row["exposure_day"]), row["variant"])
+        counts[key] = counts.get(key, 0) + int(row["n_units"])
+    return [
+        {"exposure_day": day, "variant": variant, "n_units": n}
+        for (day, variant), n in sorted(counts.items())
     ]
-    counts: pd.DataFrame = (
-        single.groupby(["exposure_day", "variant"], as_index=False)["n_units"]
-        .sum()
-        .sort_values(["exposure_day", "variant"], ignore_index=True)
-    )
-    return counts
 
 
 def check_columns(engine: Engine, experiment: Experiment) -> None:

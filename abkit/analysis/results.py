@@ -10,9 +10,7 @@ import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from abkit.analysis.monitoring import MetricSeries, NoveltyPoint
 from abkit.analysis.notes import computation_notes
@@ -24,6 +22,11 @@ from abkit.stats.fieller import FiellerInterval
 from abkit.stats.guardrail import GuardrailResult
 from abkit.stats.srm import SequentialSrmResult, SrmResult
 from abkit.stats.welch import STATUS_MESSAGES, EffectResult
+
+if (
+    TYPE_CHECKING
+):  # pandas only for the notebook's frame, imported when one is asked for
+    import pandas as pd
 
 Verdict = Literal["better", "worse", "no_change", "invalid"]
 CheckStatus = Literal["ok", "warning", "failed"]
@@ -263,6 +266,8 @@ class AnalysisResult:
 
     def to_frame(self, *, segments: bool = False) -> pd.DataFrame:
         """The scorecard: one row per metric × treatment (× segment value if asked)."""
+        import pandas as pd
+
         rows = self.segment_results if segments else self.metrics
         frame: pd.DataFrame = pd.DataFrame([r.to_dict() for r in rows])
         return frame

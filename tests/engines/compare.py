@@ -69,14 +69,19 @@ def column_differences(
 
 
 def frames_difference(left: QueryResults, right: QueryResults) -> dict[str, float]:
-    """The largest relative difference of every frame the analysis queries return."""
+    """The largest relative difference of every result the analysis queries return."""
     differences = {}
     for name in FRAMES:
         a, b = getattr(left, name), getattr(right, name)
         assert (a is None) == (b is None), name
         if a is not None:
-            differences[name] = frame_difference(a, b)
+            differences[name] = frame_difference(as_frame(a), as_frame(b))
     return differences
+
+
+def as_frame(result: pd.DataFrame | list[dict[str, Any]]) -> pd.DataFrame:
+    """A query's rows (or frame) as a frame to compare."""
+    return result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
 
 
 def nested_difference(left: Any, right: Any, where: str = "") -> float:

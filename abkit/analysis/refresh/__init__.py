@@ -22,11 +22,11 @@ from typing import Any
 
 import duckdb
 
+from abkit.aggregates.rows import table_rows
 from abkit.analysis.assembly import build_result
 from abkit.analysis.queries import (
     EngineChoice,
     QueryResults,
-    arrow_frame,
     check_columns,
     locked_engine,
     refuse_bad_values,
@@ -242,7 +242,7 @@ def _full(
         stale.unlink(missing_ok=True)
     os.replace(scratch, path)  # atomic: the old state or the new one, never half
     run.remove_unreferenced()
-    return results(experiment, arrow_frame(moments), arrow_frame(health)), cut
+    return results(experiment, table_rows(moments), table_rows(health)), cut
 
 
 def _merges(context: dict[str, Any]) -> list[dict[str, Any]]:

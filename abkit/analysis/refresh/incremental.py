@@ -107,14 +107,14 @@ def incremental(
     if caps_table is not None:
         others["caps"] = caps_table
     run.update_units("abkit_changed", rows, "abkit_new_exposures", others, new_meta)
-    frame = run.frame(f"SELECT * FROM {run.kept('moments')}")
-    health_frame = run.frame(f"SELECT * FROM {run.kept('health')}")
+    moment_rows = run.rows(f"SELECT * FROM {run.kept('moments')}")
+    health_rows = run.rows(f"SELECT * FROM {run.kept('health')}")
     run.detach()
     run.remove_unreferenced()
     outcome = RefreshOutcome(
         True, "incremental", since, cut, "; ".join(n for n in note if n)
     )
-    return results(experiment, frame, health_frame), outcome
+    return results(experiment, moment_rows, health_rows), outcome
 
 
 def _check_old_events(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pandas as pd
-
+from abkit.aggregates.rows import Rows
 from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.queries import QueryResults, daily_exposures, exposure_health
 from abkit.config import Experiment
@@ -34,14 +33,12 @@ class RefreshOutcome:
         return f"{line}; {self.note}" if self.note else line
 
 
-def results(
-    experiment: Experiment, frame: pd.DataFrame, health_frame: pd.DataFrame
-) -> QueryResults:
-    """The frames an analysis is built from."""
+def results(experiment: Experiment, moments: Rows, health: Rows) -> QueryResults:
+    """The query results an analysis is built from: kept moments and health rows."""
     return QueryResults(
-        moments=frame,
-        exposure_health=exposure_health(health_frame),
-        daily_exposures=daily_exposures(health_frame, experiment),
+        moments=moments,
+        exposure_health=exposure_health(health),
+        daily_exposures=daily_exposures(health, experiment),
         contamination=None,
-        novelty=frame if novelty_experiment(experiment) is not None else None,
+        novelty=moments if novelty_experiment(experiment) is not None else None,
     )

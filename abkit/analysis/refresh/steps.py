@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from abkit.aggregates.rows import Rows, table_rows
 from abkit.analysis.queries import arrow_frame
 from abkit.analysis.refresh.parts import (
     FOLD_SHARE,
@@ -96,6 +97,10 @@ class Steps:
     def frame(self, sql: str) -> pd.DataFrame:
         """A query's rows as pandas."""
         return arrow_frame(self.engine.query(sql))
+
+    def rows(self, sql: str) -> Rows:
+        """A query's rows as Python values."""
+        return table_rows(self.engine.query(sql))
 
     def merge(self, table: str, left: str, right: str) -> None:
         """`table` := the two relations' aggregates added up per unit."""
