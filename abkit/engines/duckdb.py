@@ -7,6 +7,11 @@ reads a source: afterwards only the declared files can be read. Remote paths
 (``allow_remote=True`` or ``ABKIT_ALLOW_REMOTE_DATA=1``; an exp.yaml cannot), and a
 path that is not a regular file (a FIFO, a device, a folder) is refused before
 DuckDB opens it, so nothing blocks.
+
+Memory: a private connection spills to a temporary folder of its own (removed on
+close), never to the working directory, and its memory is capped by
+``memory_limit=`` or ``ABKIT_DUCKDB_MEMORY_LIMIT`` (e.g. ``2GB``; default DuckDB's,
+80% of RAM), so a 100M-event analysis can run in a fixed budget by spilling.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import contextlib
 import glob
 import os
 import re
+import shutil
 import stat
+import tempfile
 from collections.abc import Iterable
 
 import duckdb
@@ -28,6 +35,9 @@ from abkit.sql.render import relation_sql
 
 REMOTE_ENV = "ABKIT_ALLOW_REMOTE_DATA"
 """Environment variable that, set to 1, lets data paths be URLs (s3://, https://)."""
+MEMORY_ENV = "ABKIT_DUCKDB_MEMORY_LIMIT"
+"""Environment variable capping a private connection's memory (a size: 2GB, 512MiB)."""
+_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|[KMGT]|B)?\s*$", re.IGNORECASE)
 
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _GLOB = re.compile(r"[*?\[]")
@@ -45,6 +55,8 @@ class DuckDBEngine:
             None opens a private in-memory one.
         threads: DuckDB worker threads for a private connection (default: all cores).
         allow_remote: allow URLs as data paths (default: the `REMOTE_ENV` variable).
+        memory_limit: a private connection's memory cap, beyond which it spills
+            (default: the `MEMORY_ENV` variable, else DuckDB's own).
     """
 
     name = "duckdb"
@@ -56,8 +68,10 @@ class DuckDBEngine:
         *,
         threads: int | None = None,
         allow_remote: bool | None = None,
+        memory_limit: str | None = None,
     ) -> None:
         self._owned = connection is None
+        self._spill: str | None = None
         self.allow_remote = (
             os.environ.get(REMOTE_ENV) == "1" if allow_remote is None else allow_remote
         )
@@ -75,6 +89,29 @@ class DuckDBEngine:
                 self.connection.execute("SET enable_progress_bar = false")
         if self._owned and threads:
             self.connection.execute(f"SET threads = {int(threads)}")
+        if self._owned:
+            self._set_memory(memory_limit or os.environ.get(MEMORY_ENV) or None)
+
+    def _set_memory(self, limit: str | None) -> None:
+        """Spill to a private temporary folder; cap the memory if asked."""
+        if limit is not None and not _SIZE.match(limit):
+            self.connection.close()
+            raise DataError(
+                f"memory limit '{limit[:40]}' is not a size; set {MEMORY_ENV} (or "
+                "memory_limit=) to a size such as 2GB or 512MiB"
+            )
+        self._spill = tempfile.mkdtemp(prefix="abkit-spill-")
+        self.connection.execute("SET temp_directory = ?", [self._spill])
+        if limit is None:
+            return
+        try:
+            self.connection.execute("SET memory_limit = ?", [limit.strip()])
+        except duckdb.Error:
+            self.close()
+            raise DataError(
+                f"DuckDB cannot cap its memory at '{limit[:40]}'; set {MEMORY_ENV} "
+                "(or memory_limit=) to a size such as 2GB or 512MiB"
+            ) from None
 
     def lock_down(
         self,
@@ -156,9 +193,12 @@ class DuckDBEngine:
         return table
 
     def close(self) -> None:
-        """Close the connection if abkit opened it."""
+        """Close the connection if abkit opened it, and remove its spill folder."""
         if self._owned:
             self.connection.close()
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
+            self._spill = None
 
 
 def check_path(path: str, *, allow_remote: bool = False) -> None:
