@@ -93,8 +93,9 @@ def render_sql(
 ) -> str:
     """One of the experiment's analysis queries in a warehouse dialect, pretty-printed.
 
-    `query` is "moments" (the fused per-variant sums behind the scorecard),
-    "exposure_health", "daily_exposures", "contamination" or "day_since_exposure".
+    `query` is "moments" (the one statement behind the scorecard: the fused
+    per-variant sums and the exposure health rows), or "contamination",
+    "quantiles" or "clusters" when the experiment has them.
     """
     from abkit.analysis.query_plan import analysis_queries
     from abkit.config import Experiment, load_experiment

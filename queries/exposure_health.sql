@@ -4,41 +4,23 @@
   Purpose     how many units each logged variant has, how many units were seen in
               more than one variant (excluded from the analysis) and the exposure
               and event time range that bounds the data window.
-  Parameters  none beyond sources.sql.
               Split by first-exposure day, the same rows give the daily
               exposures of the per-day and sequential SRM checks
-              (daily_exposures.sql's numbers), so the analysis reads the
-              assignments once for both.
-  Output      variant (NULL for units in several variants), multiple_variants,
-              exposure_day (DATE of the first exposure), n_units, n_rows,
-              first_exposure, last_exposure, last_event.
+              (daily_exposures.sql's numbers). A full analysis gets these rows
+              from its fused query (analysis_and_health.sql); this one query is
+              for the incremental refresh, which keeps them.
+  Parameters  none beyond sources.sql.
+  Output      as health_rows.sql (no prefix).
   Grain       variant x multiple_variants x exposure day.
 #}
 WITH
 {% include "sources.sql" %},
-per_unit AS (
-    SELECT
-        unit_id,
-        COALESCE(MIN(variant) <> MAX(variant), FALSE) AS multiple_variants,
-        MIN(variant) AS variant,
-        MIN(exposed_at) AS first_exposure,
-        COUNT(*) AS n_rows
-    FROM assignments
-    GROUP BY unit_id
+assignment_units AS (
+{% include "assignment_units.sql" %}
 ),
 event_range AS (
     SELECT MAX(ts) AS last_event FROM events
 )
-SELECT
-    CASE WHEN multiple_variants THEN NULL ELSE variant END AS variant,
-    multiple_variants,
-    CAST(first_exposure AS DATE) AS exposure_day,
-    COUNT(*) AS n_units,
-    SUM(n_rows) AS n_rows,
-    MIN(first_exposure) AS first_exposure,
-    MAX(first_exposure) AS last_exposure,
-    MAX(event_range.last_event) AS last_event
-FROM per_unit
-CROSS JOIN event_range
-GROUP BY 1, 2, 3
+{%- set prefix = "" %}
+{% include "health_rows.sql" %}
 ORDER BY 2, 1, 3

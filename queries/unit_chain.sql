@@ -7,11 +7,19 @@
               data_end_needed: whether any window or cap is censored at the data
               end (else the data_end CTE, a scan of the events' timestamps, is left
               out).
-  Output      CTEs assignments, events, [units], exposures, [data_end],
-              unit_aggregates, caps, unit_values (no trailing comma, no SELECT).
+              assignment_units (optional): also define assignment_units.sql's CTE
+              and take the exposures from it (the fused analysis and health).
+  Output      CTEs assignments, events, [units], [assignment_units], exposures,
+              [data_end], unit_aggregates, caps, unit_values (no trailing comma,
+              no SELECT).
   Grain       unit_values: exposed unit in a configured variant.
 #}
 {% include "sources.sql" %},
+{%- if assignment_units is defined and assignment_units %}
+assignment_units AS (
+{% include "assignment_units.sql" %}
+),
+{%- endif %}
 exposures AS (
 {% include "exposures.sql" %}
 ),

@@ -185,8 +185,7 @@ def run_queries(
     with locked_engine(experiment, connection, choice) as engine:
         queries = analysis_queries(experiment, engine.dialect)
         tables = {name: engine.query(sql) for name, sql in queries.items()}
-        moments = table_rows(tables["moments"])
-        exposure_days = table_rows(tables["exposure_health"])
+        moments, exposure_days = split_health(table_rows(tables["moments"]))
         return QueryResults(
             moments=moments,
             exposure_health=exposure_health(exposure_days),
@@ -203,6 +202,32 @@ def run_queries(
 def _optional(tables: dict[str, pa.Table], name: str, read: Any) -> Any:
     """A query's result read by `read`, None when the analysis did not run it."""
     return read(tables[name]) if name in tables else None
+
+
+HEALTH_PREFIX = "health__"
+"""analysis_and_health.sql's prefix of the exposure health columns."""
+
+
+def split_health(rows: Rows) -> tuple[Rows, Rows]:
+    """The fused statement's rows as (moments rows, exposure health rows).
+
+    Each row holds one part, NULLs in the other's columns; a health row is one
+    whose health__n_units (a count, never NULL there) is set.
+    """
+    marker = HEALTH_PREFIX + "n_units"
+    start = len(HEALTH_PREFIX)
+    moments: Rows = []
+    health: Rows = []
+    for row in rows:
+        if row[marker] is None:
+            moments.append(
+                {k: v for k, v in row.items() if not k.startswith(HEALTH_PREFIX)}
+            )
+        else:
+            health.append(
+                {k[start:]: v for k, v in row.items() if k.startswith(HEALTH_PREFIX)}
+            )
+    return moments, health
 
 
 HEALTH_KEYS = ("variant", "multiple_variants")

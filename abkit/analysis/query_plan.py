@@ -14,13 +14,12 @@ from abkit.sql.render import render_all_sql
 
 QUERY_NAMES = (
     "moments",
-    "exposure_health",
     "contamination",
     "quantiles",
     "clusters",
 )
-"""The names, in run order; contamination, the day split, quantile and cluster
-queries only when they apply."""
+"""The names, in run order; contamination, quantile and cluster queries only when
+they apply. `moments` also returns the exposure health rows (one statement)."""
 
 
 def analysis_queries(

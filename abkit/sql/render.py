@@ -332,6 +332,17 @@ def render_analysis_sql(
     return in_dialect(render_template("analysis.sql", context), dialect)
 
 
+def render_analysis_and_health_sql(
+    experiment: Experiment, dialect: Dialect = "duckdb"
+) -> str:
+    """A full analysis's one statement: the moments and the exposure health rows."""
+    context = analysis_context(experiment, 0, dialect) | {
+        "assignment_units": True,
+        "not_materialized": dialect in ("duckdb", "postgres"),
+    }
+    return in_dialect(render_template("analysis_and_health.sql", context), dialect)
+
+
 def render_health_sql(experiment: Experiment, dialect: Dialect = "duckdb") -> str:
     """The exposure health query of an experiment, in `dialect`."""
     sql = render_template("exposure_health.sql", source_context(experiment, dialect))
@@ -352,13 +363,11 @@ def render_all_sql(
 ) -> dict[str, str]:
     """The queries of an analysis by name, in `dialect`, in the order they run.
 
-    The day-since-exposure view is columns of the moments query; new exposures per
-    day are rolled up from the exposure health query's per-day rows.
+    The moments and the exposure health rows come from one statement (`moments`);
+    the day-since-exposure view is columns of it, and new exposures per day are
+    rolled up from its per-day health rows.
     """
-    queries = {
-        "moments": render_analysis_sql(experiment, dialect=dialect),
-        "exposure_health": render_health_sql(experiment, dialect),
-    }
+    queries = {"moments": render_analysis_and_health_sql(experiment, dialect)}
     contamination = render_contamination_sql(experiment, dialect)
     if contamination is not None:
         queries["contamination"] = contamination

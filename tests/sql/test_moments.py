@@ -7,8 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from abkit.aggregates.rows import table_rows
+from abkit.analysis.queries import split_health
 from abkit.config import load_experiment
-from abkit.sql.render import render_analysis_sql, render_health_sql
+from abkit.sql.render import (
+    render_analysis_and_health_sql,
+    render_analysis_sql,
+    render_health_sql,
+)
 from tests.conftest import tiny_tables
 
 
@@ -83,6 +89,26 @@ def test_multi_variant_unit_is_excluded_and_counted(tiny_exp):
     multi = health[health["multiple_variants"]]
     assert int(multi["n_units"].sum()) == 1
     assert int(health["n_units"].sum()) == 600
+
+
+@pytest.mark.parametrize("as_of", [None, "2026-03-10"])
+def test_the_fused_statement_equals_the_moments_and_health_queries(tiny_exp, as_of):
+    # one statement instead of two: the same rows, the assignments grouped once
+    experiment = load_experiment(tiny_exp)
+    if as_of is not None:
+        experiment = experiment.with_end(pd.Timestamp(as_of).date())
+    con = duckdb.connect()
+    fused = table_rows(
+        con.sql(render_analysis_and_health_sql(experiment)).to_arrow_table()
+    )
+    moments, health = split_health(fused)
+    alone = table_rows(con.sql(render_analysis_sql(experiment)).to_arrow_table())
+    assert sorted(moments, key=repr) == sorted(alone, key=repr)
+    kept = table_rows(con.sql(render_health_sql(experiment)).to_arrow_table())
+    assert sorted(health, key=repr) == sorted(kept, key=repr)
+    assert sum(row["n_units"] for row in health if row["multiple_variants"]) == 1
+    sql = render_analysis_and_health_sql(experiment)
+    assert sql.count("GROUP BY unit_id") == 1  # exposures come from assignment_units
 
 
 def test_as_of_drops_later_events_and_censors_open_windows(tiny_exp):
