@@ -7,10 +7,11 @@
               health counts, and the engine plans and runs one query.
               The two results have different columns: a FULL JOIN ON FALSE puts
               them side by side, each row holding one part and NULLs in the
-              other's columns (portable, unlike UNION BY NAME). The events CTE is
-              read twice (the scan and its last timestamp), so it is marked NOT
-              MATERIALIZED where the engine would otherwise store it
-              (`not_materialized`: DuckDB, Postgres; Spark inlines CTEs).
+              other's columns. The events CTE is read twice (the scan and its
+              last timestamp, which DuckDB answers from Parquet statistics), so it
+              is marked NOT MATERIALIZED (`not_materialized`), or DuckDB would
+              store the whole log. DuckDB only: Postgres plans this shape several
+              times slower than the two queries apart.
   Parameters  everything analysis.sql takes; assignment_units = true.
   Output      moments.sql's columns and health_rows.sql's with prefix `health__`;
               a row is a health row exactly when health__n_units is not NULL.

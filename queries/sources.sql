@@ -8,8 +8,8 @@
               unit_covariates: [{column, alias}] (numeric attributes for CUPED);
               units_joined: whether the units CTE is needed at all.
               window_start, window_end: optional timestamp literals bounding the data.
-              not_materialized (optional): mark the events CTE NOT MATERIALIZED,
-              for a query that reads it twice on an engine that would store it.
+              not_materialized (optional): mark the events CTE NOT MATERIALIZED
+              (DuckDB), for a query that reads it twice: DuckDB would store it.
   Output      assignments(unit_id, variant, exposed_at)
               events(unit_id, ts, event, value, partner_id, <extra columns>)
               units(unit_id, <one column per segment>), one row per unit.

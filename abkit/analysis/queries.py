@@ -185,7 +185,11 @@ def run_queries(
     with locked_engine(experiment, connection, choice) as engine:
         queries = analysis_queries(experiment, engine.dialect)
         tables = {name: engine.query(sql) for name, sql in queries.items()}
-        moments, exposure_days = split_health(table_rows(tables["moments"]))
+        moments, exposure_days = (
+            split_health(table_rows(tables["moments"]))
+            if "exposure_health" not in tables
+            else (table_rows(tables["moments"]), table_rows(tables["exposure_health"]))
+        )
         return QueryResults(
             moments=moments,
             exposure_health=exposure_health(exposure_days),

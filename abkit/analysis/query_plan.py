@@ -14,12 +14,14 @@ from abkit.sql.render import render_all_sql
 
 QUERY_NAMES = (
     "moments",
+    "exposure_health",
     "contamination",
     "quantiles",
     "clusters",
 )
 """The names, in run order; contamination, quantile and cluster queries only when
-they apply. `moments` also returns the exposure health rows (one statement)."""
+they apply. On DuckDB `moments` also returns the exposure health rows (one
+statement), so there is no `exposure_health` query."""
 
 
 def analysis_queries(

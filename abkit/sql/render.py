@@ -332,15 +332,18 @@ def render_analysis_sql(
     return in_dialect(render_template("analysis.sql", context), dialect)
 
 
-def render_analysis_and_health_sql(
-    experiment: Experiment, dialect: Dialect = "duckdb"
-) -> str:
-    """A full analysis's one statement: the moments and the exposure health rows."""
-    context = analysis_context(experiment, 0, dialect) | {
+def render_analysis_and_health_sql(experiment: Experiment) -> str:
+    """A DuckDB analysis's one statement: the moments and the exposure health rows.
+
+    DuckDB only: Postgres plans the fused shape (a FULL JOIN ON FALSE over shared
+    CTEs) several times slower than the two queries apart, so other engines run
+    analysis.sql and exposure_health.sql.
+    """
+    context = analysis_context(experiment) | {
         "assignment_units": True,
-        "not_materialized": dialect in ("duckdb", "postgres"),
+        "not_materialized": True,
     }
-    return in_dialect(render_template("analysis_and_health.sql", context), dialect)
+    return render_template("analysis_and_health.sql", context)
 
 
 def render_health_sql(experiment: Experiment, dialect: Dialect = "duckdb") -> str:
@@ -363,11 +366,19 @@ def render_all_sql(
 ) -> dict[str, str]:
     """The queries of an analysis by name, in `dialect`, in the order they run.
 
-    The moments and the exposure health rows come from one statement (`moments`);
-    the day-since-exposure view is columns of it, and new exposures per day are
-    rolled up from its per-day health rows.
+    On DuckDB the moments and the exposure health rows come from one statement
+    (`moments`), elsewhere from two (`moments`, `exposure_health`); the
+    day-since-exposure view is columns of the moments, and new exposures per day
+    are rolled up from the per-day health rows.
     """
-    queries = {"moments": render_analysis_and_health_sql(experiment, dialect)}
+    queries = (
+        {"moments": render_analysis_and_health_sql(experiment)}
+        if dialect == "duckdb"
+        else {
+            "moments": render_analysis_sql(experiment, dialect=dialect),
+            "exposure_health": render_health_sql(experiment, dialect),
+        }
+    )
     contamination = render_contamination_sql(experiment, dialect)
     if contamination is not None:
         queries["contamination"] = contamination
