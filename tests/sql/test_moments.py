@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abkit.aggregates.rows import table_rows
+from abkit.aggregates.rows import Row, Rows, table_rows
 from abkit.analysis.queries import split_health
 from abkit.config import load_experiment
 from abkit.sql.render import (
@@ -91,10 +91,10 @@ def test_multi_variant_unit_is_excluded_and_counted(tiny_exp):
     assert int(health["n_units"].sum()) == 600
 
 
-def assert_same_rows(left: list[dict], right: list[dict]) -> None:
+def assert_same_rows(left: Rows, right: Rows) -> None:
     """The same rows in any order, floats to a relative 1e-12."""
 
-    def key(row: dict) -> str:
+    def key(row: Row) -> str:
         return repr([(k, v) for k, v in row.items() if not isinstance(v, float)])
 
     assert len(left) == len(right)
