@@ -32,6 +32,16 @@
               not clear: it is what proves them unchanged, and is far cheaper than
               the join and group-by of the analysis.
 #}
+{#- A unit's two sets of aggregates of one column, added up: a sum adds, a maximum
+    takes the larger, and NULL (no such event) stays NULL unless the other side has
+    a value, as the aggregate over all events would. #}
+{%- macro merged(m, x, y) -%}
+{%- if m.merge == "MAX" -%}
+COALESCE(GREATEST({{ x }}, {{ y }}), {{ x }}, {{ y }})
+{%- else -%}
+COALESCE({{ x }} + {{ y }}, {{ x }}, {{ y }})
+{%- endif %}{% if m.integer %}::BIGINT{% endif %}
+{%- endmacro %}
 WITH
 {% include "sources.sql" %}
 {%- if step == "exposures" %}
@@ -46,22 +56,136 @@ FROM events
 WHERE {% if days_from %}ts >= {{ days_from }} AND {% endif %}ts < {{ days_until }}
 GROUP BY CAST(ts AS DATE)
 {%- elif step == "merge" %}
-{#- A unit's two sets of aggregates, joined: a sum adds, a maximum takes the larger,
-    and NULL (no such event) stays NULL unless the other side has a value, as the
-    aggregate over all events would. #}
+{#- A unit's two sets of aggregates, joined and added up by merged(). #}
 SELECT
     COALESCE(a.unit_id, b.unit_id) AS unit_id
     {%- for m in merges %},
-    {%- set x, y = 'a."' ~ m.column ~ '"', 'b."' ~ m.column ~ '"' %}
-    {%- if m.merge == "MAX" %}
-    COALESCE(GREATEST({{ x }}, {{ y }}), {{ x }}, {{ y }})
-    {%- else %}
-    COALESCE({{ x }} + {{ y }}, {{ x }}, {{ y }})
-    {%- endif %}{% if m.integer %}::BIGINT{% endif %} AS "{{ m.column }}"
+    {{ merged(m, 'a."' ~ m.column ~ '"', 'b."' ~ m.column ~ '"') }} AS "{{ m.column }}"
     {%- endfor %}
 FROM ({{ left }}) AS a
 FULL OUTER JOIN ({{ right }}) AS b
     ON a.unit_id = b.unit_id
+{%- elif step == "changes" %},
+{#- Every changed unit once: the kept buffer's and the fresh rows (settled and
+    buffer) are turned into columns of one row per unit by one GROUP BY (each part
+    has at most one row per unit, so ANY_VALUE is exact), then joined to the unit's
+    kept row (and its exposure now). The merges are the merge step's, in the same
+    order: old = kept + kept buffer, settled = kept + fresh settled, new = settled
+    + fresh buffer, so the sums a later refresh takes as "old" are bit for bit the
+    ones added as "new" now. #}
+fresh_settled AS (
+    SELECT * EXCLUDE (settled) FROM {{ fresh_table }} WHERE settled
+),
+fresh_buffer AS (
+    SELECT * EXCLUDE (settled) FROM {{ fresh_table }} WHERE NOT settled
+),
+changed AS (
+    SELECT
+        COALESCE(fs.unit_id, fb.unit_id, kb.unit_id{% if marked %}, mk.unit_id{% endif %}) AS unit_id,
+        fs.unit_id IS NOT NULL AS has_fresh_settled,
+        fb.unit_id IS NOT NULL AS has_fresh_buffer
+        {%- for m in merges %}
+        {%- for prefix in ("kb", "fs", "fb") %},
+        {{ prefix }}."{{ m.column }}" AS "{{ prefix }}__{{ m.column }}"
+        {%- endfor %}
+        {%- endfor %}
+    FROM fresh_settled AS fs
+    FULL OUTER JOIN fresh_buffer AS fb
+        ON fb.unit_id = fs.unit_id
+    FULL OUTER JOIN {{ kept_buffer }} AS kb
+        ON kb.unit_id = COALESCE(fs.unit_id, fb.unit_id)
+    {%- if marked %}
+    FULL OUTER JOIN ({{ marked }}) AS mk
+        ON mk.unit_id = COALESCE(fs.unit_id, fb.unit_id, kb.unit_id)
+    {%- endif %}
+),
+joined AS (
+    SELECT
+        c.*,
+        k.variant AS old_variant,
+        k.exposed_at AS old_exposed_at,
+        {%- if exposures_table %}
+        x.variant AS new_variant,
+        x.exposed_at AS new_exposed_at,
+        COALESCE(k.has_events AND x.variant = k.variant AND x.exposed_at = k.exposed_at, false) AS staying
+        {%- else %}
+        k.variant AS new_variant,
+        k.exposed_at AS new_exposed_at,
+        COALESCE(k.has_events, false) AS staying
+        {%- endif %}
+        {%- for m in merges %},
+        k."{{ m.column }}" AS "k__{{ m.column }}"
+        {%- endfor %}
+    FROM changed AS c
+    LEFT JOIN {{ kept_units }} AS k
+        ON k.unit_id = c.unit_id
+    {%- if exposures_table %}
+    LEFT JOIN {{ exposures_table }} AS x
+        ON x.unit_id = c.unit_id
+    {%- endif %}
+),
+settled AS (
+    SELECT
+        *,
+        staying OR has_fresh_settled AS has_settled
+        {%- for m in merges %}
+        {%- set k = 'CASE WHEN staying THEN "k__' ~ m.column ~ '" END' %},
+        {{ merged(m, '"k__' ~ m.column ~ '"', '"kb__' ~ m.column ~ '"') }} AS "old__{{ m.column }}",
+        {{ merged(m, k, '"fs__' ~ m.column ~ '"') }} AS "settled__{{ m.column }}"
+        {%- endfor %}
+    FROM joined
+)
+SELECT
+    unit_id,
+    old_variant,
+    old_exposed_at,
+    new_variant,
+    new_exposed_at,
+    has_settled,
+    has_settled OR has_fresh_buffer AS has_new
+    {%- for m in merges %},
+    "old__{{ m.column }}",
+    "settled__{{ m.column }}",
+    {{ merged(m, '"settled__' ~ m.column ~ '"', '"fb__' ~ m.column ~ '"') }} AS "new__{{ m.column }}"
+    {%- endfor %}
+FROM settled
+{%- elif step == "moments_change" %},
+{#- moments.sql over the changed units as the state had them (old) and as they
+    are now (new), in one statement: the refresh subtracts the first and adds the
+    second (abkit/analysis/refresh/cells.py). #}
+caps AS (
+    SELECT * FROM {{ caps_table }}
+)
+{%- for side, end in (("old", old_end_value), ("new", data_end_value)) %},
+{{ side }}_moments AS (
+    WITH
+    exposures AS (
+        SELECT unit_id, {{ side }}_variant AS variant, {{ side }}_exposed_at AS exposed_at
+        FROM {{ changes_table }}
+        WHERE {{ side }}_variant IS NOT NULL
+    ),
+    {%- if data_end_needed %}
+    data_end AS (
+        SELECT {{ end }} AS data_end
+    ),
+    {%- endif %}
+    unit_aggregates AS (
+        SELECT
+            unit_id
+            {%- for m in merges %},
+            "{{ side }}__{{ m.column }}" AS "{{ m.column }}"
+            {%- endfor %}
+        FROM {{ changes_table }}
+    ),
+    unit_values AS (
+{% include "unit_values.sql" %}
+    )
+{% include "moments.sql" %}
+)
+{%- endfor %}
+SELECT 'old' AS side, * FROM old_moments
+UNION ALL BY NAME
+SELECT 'new' AS side, * FROM new_moments
 {%- else %},
 exposures AS (
     SELECT unit_id, variant, exposed_at FROM {{ exposures_table }}

@@ -25,6 +25,8 @@ from abkit.config import Experiment
 from abkit.sql.render import render_health_sql, render_template, timestamp_literal
 
 FRESH_RAW = "abkit_fresh_raw"
+CHANGES = "abkit_changes"
+KEPT_EXPOSURES = "abkit_kept_exposures"
 
 
 class Refused(Exception):
@@ -40,10 +42,11 @@ def incremental(
     kept_days: dict[str, list[Any]] = meta["event_days"]
     units, note = run.kept("units"), []
     same_exposures = _exposures(run, experiment, meta, files)
+    exposures = KEPT_EXPOSURES if same_exposures else "abkit_exposures"
     if not same_exposures:
         note.append(_exposure_note(run))
     _check_old_events(run, experiment, meta, files)
-    _fresh_events(run, experiment, since)
+    _fresh_events(run, experiment, since, same_exposures)
     latest = [dt.datetime.fromisoformat(last) for _, _, last in kept_days.values()]
     fresh_end = run.events_end()
     last_event = max(latest + ([fresh_end] if fresh_end else []), default=None)
@@ -55,32 +58,42 @@ def incremental(
     run.create_step(
         "abkit_fresh",
         "fresh",
-        exposures_table="abkit_exposures",
+        exposures_table=exposures,
         settled_before=f"CAST('{cut}' AS TIMESTAMP)",
     )
-    _changed_units(run, old_end, end)
-    _unit_tables(run, units)
+    run.create_step(
+        CHANGES,
+        "changes",
+        kept_units=units,
+        kept_buffer=run.kept("buffer"),
+        fresh_table="abkit_fresh",
+        exposures_table=None if same_exposures else "abkit_exposures",
+        marked=_marked_units(run, same_exposures, old_end, end),
+    )
     kept_caps = run.kept("caps")
     caps = {
         str(k): v for k, v in run.frame(f"SELECT * FROM {kept_caps}").iloc[0].items()
     }
-    moved = _caps_moved(run, caps, end)
+    moved = _caps_moved(run, caps, exposures, end)
     if moved:
         note.append(
             f"cap {moved} moved: moments recomputed from every unit's kept sums"
         )
-        run.caps_row("abkit_caps", "abkit_exposures", "abkit_all_aggregates", end)
-        moments = run.moments(
-            "abkit_exposures", "abkit_all_aggregates", "abkit_caps", end
-        )
+        run.caps_row("abkit_caps", exposures, "abkit_all_aggregates", end)
+        moments = run.moments(exposures, "abkit_all_aggregates", "abkit_caps", end)
         caps_table: str | None = "abkit_caps"
     else:
-        before = run.moments(
-            "abkit_old_exposures", "abkit_old_aggregates", kept_caps, old_end
+        change = run.frame(
+            run.sql(
+                "moments_change",
+                changes_table=CHANGES,
+                caps_table=kept_caps,
+                old_end_value=instant(old_end),
+                data_end_value=instant(end),
+            )
         )
-        after = run.moments(
-            "abkit_new_exposures", "abkit_new_aggregates", kept_caps, end
-        )
+        before = change[change["side"] == "old"]
+        after = change[change["side"] == "new"]
         kept_moments = run.frame(f"SELECT * FROM {run.kept('moments')}")
         moments = updated_moments(kept_moments, before, after, caps, run.context)
         caps_table = None
@@ -94,11 +107,6 @@ def incremental(
         "event_days": days,
         "files": files,
     }
-    rows = (
-        "(SELECT k.exposed_at, k.variant, s.unit_id IS NOT NULL AS has_events,"
-        " k.unit_id, s.* EXCLUDE (unit_id) FROM abkit_new_exposures AS k"
-        " LEFT JOIN abkit_next_settled AS s ON s.unit_id = k.unit_id)"
-    )
     others: dict[str, Any] = {
         "buffer": "(SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled)",
         "moments": moments,
@@ -106,7 +114,7 @@ def incremental(
     }
     if caps_table is not None:
         others["caps"] = caps_table
-    run.update_units("abkit_changed", rows, "abkit_new_exposures", others, new_meta)
+    run.update_units(CHANGES, _delta_rows(run), others, new_meta)
     frame = run.frame(f"SELECT * FROM {run.kept('moments')}")
     health_frame = run.frame(f"SELECT * FROM {run.kept('health')}")
     run.detach()
@@ -137,44 +145,36 @@ def _check_old_events(
             raise Refused(f"events before the watermark changed (day {changed[0]})")
 
 
-def _unit_tables(run: Steps, units: str) -> None:
-    """The changed units' exposures and aggregates as kept and as they are now."""
-    run.create(
-        "abkit_kept_changed",
-        f"SELECT s.* FROM {units} AS s SEMI JOIN abkit_changed AS c"
-        " ON s.unit_id = c.unit_id",
+def _delta_rows(run: Steps) -> str:
+    """The changed units' new kept rows (a `removed` row for those not analysed)."""
+    columns = ", ".join(
+        f'"settled__{m["column"]}" AS "{m["column"]}"' for m in run.context["merges"]
     )
-    kept_rows = (
-        "SELECT s.* EXCLUDE (exposed_at, variant, has_events)"
-        " FROM abkit_kept_changed AS s WHERE s.has_events"
+    return (
+        "SELECT new_exposed_at AS exposed_at, new_variant AS variant,"
+        f" has_settled AS has_events, unit_id, {columns}, false AS removed"
+        f" FROM {CHANGES} WHERE new_variant IS NOT NULL"
+        " UNION ALL BY NAME SELECT unit_id, true AS removed"
+        f" FROM {CHANGES} WHERE new_variant IS NULL"
     )
-    staying = f"{kept_rows} AND s.unit_id NOT IN (SELECT unit_id FROM abkit_gone)"
-    run.create(
-        "abkit_old_exposures",
-        "SELECT unit_id, variant, exposed_at FROM abkit_kept_changed",
+
+
+def _new_aggregates(run: Steps) -> str:
+    """The changed units' aggregates now (those with events), as unit_aggregates."""
+    columns = ", ".join(
+        f'"new__{m["column"]}" AS "{m["column"]}"' for m in run.context["merges"]
     )
-    run.create(
-        "abkit_new_exposures",
-        "SELECT k.* FROM abkit_exposures AS k SEMI JOIN abkit_changed AS c"
-        " ON k.unit_id = c.unit_id",
-    )
-    run.merge("abkit_old_aggregates", kept_rows, f"SELECT * FROM {run.kept('buffer')}")
-    run.merge(
-        "abkit_next_settled",
-        staying,
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE settled",
-    )
-    run.merge(
-        "abkit_new_aggregates",
-        "SELECT * FROM abkit_next_settled",
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
-    )
+    return f"SELECT unit_id, {columns} FROM {CHANGES} WHERE has_new"
 
 
 def _exposures(
     run: Steps, experiment: Experiment, meta: dict[str, Any], files: dict[str, Any]
 ) -> bool:
-    """Create abkit_exposures, abkit_gone and abkit_new_units; whether kept as is."""
+    """Whether the kept exposures hold (then viewed as KEPT_EXPOSURES).
+
+    Otherwise creates abkit_exposures (the exposures now), abkit_gone (kept units
+    not analysed as kept) and abkit_new_units (units exposed, or moved, since).
+    """
     units = run.kept("units")
     window_end = str(experiment.end) if experiment.end else None
     same = (
@@ -190,13 +190,8 @@ def _exposures(
                 f"{body} SELECT COUNT(*) FROM assignments WHERE exposed_at >= {old}"
             )
             same = not count
-    empty = "SELECT unit_id FROM abkit_exposures WHERE false"
-    if same:
-        run.create(
-            "abkit_exposures", f"SELECT unit_id, variant, exposed_at FROM {units}"
-        )
-        run.create("abkit_gone", empty)
-        run.create("abkit_new_units", empty)
+    if same:  # no copy: the fresh step reads the kept exposures where they are
+        run.view(KEPT_EXPOSURES, f"SELECT unit_id, variant, exposed_at FROM {units}")
         return True
     run.create_step("abkit_exposures", "exposures")
     first = run.scalar("SELECT CAST(MIN(exposed_at) AS VARCHAR) FROM abkit_exposures")
@@ -232,12 +227,14 @@ def _exposure_note(run: Steps) -> str:
     return ", ".join(parts)
 
 
-def _fresh_events(run: Steps, experiment: Experiment, since: dt.date) -> None:
+def _fresh_events(
+    run: Steps, experiment: Experiment, since: dt.date, same_exposures: bool
+) -> None:
     """Materialise the events since the cut (and newcomers' history); check values."""
     events = run.context["events"]
     column = events.columns
     recent = f"CAST({column['timestamp']} AS TIMESTAMP) >= {timestamp_literal(since)}"
-    if run.scalar("SELECT COUNT(*) FROM abkit_new_units"):
+    if not same_exposures and run.scalar("SELECT COUNT(*) FROM abkit_new_units"):
         recent += f" OR {column['unit_id']} IN (SELECT unit_id FROM abkit_new_units)"
     window_end = run.context.get("window_end")
     if window_end:
@@ -261,14 +258,22 @@ def _replace(events: Any, **changes: Any) -> Any:
     return dataclasses.replace(events, **changes)
 
 
-def _changed_units(run: Steps, old_end: dt.datetime, end: dt.datetime) -> None:
-    """abkit_changed: every unit whose moments may differ from the kept ones."""
-    parts = [
-        "SELECT unit_id FROM abkit_fresh",
-        f"SELECT unit_id FROM {run.kept('buffer')}",
-        "SELECT unit_id FROM abkit_gone",
-        "SELECT unit_id FROM abkit_new_units",
-    ]
+def _marked_units(
+    run: Steps, same_exposures: bool, old_end: dt.datetime, end: dt.datetime
+) -> str | None:
+    """The changed units without events since the cut or in the kept buffer.
+
+    Those that left or moved, the newly exposed, and those whose windowed metric's
+    censoring flips because the data end moved (None: there are none).
+    """
+    parts = (
+        []
+        if same_exposures
+        else [
+            "SELECT unit_id FROM abkit_gone",
+            "SELECT unit_id FROM abkit_new_units",
+        ]
+    )
     end_days = sorted(
         {v["end_day"] for v in run.context["variables"] if v["end_day"] is not None}
     )
@@ -280,20 +285,22 @@ def _changed_units(run: Steps, old_end: dt.datetime, end: dt.datetime) -> None:
             for d in end_days
         )
         parts.append(f"SELECT unit_id FROM {run.kept('units')} WHERE {flips}")
-    run.create("abkit_changed", " UNION ".join(parts))
+    return " UNION ".join(parts) or None
 
 
-def _caps_moved(run: Steps, caps: dict[str, Any], end: dt.datetime) -> str | None:
+def _caps_moved(
+    run: Steps, caps: dict[str, Any], exposures: str, end: dt.datetime
+) -> str | None:
     """The first winsorizing cap that differs now from the kept one, or None."""
     if not run.context["caps"]:
         return None
     run.create(
         "abkit_all_aggregates",
         f"SELECT s.* EXCLUDE (exposed_at, variant, has_events) FROM {run.kept('units')}"
-        " AS s ANTI JOIN abkit_changed AS c ON s.unit_id = c.unit_id WHERE s.has_events"
-        " UNION ALL BY NAME SELECT * FROM abkit_new_aggregates",
+        f" AS s ANTI JOIN {CHANGES} AS c ON s.unit_id = c.unit_id WHERE s.has_events"
+        f" UNION ALL BY NAME {_new_aggregates(run)}",
     )
-    run.caps_row("abkit_caps_now", "abkit_exposures", "abkit_all_aggregates", end)
+    run.caps_row("abkit_caps_now", exposures, "abkit_all_aggregates", end)
     now = {
         str(k): v for k, v in run.frame("SELECT * FROM abkit_caps_now").iloc[0].items()
     }
