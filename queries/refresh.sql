@@ -107,12 +107,13 @@ joined AS (
         {%- if exposures_table %}
         x.variant AS new_variant,
         x.exposed_at AS new_exposed_at,
-        COALESCE(k.has_events AND x.variant = k.variant AND x.exposed_at = k.exposed_at, false) AS staying
+        COALESCE(x.variant = k.variant AND x.exposed_at = k.exposed_at, false) AS kept_exposure,
         {%- else %}
         k.variant AS new_variant,
         k.exposed_at AS new_exposed_at,
-        COALESCE(k.has_events, false) AS staying
+        true AS kept_exposure,
         {%- endif %}
+        COALESCE(k.has_events, false) AS kept_events
         {%- for m in merges %},
         k."{{ m.column }}" AS "k__{{ m.column }}"
         {%- endfor %}
@@ -127,9 +128,15 @@ joined AS (
 settled AS (
     SELECT
         *,
-        staying OR has_fresh_settled AS has_settled
+        (kept_events AND kept_exposure) OR has_fresh_settled AS has_settled,
+        has_fresh_settled OR NOT kept_exposure AS rewritten
         {%- for m in merges %}
-        {%- set k = 'CASE WHEN staying THEN "k__' ~ m.column ~ '" END' %},
+        {#- a kept row without events holds NULLs; one whose exposure changed is dropped #}
+        {%- if exposures_table %}
+        {%- set k = 'CASE WHEN kept_exposure THEN "k__' ~ m.column ~ '" END' %}
+        {%- else %}
+        {%- set k = '"k__' ~ m.column ~ '"' %}
+        {%- endif %},
         {{ merged(m, '"k__' ~ m.column ~ '"', '"kb__' ~ m.column ~ '"') }} AS "old__{{ m.column }}",
         {{ merged(m, k, '"fs__' ~ m.column ~ '"') }} AS "settled__{{ m.column }}"
         {%- endfor %}
@@ -142,7 +149,8 @@ SELECT
     new_variant,
     new_exposed_at,
     has_settled,
-    has_settled OR has_fresh_buffer AS has_new
+    has_settled OR has_fresh_buffer AS has_new,
+    rewritten
     {%- for m in merges %},
     "old__{{ m.column }}",
     "settled__{{ m.column }}",

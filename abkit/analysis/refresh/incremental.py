@@ -114,7 +114,8 @@ def incremental(
     }
     if caps_table is not None:
         others["caps"] = caps_table
-    run.update_units(CHANGES, _delta_rows(run), others, new_meta)
+    rewritten = f"(SELECT unit_id FROM {CHANGES} WHERE rewritten)"
+    run.update_units(rewritten, _delta_rows(run), others, new_meta)
     frame = run.frame(f"SELECT * FROM {run.kept('moments')}")
     health_frame = run.frame(f"SELECT * FROM {run.kept('health')}")
     run.detach()
@@ -146,16 +147,21 @@ def _check_old_events(
 
 
 def _delta_rows(run: Steps) -> str:
-    """The changed units' new kept rows (a `removed` row for those not analysed)."""
+    """The new kept rows of the units whose kept row changed.
+
+    Those with settled events since the cut or a changed exposure (a `removed`
+    row for those no longer analysed); a unit changed only by its buffer's events
+    keeps its kept row.
+    """
     columns = ", ".join(
         f'"settled__{m["column"]}" AS "{m["column"]}"' for m in run.context["merges"]
     )
     return (
         "SELECT new_exposed_at AS exposed_at, new_variant AS variant,"
         f" has_settled AS has_events, unit_id, {columns}, false AS removed"
-        f" FROM {CHANGES} WHERE new_variant IS NOT NULL"
+        f" FROM {CHANGES} WHERE rewritten AND new_variant IS NOT NULL"
         " UNION ALL BY NAME SELECT unit_id, true AS removed"
-        f" FROM {CHANGES} WHERE new_variant IS NULL"
+        f" FROM {CHANGES} WHERE rewritten AND new_variant IS NULL"
     )
 
 

@@ -244,11 +244,11 @@ class Steps:
     ) -> None:
         """Write the changed units' rows and the buffer, then commit the rest and meta.
 
-        `changed`: a table of every changed unit (unit_id); `rows`: their new kept
-        rows, with a `removed` row for those no longer analysed; `others` holds
-        the new buffer and the tables to replace. The delta gets those rows and
-        the kept delta's rows of the units not changed now; it is folded into a
-        new base when large. The new files go to the slots the kept metadata does
+        `changed`: a relation of the units whose kept row changed (unit_id);
+        `rows`: their new kept rows, with a `removed` row for those no longer
+        analysed; `others` holds the new buffer and the tables to replace. The
+        delta gets those rows and the kept delta's rows of the other units; it is
+        folded into a new base when large. The new files go to the slots the kept metadata does
         not name, so the old state stays whole until the commit.
         """
         assert self.state is not None
