@@ -11,22 +11,34 @@
               cut (plus the whole history of units exposed since), and updates the
               moments by the changed units alone: their moments as the state had
               them are subtracted, their moments now are added.
-  Parameters  step: exposures | event_days | fresh | merge | caps | moments.
+  Parameters  step: exposures | event_days | fresh | merge | changes |
+              moments_change | caps | moments.
               everything analysis.sql takes; merges: list of {column, merge (SUM |
               MAX), integer (kept as BIGINT)} for every column of unit_aggregates;
               settled_before: the new cut (fresh); days_from (or None), days_until:
               the days event_days counts; left, right: the relations merge adds up;
-              exposures_table, aggregates_table: the relations caps and moments read
-              (unit_id, variant, exposed_at; unit_aggregates' columns); caps_table:
-              the caps and shifts moments use (None: caps.sql computes them);
-              data_end_value: the data end as a timestamp literal.
+              kept_units, kept_buffer, fresh_table: the kept rows, the kept buffer
+              and the fresh step's rows (changes); exposures_table: the exposures
+              now (changes: None when the kept ones hold; caps and moments: the
+              units they read), marked: the ids of changed units that may have no
+              fresh or buffered events (or None); changes_table: the changes
+              step's rows, old_end_value: the kept data end (moments_change);
+              aggregates_table: unit_aggregates' columns per unit (caps, moments);
+              caps_table: the caps and shifts moments use (None: caps.sql computes
+              them); data_end_value: the data end as a timestamp literal.
   Output      exposures: exposures.sql; event_days: day, n_rows, checksum, last_ts of
               the events in [days_from, days_until) (the change detector of old
               days: a row count and an XOR of row hashes per day, exact and
               independent of scan order); fresh: unit_aggregates.sql split at
               settled_before (column settled); merge: unit_id and the merged
-              columns of units in either relation; caps: caps.sql; moments:
-              moments.sql over the given units.
+              columns of units in either relation; changes: one row per changed
+              unit: unit_id, old_variant, old_exposed_at (NULL: not kept),
+              new_variant, new_exposed_at (NULL: no longer analysed), has_settled,
+              has_new (whether it has a settled or any aggregates now), rewritten
+              (its kept row changes), and per column old__ (as kept), settled__
+              (its new kept row) and new__ (now); moments_change: moments.sql's
+              rows over the changed units as kept (side 'old') and now (side
+              'new'); caps: caps.sql; moments: moments.sql over the given units.
   Second pass event_days reads the timestamps (and a hash) of the old events once,
               and only when a source file changed in a way its Parquet footer does
               not clear: it is what proves them unchanged, and is far cheaper than
@@ -66,13 +78,14 @@ FROM ({{ left }}) AS a
 FULL OUTER JOIN ({{ right }}) AS b
     ON a.unit_id = b.unit_id
 {%- elif step == "changes" %},
-{#- Every changed unit once: the kept buffer's and the fresh rows (settled and
-    buffer) are turned into columns of one row per unit by one GROUP BY (each part
-    has at most one row per unit, so ANY_VALUE is exact), then joined to the unit's
-    kept row (and its exposure now). The merges are the merge step's, in the same
-    order: old = kept + kept buffer, settled = kept + fresh settled, new = settled
-    + fresh buffer, so the sums a later refresh takes as "old" are bit for bit the
-    ones added as "new" now. #}
+{#- Every changed unit once, in one statement: its fresh settled and buffer rows,
+    its kept buffer row and its mark are joined into one row, then to its kept row
+    (and its exposure now), and the three merges are columns of that row, so each
+    unit's rows are hashed once, not once per merge. (Turning the parts into
+    columns by a GROUP BY with FILTERed ANY_VALUEs instead cost twice as much.)
+    The merges add up in the order the merge step would: old = kept + kept
+    buffer, settled = kept + fresh settled, new = settled + fresh buffer, so what
+    a later refresh takes as "old" is bit for bit what is added as "new" now. #}
 fresh_settled AS (
     SELECT * EXCLUDE (settled) FROM {{ fresh_table }} WHERE settled
 ),
