@@ -77,99 +77,44 @@ SELECT
 FROM ({{ left }}) AS a
 FULL OUTER JOIN ({{ right }}) AS b
     ON a.unit_id = b.unit_id
-{%- elif step == "changes" %},
-{#- Every changed unit once, in one statement: its fresh settled and buffer rows,
-    its kept buffer row and its mark are joined into one row, then to its kept row
-    (and its exposure now), and the three merges are columns of that row, so each
-    unit's rows are hashed once, not once per merge. (Turning the parts into
-    columns by a GROUP BY with FILTERed ANY_VALUEs instead cost twice as much.)
-    The merges add up in the order the merge step would: old = kept + kept
-    buffer, settled = kept + fresh settled, new = settled + fresh buffer, so what
-    a later refresh takes as "old" is bit for bit what is added as "new" now. #}
+{%- elif step == "settle" %},
+{#- The changed units' new kept rows: their exposure now, and the kept aggregates
+    (of a unit whose exposure is kept) merged with the fresh settled ones, in the
+    merge step's order. Without changed exposures the kept rows are the
+    exposures, and no second join is needed. #}
 fresh_settled AS (
     SELECT * EXCLUDE (settled) FROM {{ fresh_table }} WHERE settled
-),
-fresh_buffer AS (
-    SELECT * EXCLUDE (settled) FROM {{ fresh_table }} WHERE NOT settled
-),
-changed AS (
-    SELECT
-        COALESCE(fs.unit_id, fb.unit_id, kb.unit_id{% if marked %}, mk.unit_id{% endif %}) AS unit_id,
-        fs.unit_id IS NOT NULL AS has_fresh_settled,
-        fb.unit_id IS NOT NULL AS has_fresh_buffer
-        {%- for m in merges %}
-        {%- for prefix in ("kb", "fs", "fb") %},
-        {{ prefix }}."{{ m.column }}" AS "{{ prefix }}__{{ m.column }}"
-        {%- endfor %}
-        {%- endfor %}
-    FROM fresh_settled AS fs
-    FULL OUTER JOIN fresh_buffer AS fb
-        ON fb.unit_id = fs.unit_id
-    FULL OUTER JOIN {{ kept_buffer }} AS kb
-        ON kb.unit_id = COALESCE(fs.unit_id, fb.unit_id)
-    {%- if marked %}
-    FULL OUTER JOIN ({{ marked }}) AS mk
-        ON mk.unit_id = COALESCE(fs.unit_id, fb.unit_id, kb.unit_id)
-    {%- endif %}
-),
-joined AS (
-    SELECT
-        c.*,
-        k.variant AS old_variant,
-        k.exposed_at AS old_exposed_at,
-        {%- if exposures_table %}
-        x.variant AS new_variant,
-        x.exposed_at AS new_exposed_at,
-        COALESCE(x.variant = k.variant AND x.exposed_at = k.exposed_at, false) AS kept_exposure,
-        {%- else %}
-        k.variant AS new_variant,
-        k.exposed_at AS new_exposed_at,
-        true AS kept_exposure,
-        {%- endif %}
-        COALESCE(k.has_events, false) AS kept_events
-        {%- for m in merges %},
-        k."{{ m.column }}" AS "k__{{ m.column }}"
-        {%- endfor %}
-    FROM changed AS c
-    LEFT JOIN {{ kept_units }} AS k
-        ON k.unit_id = c.unit_id
-    {%- if exposures_table %}
-    LEFT JOIN {{ exposures_table }} AS x
-        ON x.unit_id = c.unit_id
-    {%- endif %}
-),
-settled AS (
-    SELECT
-        *,
-        (kept_events AND kept_exposure) OR has_fresh_settled AS has_settled,
-        has_fresh_settled OR NOT kept_exposure AS rewritten
-        {%- for m in merges %}
-        {#- a kept row without events holds NULLs; one whose exposure changed is dropped #}
-        {%- if exposures_table %}
-        {%- set k = 'CASE WHEN kept_exposure THEN "k__' ~ m.column ~ '" END' %}
-        {%- else %}
-        {%- set k = '"k__' ~ m.column ~ '"' %}
-        {%- endif %},
-        {{ merged(m, '"k__' ~ m.column ~ '"', '"kb__' ~ m.column ~ '"') }} AS "old__{{ m.column }}",
-        {{ merged(m, k, '"fs__' ~ m.column ~ '"') }} AS "settled__{{ m.column }}"
-        {%- endfor %}
-    FROM joined
 )
 SELECT
-    unit_id,
-    old_variant,
-    old_exposed_at,
-    new_variant,
-    new_exposed_at,
-    has_settled,
-    has_settled OR has_fresh_buffer AS has_new,
-    rewritten
+    x.exposed_at,
+    x.variant,
+    {%- if exposures_table %}
+    COALESCE(k.has_events AND k.variant = x.variant AND k.exposed_at = x.exposed_at, false)
+    {%- else %}
+    x.has_events
+    {%- endif %} OR s.unit_id IS NOT NULL AS has_events,
+    x.unit_id
     {%- for m in merges %},
-    "old__{{ m.column }}",
-    "settled__{{ m.column }}",
-    {{ merged(m, '"settled__' ~ m.column ~ '"', '"fb__' ~ m.column ~ '"') }} AS "new__{{ m.column }}"
-    {%- endfor %}
-FROM settled
+    {%- if exposures_table %}
+    {%- set kept = 'CASE WHEN k.variant = x.variant AND k.exposed_at = x.exposed_at THEN k."' ~ m.column ~ '" END' %}
+    {%- else %}
+    {%- set kept = 'x."' ~ m.column ~ '"' %}
+    {%- endif %}
+    {{ merged(m, kept, 's."' ~ m.column ~ '"') }} AS "{{ m.column }}"
+    {%- endfor %},
+    s.unit_id IS NOT NULL
+    {%- if exposures_table %} OR k.unit_id IS NULL OR k.variant <> x.variant OR k.exposed_at <> x.exposed_at{% endif %} AS rewritten
+{%- if exposures_table %}
+FROM {{ exposures_table }} AS x
+SEMI JOIN {{ changed_table }} AS c
+    ON c.unit_id = x.unit_id
+LEFT JOIN {{ kept_changed }} AS k
+    ON k.unit_id = x.unit_id
+{%- else %}
+FROM {{ kept_changed }} AS x
+{%- endif %}
+LEFT JOIN fresh_settled AS s
+    ON s.unit_id = x.unit_id
 {%- elif step == "moments_change" %},
 {#- moments.sql over the changed units as the state had them (old) and as they
     are now (new), in one statement: the refresh subtracts the first and adds the
@@ -177,26 +122,22 @@ FROM settled
 caps AS (
     SELECT * FROM {{ caps_table }}
 )
-{%- for side, end in (("old", old_end_value), ("new", data_end_value)) %},
+{%- for side, side_exposures, side_aggregates, side_end in (
+    ("old", old_exposures, old_aggregates, old_end_value),
+    ("new", new_exposures, new_aggregates, data_end_value),
+) %},
 {{ side }}_moments AS (
     WITH
     exposures AS (
-        SELECT unit_id, {{ side }}_variant AS variant, {{ side }}_exposed_at AS exposed_at
-        FROM {{ changes_table }}
-        WHERE {{ side }}_variant IS NOT NULL
+        SELECT unit_id, variant, exposed_at FROM {{ side_exposures }}
     ),
     {%- if data_end_needed %}
     data_end AS (
-        SELECT {{ end }} AS data_end
+        SELECT {{ side_end }} AS data_end
     ),
     {%- endif %}
     unit_aggregates AS (
-        SELECT
-            unit_id
-            {%- for m in merges %},
-            "{{ side }}__{{ m.column }}" AS "{{ m.column }}"
-            {%- endfor %}
-        FROM {{ changes_table }}
+        SELECT * FROM {{ side_aggregates }}
     ),
     unit_values AS (
 {% include "unit_values.sql" %}

@@ -25,7 +25,10 @@ from abkit.config import Experiment
 from abkit.sql.render import render_health_sql, render_template, timestamp_literal
 
 FRESH_RAW = "abkit_fresh_raw"
-CHANGES = "abkit_changes"
+CHANGED = "abkit_changed"
+KEPT_CHANGED = "abkit_kept_changed"
+NEXT_ROWS = "abkit_next_rows"
+NEW_AGGREGATES = "abkit_new_aggregates"
 KEPT_EXPOSURES = "abkit_kept_exposures"
 
 
@@ -61,14 +64,8 @@ def incremental(
         exposures_table=exposures,
         settled_before=f"CAST('{cut}' AS TIMESTAMP)",
     )
-    run.create_step(
-        CHANGES,
-        "changes",
-        kept_units=units,
-        kept_buffer=run.kept("buffer"),
-        fresh_table="abkit_fresh",
-        exposures_table=None if same_exposures else "abkit_exposures",
-        marked=_marked_units(run, same_exposures, old_end, end),
+    _unit_tables(
+        run, units, same_exposures, _marked_units(run, same_exposures, old_end, end)
     )
     kept_caps = run.kept("caps")
     caps = {
@@ -83,19 +80,7 @@ def incremental(
         moments = run.moments(exposures, "abkit_all_aggregates", "abkit_caps", end)
         caps_table: str | None = "abkit_caps"
     else:
-        change = run.frame(
-            run.sql(
-                "moments_change",
-                changes_table=CHANGES,
-                caps_table=kept_caps,
-                old_end_value=instant(old_end),
-                data_end_value=instant(end),
-            )
-        )
-        before = change[change["side"] == "old"]
-        after = change[change["side"] == "new"]
-        kept_moments = run.frame(f"SELECT * FROM {run.kept('moments')}")
-        moments = updated_moments(kept_moments, before, after, caps, run.context)
+        moments = _updated_moments(run, caps, old_end, end)
         caps_table = None
     health = _health(run, experiment, same_exposures, last_event)
     days = kept_days | run.event_days(since, cut)
@@ -114,8 +99,10 @@ def incremental(
     }
     if caps_table is not None:
         others["caps"] = caps_table
-    rewritten = f"(SELECT unit_id FROM {CHANGES} WHERE rewritten)"
-    run.update_units(rewritten, _delta_rows(run), others, new_meta)
+    rewritten = f"SELECT unit_id FROM {NEXT_ROWS} WHERE rewritten"
+    if not same_exposures:  # and those no longer analysed
+        rewritten += f" UNION SELECT unit_id FROM {CHANGED} ANTI JOIN {NEXT_ROWS} USING (unit_id)"
+    run.update_units(f"({rewritten})", _delta_rows(same_exposures), others, new_meta)
     frame = run.frame(f"SELECT * FROM {run.kept('moments')}")
     health_frame = run.frame(f"SELECT * FROM {run.kept('health')}")
     run.detach()
@@ -146,31 +133,80 @@ def _check_old_events(
             raise Refused(f"events before the watermark changed (day {changed[0]})")
 
 
-def _delta_rows(run: Steps) -> str:
+def _unit_tables(run: Steps, units: str, same: bool, marked: str | None) -> None:
+    """The changed units, their kept rows, and their aggregates as kept and now.
+
+    abkit_changed: every unit whose moments may differ from the kept ones;
+    KEPT_CHANGED: their kept rows; abkit_old_aggregates: as the state had them
+    (kept + kept buffer); NEXT_ROWS: their new kept rows (exposure now, kept +
+    fresh settled, and whether the row changed); NEW_AGGREGATES: now (+ fresh
+    buffer). Each table is narrow (one unit_aggregates row wide): joining the
+    parts into one wide row per unit instead costs more, in hash-join payload.
+    """
+    fresh = "SELECT unit_id FROM abkit_fresh"
+    parts = [fresh, f"SELECT unit_id FROM {run.kept('buffer')}"]
+    run.create(CHANGED, " UNION ".join(parts + ([marked] if marked else [])))
+    run.create(
+        KEPT_CHANGED,
+        f"SELECT s.* FROM {units} AS s SEMI JOIN {CHANGED} AS c ON s.unit_id = c.unit_id",
+    )
+    kept_rows = (
+        "SELECT s.* EXCLUDE (exposed_at, variant, has_events)"
+        f" FROM {KEPT_CHANGED} AS s WHERE s.has_events"
+    )
+    run.merge("abkit_old_aggregates", kept_rows, f"SELECT * FROM {run.kept('buffer')}")
+    run.create_step(
+        NEXT_ROWS,
+        "settle",
+        fresh_table="abkit_fresh",
+        kept_changed=KEPT_CHANGED,
+        changed_table=CHANGED,
+        exposures_table=None if same else "abkit_exposures",
+    )
+    run.merge(
+        NEW_AGGREGATES,
+        f"SELECT * EXCLUDE (exposed_at, variant, has_events, rewritten) FROM {NEXT_ROWS}"
+        " WHERE has_events",
+        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
+    )
+
+
+def _updated_moments(
+    run: Steps, caps: dict[str, Any], old_end: dt.datetime, end: dt.datetime
+) -> pd.DataFrame:
+    """The kept moments − the changed units' as kept + theirs now (kept caps)."""
+    change = run.frame(
+        run.sql(
+            "moments_change",
+            old_exposures=KEPT_CHANGED,
+            old_aggregates="abkit_old_aggregates",
+            new_exposures=NEXT_ROWS,
+            new_aggregates=NEW_AGGREGATES,
+            caps_table=run.kept("caps"),
+            old_end_value=instant(old_end),
+            data_end_value=instant(end),
+        )
+    )
+    before = change[change["side"] == "old"]
+    after = change[change["side"] == "new"]
+    kept_moments = run.frame(f"SELECT * FROM {run.kept('moments')}")
+    return updated_moments(kept_moments, before, after, caps, run.context)
+
+
+def _delta_rows(same_exposures: bool) -> str:
     """The new kept rows of the units whose kept row changed.
 
-    Those with settled events since the cut or a changed exposure (a `removed`
-    row for those no longer analysed); a unit changed only by its buffer's events
-    keeps its kept row.
+    Those with settled events since the cut or a changed exposure, and a
+    `removed` row for those no longer analysed; a unit changed only by its
+    buffer's events keeps its kept row.
     """
-    columns = ", ".join(
-        f'"settled__{m["column"]}" AS "{m["column"]}"' for m in run.context["merges"]
-    )
+    rows = f"SELECT * EXCLUDE (rewritten), false AS removed FROM {NEXT_ROWS} WHERE rewritten"
+    if same_exposures:
+        return rows
     return (
-        "SELECT new_exposed_at AS exposed_at, new_variant AS variant,"
-        f" has_settled AS has_events, unit_id, {columns}, false AS removed"
-        f" FROM {CHANGES} WHERE rewritten AND new_variant IS NOT NULL"
-        " UNION ALL BY NAME SELECT unit_id, true AS removed"
-        f" FROM {CHANGES} WHERE rewritten AND new_variant IS NULL"
+        f"{rows} UNION ALL BY NAME SELECT unit_id, true AS removed FROM {CHANGED}"
+        f" ANTI JOIN {NEXT_ROWS} USING (unit_id)"
     )
-
-
-def _new_aggregates(run: Steps) -> str:
-    """The changed units' aggregates now (those with events), as unit_aggregates."""
-    columns = ", ".join(
-        f'"new__{m["column"]}" AS "{m["column"]}"' for m in run.context["merges"]
-    )
-    return f"SELECT unit_id, {columns} FROM {CHANGES} WHERE has_new"
 
 
 def _exposures(
@@ -303,8 +339,8 @@ def _caps_moved(
     run.create(
         "abkit_all_aggregates",
         f"SELECT s.* EXCLUDE (exposed_at, variant, has_events) FROM {run.kept('units')}"
-        f" AS s ANTI JOIN {CHANGES} AS c ON s.unit_id = c.unit_id WHERE s.has_events"
-        f" UNION ALL BY NAME {_new_aggregates(run)}",
+        f" AS s ANTI JOIN {CHANGED} AS c ON s.unit_id = c.unit_id WHERE s.has_events"
+        f" UNION ALL BY NAME SELECT * FROM {NEW_AGGREGATES}",
     )
     run.caps_row("abkit_caps_now", exposures, "abkit_all_aggregates", end)
     now = {
