@@ -28,7 +28,6 @@ FRESH_RAW = "abkit_fresh_raw"
 CHANGED = "abkit_changed"
 KEPT_CHANGED = "abkit_kept_changed"
 NEXT_ROWS = "abkit_next_rows"
-NEW_AGGREGATES = "abkit_new_aggregates"
 KEPT_EXPOSURES = "abkit_kept_exposures"
 
 
@@ -64,14 +63,13 @@ def incremental(
         exposures_table=exposures,
         settled_before=f"CAST('{cut}' AS TIMESTAMP)",
     )
-    _unit_tables(
-        run, units, same_exposures, _marked_units(run, same_exposures, old_end, end)
-    )
+    marked = _marked_units(run, same_exposures, old_end, end)
+    old_aggregates, new_aggregates = _unit_tables(run, units, same_exposures, marked)
     kept_caps = run.kept("caps")
     caps = {
         str(k): v for k, v in run.frame(f"SELECT * FROM {kept_caps}").iloc[0].items()
     }
-    moved = _caps_moved(run, caps, exposures, end)
+    moved = _caps_moved(run, caps, exposures, new_aggregates, end)
     if moved:
         note.append(
             f"cap {moved} moved: moments recomputed from every unit's kept sums"
@@ -80,7 +78,8 @@ def incremental(
         moments = run.moments(exposures, "abkit_all_aggregates", "abkit_caps", end)
         caps_table: str | None = "abkit_caps"
     else:
-        moments = _updated_moments(run, caps, old_end, end)
+        aggregates = (old_aggregates, new_aggregates)
+        moments = _updated_moments(run, caps, aggregates, (old_end, end))
         caps_table = None
     health = _health(run, experiment, same_exposures, last_event)
     days = kept_days | run.event_days(since, cut)
@@ -133,18 +132,21 @@ def _check_old_events(
             raise Refused(f"events before the watermark changed (day {changed[0]})")
 
 
-def _unit_tables(run: Steps, units: str, same: bool, marked: str | None) -> None:
-    """The changed units, their kept rows, and their aggregates as kept and now.
+def _unit_tables(
+    run: Steps, units: str, same: bool, marked: str | None
+) -> tuple[str, str]:
+    """The changed units and their kept and new rows; their aggregates as kept, now.
 
-    abkit_changed: every unit whose moments may differ from the kept ones;
-    KEPT_CHANGED: their kept rows; abkit_old_aggregates: as the state had them
-    (kept + kept buffer); NEXT_ROWS: their new kept rows (exposure now, kept +
-    fresh settled, and whether the row changed); NEW_AGGREGATES: now (+ fresh
-    buffer). Each table is narrow (one unit_aggregates row wide): joining the
-    parts into one wide row per unit instead costs more, in hash-join payload.
+    Creates CHANGED (every unit whose moments may differ from the kept ones),
+    KEPT_CHANGED (their kept rows) and NEXT_ROWS (their new kept rows: exposure
+    now, kept + fresh settled, and whether the row changed). Returns the
+    relations of their aggregates as the state had them (kept + kept buffer) and
+    now (new kept + fresh buffer), each read once, so not materialised. Every
+    table is one unit_aggregates row wide: joining all parts into one wide row
+    per unit instead cost more CPU, in hash-join payload, than these merges.
     """
-    fresh = "SELECT unit_id FROM abkit_fresh"
-    parts = [fresh, f"SELECT unit_id FROM {run.kept('buffer')}"]
+    kept_buffer = run.kept("buffer")
+    parts = ["SELECT unit_id FROM abkit_fresh", f"SELECT unit_id FROM {kept_buffer}"]
     run.create(CHANGED, " UNION ".join(parts + ([marked] if marked else [])))
     run.create(
         KEPT_CHANGED,
@@ -154,7 +156,6 @@ def _unit_tables(run: Steps, units: str, same: bool, marked: str | None) -> None
         "SELECT s.* EXCLUDE (exposed_at, variant, has_events)"
         f" FROM {KEPT_CHANGED} AS s WHERE s.has_events"
     )
-    run.merge("abkit_old_aggregates", kept_rows, f"SELECT * FROM {run.kept('buffer')}")
     run.create_step(
         NEXT_ROWS,
         "settle",
@@ -163,28 +164,38 @@ def _unit_tables(run: Steps, units: str, same: bool, marked: str | None) -> None
         changed_table=CHANGED,
         exposures_table=None if same else "abkit_exposures",
     )
-    run.merge(
-        NEW_AGGREGATES,
-        f"SELECT * EXCLUDE (exposed_at, variant, has_events, rewritten) FROM {NEXT_ROWS}"
-        " WHERE has_events",
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
+    settled_rows = (
+        "SELECT * EXCLUDE (exposed_at, variant, has_events, rewritten)"
+        f" FROM {NEXT_ROWS} WHERE has_events"
+    )
+    fresh_buffer = "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled"
+    return (
+        f"({run.sql('merge', left=kept_rows, right=f'SELECT * FROM {kept_buffer}')})",
+        f"({run.sql('merge', left=settled_rows, right=fresh_buffer)})",
     )
 
 
 def _updated_moments(
-    run: Steps, caps: dict[str, Any], old_end: dt.datetime, end: dt.datetime
+    run: Steps,
+    caps: dict[str, Any],
+    aggregates: tuple[str, str],
+    ends: tuple[dt.datetime, dt.datetime],
 ) -> pd.DataFrame:
-    """The kept moments − the changed units' as kept + theirs now (kept caps)."""
+    """The kept moments − the changed units' as kept + theirs now (kept caps).
+
+    `aggregates`, `ends`: the changed units' aggregates and the data end, as
+    kept and now.
+    """
     change = run.frame(
         run.sql(
             "moments_change",
             old_exposures=KEPT_CHANGED,
-            old_aggregates="abkit_old_aggregates",
+            old_aggregates=aggregates[0],
             new_exposures=NEXT_ROWS,
-            new_aggregates=NEW_AGGREGATES,
+            new_aggregates=aggregates[1],
             caps_table=run.kept("caps"),
-            old_end_value=instant(old_end),
-            data_end_value=instant(end),
+            old_end_value=instant(ends[0]),
+            data_end_value=instant(ends[1]),
         )
     )
     before = change[change["side"] == "old"]
@@ -331,7 +342,11 @@ def _marked_units(
 
 
 def _caps_moved(
-    run: Steps, caps: dict[str, Any], exposures: str, end: dt.datetime
+    run: Steps,
+    caps: dict[str, Any],
+    exposures: str,
+    new_aggregates: str,
+    end: dt.datetime,
 ) -> str | None:
     """The first winsorizing cap that differs now from the kept one, or None."""
     if not run.context["caps"]:
@@ -340,7 +355,7 @@ def _caps_moved(
         "abkit_all_aggregates",
         f"SELECT s.* EXCLUDE (exposed_at, variant, has_events) FROM {run.kept('units')}"
         f" AS s ANTI JOIN {CHANGED} AS c ON s.unit_id = c.unit_id WHERE s.has_events"
-        f" UNION ALL BY NAME SELECT * FROM {NEW_AGGREGATES}",
+        f" UNION ALL BY NAME SELECT * FROM {new_aggregates}",
     )
     run.caps_row("abkit_caps_now", exposures, "abkit_all_aggregates", end)
     now = {
