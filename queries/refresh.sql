@@ -11,34 +11,32 @@
               cut (plus the whole history of units exposed since), and updates the
               moments by the changed units alone: their moments as the state had
               them are subtracted, their moments now are added.
-  Parameters  step: exposures | event_days | fresh | merge | changes |
+  Parameters  step: exposures | event_days | fresh | merge | settle |
               moments_change | caps | moments.
               everything analysis.sql takes; merges: list of {column, merge (SUM |
               MAX), integer (kept as BIGINT)} for every column of unit_aggregates;
               settled_before: the new cut (fresh); days_from (or None), days_until:
               the days event_days counts; left, right: the relations merge adds up;
-              kept_units, kept_buffer, fresh_table: the kept rows, the kept buffer
-              and the fresh step's rows (changes); exposures_table: the exposures
-              now (changes: None when the kept ones hold; caps and moments: the
-              units they read), marked: the ids of changed units that may have no
-              fresh or buffered events (or None); changes_table: the changes
-              step's rows, old_end_value: the kept data end (moments_change);
-              aggregates_table: unit_aggregates' columns per unit (caps, moments);
-              caps_table: the caps and shifts moments use (None: caps.sql computes
-              them); data_end_value: the data end as a timestamp literal.
+              fresh_table: the fresh step's rows, kept_changed: the changed units'
+              kept rows, changed_table: their ids (settle); exposures_table: the
+              exposures now (settle: None when the kept ones hold; fresh, caps and
+              moments: the units they read); old_exposures, old_aggregates,
+              new_exposures, new_aggregates: the changed units as kept and now,
+              old_end_value: the kept data end (moments_change); aggregates_table:
+              unit_aggregates' columns per unit (caps, moments); caps_table: the
+              caps and shifts moments use (None: caps.sql computes them);
+              data_end_value: the data end as a timestamp literal.
   Output      exposures: exposures.sql; event_days: day, n_rows, checksum, last_ts of
               the events in [days_from, days_until) (the change detector of old
               days: a row count and an XOR of row hashes per day, exact and
               independent of scan order); fresh: unit_aggregates.sql split at
               settled_before (column settled); merge: unit_id and the merged
-              columns of units in either relation; changes: one row per changed
-              unit: unit_id, old_variant, old_exposed_at (NULL: not kept),
-              new_variant, new_exposed_at (NULL: no longer analysed), has_settled,
-              has_new (whether it has a settled or any aggregates now), rewritten
-              (its kept row changes), and per column old__ (as kept), settled__
-              (its new kept row) and new__ (now); moments_change: moments.sql's
-              rows over the changed units as kept (side 'old') and now (side
-              'new'); caps: caps.sql; moments: moments.sql over the given units.
+              columns of units in either relation; settle: the changed units' new
+              kept rows (exposed_at, variant, has_events, unit_id, the merged
+              columns) and rewritten (the row differs from the kept one);
+              moments_change: moments.sql's rows over the changed units as kept
+              (side 'old') and now (side 'new'); caps: caps.sql; moments:
+              moments.sql over the given units.
   Second pass event_days reads the timestamps (and a hash) of the old events once,
               and only when a source file changed in a way its Parquet footer does
               not clear: it is what proves them unchanged, and is far cheaper than
