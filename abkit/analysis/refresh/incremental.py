@@ -25,6 +25,10 @@ from abkit.config import Experiment
 from abkit.sql.render import render_health_sql, render_template, timestamp_literal
 
 FRESH_RAW = "abkit_fresh_raw"
+CHANGED = "abkit_changed"
+KEPT_CHANGED = "abkit_kept_changed"
+NEXT_ROWS = "abkit_next_rows"
+KEPT_EXPOSURES = "abkit_kept_exposures"
 
 
 class Refused(Exception):
@@ -40,10 +44,11 @@ def incremental(
     kept_days: dict[str, list[Any]] = meta["event_days"]
     units, note = run.kept("units"), []
     same_exposures = _exposures(run, experiment, meta, files)
+    exposures = KEPT_EXPOSURES if same_exposures else "abkit_exposures"
     if not same_exposures:
         note.append(_exposure_note(run))
     _check_old_events(run, experiment, meta, files)
-    _fresh_events(run, experiment, since)
+    _fresh_events(run, experiment, since, same_exposures)
     latest = [dt.datetime.fromisoformat(last) for _, _, last in kept_days.values()]
     fresh_end = run.events_end()
     last_event = max(latest + ([fresh_end] if fresh_end else []), default=None)
@@ -55,34 +60,26 @@ def incremental(
     run.create_step(
         "abkit_fresh",
         "fresh",
-        exposures_table="abkit_exposures",
+        exposures_table=exposures,
         settled_before=f"CAST('{cut}' AS TIMESTAMP)",
     )
-    _changed_units(run, old_end, end)
-    _unit_tables(run, units)
+    marked = _marked_units(run, same_exposures, old_end, end)
+    old_aggregates, new_aggregates = _unit_tables(run, units, same_exposures, marked)
     kept_caps = run.kept("caps")
     caps = {
         str(k): v for k, v in run.frame(f"SELECT * FROM {kept_caps}").iloc[0].items()
     }
-    moved = _caps_moved(run, caps, end)
+    moved = _caps_moved(run, caps, exposures, new_aggregates, end)
     if moved:
         note.append(
             f"cap {moved} moved: moments recomputed from every unit's kept sums"
         )
-        run.caps_row("abkit_caps", "abkit_exposures", "abkit_all_aggregates", end)
-        moments = run.moments(
-            "abkit_exposures", "abkit_all_aggregates", "abkit_caps", end
-        )
+        run.caps_row("abkit_caps", exposures, "abkit_all_aggregates", end)
+        moments = run.moments(exposures, "abkit_all_aggregates", "abkit_caps", end)
         caps_table: str | None = "abkit_caps"
     else:
-        before = run.moments(
-            "abkit_old_exposures", "abkit_old_aggregates", kept_caps, old_end
-        )
-        after = run.moments(
-            "abkit_new_exposures", "abkit_new_aggregates", kept_caps, end
-        )
-        kept_moments = run.frame(f"SELECT * FROM {run.kept('moments')}")
-        moments = updated_moments(kept_moments, before, after, caps, run.context)
+        aggregates = (old_aggregates, new_aggregates)
+        moments = _updated_moments(run, caps, aggregates, (old_end, end))
         caps_table = None
     health = _health(run, experiment, same_exposures, last_event)
     days = kept_days | run.event_days(since, cut)
@@ -94,11 +91,6 @@ def incremental(
         "event_days": days,
         "files": files,
     }
-    rows = (
-        "(SELECT k.exposed_at, k.variant, s.unit_id IS NOT NULL AS has_events,"
-        " k.unit_id, s.* EXCLUDE (unit_id) FROM abkit_new_exposures AS k"
-        " LEFT JOIN abkit_next_settled AS s ON s.unit_id = k.unit_id)"
-    )
     others: dict[str, Any] = {
         "buffer": "(SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled)",
         "moments": moments,
@@ -106,7 +98,10 @@ def incremental(
     }
     if caps_table is not None:
         others["caps"] = caps_table
-    run.update_units("abkit_changed", rows, "abkit_new_exposures", others, new_meta)
+    rewritten = f"SELECT unit_id FROM {NEXT_ROWS} WHERE rewritten"
+    if not same_exposures:  # and those no longer analysed
+        rewritten += f" UNION SELECT unit_id FROM {CHANGED} ANTI JOIN {NEXT_ROWS} USING (unit_id)"
+    run.update_units(f"({rewritten})", _delta_rows(same_exposures), others, new_meta)
     moment_rows = run.rows(f"SELECT * FROM {run.kept('moments')}")
     health_rows = run.rows(f"SELECT * FROM {run.kept('health')}")
     run.detach()
@@ -137,44 +132,102 @@ def _check_old_events(
             raise Refused(f"events before the watermark changed (day {changed[0]})")
 
 
-def _unit_tables(run: Steps, units: str) -> None:
-    """The changed units' exposures and aggregates as kept and as they are now."""
+def _unit_tables(
+    run: Steps, units: str, same: bool, marked: str | None
+) -> tuple[str, str]:
+    """The changed units and their kept and new rows; their aggregates as kept, now.
+
+    Creates CHANGED (every unit whose moments may differ from the kept ones),
+    KEPT_CHANGED (their kept rows) and NEXT_ROWS (their new kept rows: exposure
+    now, kept + fresh settled, and whether the row changed). Returns the
+    relations of their aggregates as the state had them (kept + kept buffer) and
+    now (new kept + fresh buffer), each read once, so not materialised. Every
+    table is one unit_aggregates row wide: joining all parts into one wide row
+    per unit instead cost more CPU, in hash-join payload, than these merges.
+    """
+    kept_buffer = run.kept("buffer")
+    parts = ["SELECT unit_id FROM abkit_fresh", f"SELECT unit_id FROM {kept_buffer}"]
+    run.create(CHANGED, " UNION ".join(parts + ([marked] if marked else [])))
     run.create(
-        "abkit_kept_changed",
-        f"SELECT s.* FROM {units} AS s SEMI JOIN abkit_changed AS c"
-        " ON s.unit_id = c.unit_id",
+        KEPT_CHANGED,
+        f"SELECT s.* FROM {units} AS s SEMI JOIN {CHANGED} AS c ON s.unit_id = c.unit_id",
     )
     kept_rows = (
         "SELECT s.* EXCLUDE (exposed_at, variant, has_events)"
-        " FROM abkit_kept_changed AS s WHERE s.has_events"
+        f" FROM {KEPT_CHANGED} AS s WHERE s.has_events"
     )
-    staying = f"{kept_rows} AND s.unit_id NOT IN (SELECT unit_id FROM abkit_gone)"
-    run.create(
-        "abkit_old_exposures",
-        "SELECT unit_id, variant, exposed_at FROM abkit_kept_changed",
+    run.create_step(
+        NEXT_ROWS,
+        "settle",
+        fresh_table="abkit_fresh",
+        kept_changed=KEPT_CHANGED,
+        changed_table=CHANGED,
+        exposures_table=None if same else "abkit_exposures",
     )
-    run.create(
-        "abkit_new_exposures",
-        "SELECT k.* FROM abkit_exposures AS k SEMI JOIN abkit_changed AS c"
-        " ON k.unit_id = c.unit_id",
+    settled_rows = (
+        "SELECT * EXCLUDE (exposed_at, variant, has_events, rewritten)"
+        f" FROM {NEXT_ROWS} WHERE has_events"
     )
-    run.merge("abkit_old_aggregates", kept_rows, f"SELECT * FROM {run.kept('buffer')}")
-    run.merge(
-        "abkit_next_settled",
-        staying,
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE settled",
+    fresh_buffer = "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled"
+    return (
+        f"({run.sql('merge', left=kept_rows, right=f'SELECT * FROM {kept_buffer}')})",
+        f"({run.sql('merge', left=settled_rows, right=fresh_buffer)})",
     )
-    run.merge(
-        "abkit_new_aggregates",
-        "SELECT * FROM abkit_next_settled",
-        "SELECT * EXCLUDE (settled) FROM abkit_fresh WHERE NOT settled",
+
+
+def _updated_moments(
+    run: Steps,
+    caps: dict[str, Any],
+    aggregates: tuple[str, str],
+    ends: tuple[dt.datetime, dt.datetime],
+) -> pd.DataFrame:
+    """The kept moments − the changed units' as kept + theirs now (kept caps).
+
+    `aggregates`, `ends`: the changed units' aggregates and the data end, as
+    kept and now.
+    """
+    change = run.frame(
+        run.sql(
+            "moments_change",
+            old_exposures=KEPT_CHANGED,
+            old_aggregates=aggregates[0],
+            new_exposures=NEXT_ROWS,
+            new_aggregates=aggregates[1],
+            caps_table=run.kept("caps"),
+            old_end_value=instant(ends[0]),
+            data_end_value=instant(ends[1]),
+        )
+    )
+    before = change[change["side"] == "old"]
+    after = change[change["side"] == "new"]
+    kept_moments = run.frame(f"SELECT * FROM {run.kept('moments')}")
+    return updated_moments(kept_moments, before, after, caps, run.context)
+
+
+def _delta_rows(same_exposures: bool) -> str:
+    """The new kept rows of the units whose kept row changed.
+
+    Those with settled events since the cut or a changed exposure, and a
+    `removed` row for those no longer analysed; a unit changed only by its
+    buffer's events keeps its kept row.
+    """
+    rows = f"SELECT * EXCLUDE (rewritten), false AS removed FROM {NEXT_ROWS} WHERE rewritten"
+    if same_exposures:
+        return rows
+    return (
+        f"{rows} UNION ALL BY NAME SELECT unit_id, true AS removed FROM {CHANGED}"
+        f" ANTI JOIN {NEXT_ROWS} USING (unit_id)"
     )
 
 
 def _exposures(
     run: Steps, experiment: Experiment, meta: dict[str, Any], files: dict[str, Any]
 ) -> bool:
-    """Create abkit_exposures, abkit_gone and abkit_new_units; whether kept as is."""
+    """Whether the kept exposures hold (then viewed as KEPT_EXPOSURES).
+
+    Otherwise creates abkit_exposures (the exposures now), abkit_gone (kept units
+    not analysed as kept) and abkit_new_units (units exposed, or moved, since).
+    """
     units = run.kept("units")
     window_end = str(experiment.end) if experiment.end else None
     same = (
@@ -190,13 +243,8 @@ def _exposures(
                 f"{body} SELECT COUNT(*) FROM assignments WHERE exposed_at >= {old}"
             )
             same = not count
-    empty = "SELECT unit_id FROM abkit_exposures WHERE false"
-    if same:
-        run.create(
-            "abkit_exposures", f"SELECT unit_id, variant, exposed_at FROM {units}"
-        )
-        run.create("abkit_gone", empty)
-        run.create("abkit_new_units", empty)
+    if same:  # no copy: the fresh step reads the kept exposures where they are
+        run.view(KEPT_EXPOSURES, f"SELECT unit_id, variant, exposed_at FROM {units}")
         return True
     run.create_step("abkit_exposures", "exposures")
     first = run.scalar("SELECT CAST(MIN(exposed_at) AS VARCHAR) FROM abkit_exposures")
@@ -232,12 +280,14 @@ def _exposure_note(run: Steps) -> str:
     return ", ".join(parts)
 
 
-def _fresh_events(run: Steps, experiment: Experiment, since: dt.date) -> None:
+def _fresh_events(
+    run: Steps, experiment: Experiment, since: dt.date, same_exposures: bool
+) -> None:
     """Materialise the events since the cut (and newcomers' history); check values."""
     events = run.context["events"]
     column = events.columns
     recent = f"CAST({column['timestamp']} AS TIMESTAMP) >= {timestamp_literal(since)}"
-    if run.scalar("SELECT COUNT(*) FROM abkit_new_units"):
+    if not same_exposures and run.scalar("SELECT COUNT(*) FROM abkit_new_units"):
         recent += f" OR {column['unit_id']} IN (SELECT unit_id FROM abkit_new_units)"
     window_end = run.context.get("window_end")
     if window_end:
@@ -261,14 +311,22 @@ def _replace(events: Any, **changes: Any) -> Any:
     return dataclasses.replace(events, **changes)
 
 
-def _changed_units(run: Steps, old_end: dt.datetime, end: dt.datetime) -> None:
-    """abkit_changed: every unit whose moments may differ from the kept ones."""
-    parts = [
-        "SELECT unit_id FROM abkit_fresh",
-        f"SELECT unit_id FROM {run.kept('buffer')}",
-        "SELECT unit_id FROM abkit_gone",
-        "SELECT unit_id FROM abkit_new_units",
-    ]
+def _marked_units(
+    run: Steps, same_exposures: bool, old_end: dt.datetime, end: dt.datetime
+) -> str | None:
+    """The changed units without events since the cut or in the kept buffer.
+
+    Those that left or moved, the newly exposed, and those whose windowed metric's
+    censoring flips because the data end moved (None: there are none).
+    """
+    parts = (
+        []
+        if same_exposures
+        else [
+            "SELECT unit_id FROM abkit_gone",
+            "SELECT unit_id FROM abkit_new_units",
+        ]
+    )
     end_days = sorted(
         {v["end_day"] for v in run.context["variables"] if v["end_day"] is not None}
     )
@@ -280,20 +338,26 @@ def _changed_units(run: Steps, old_end: dt.datetime, end: dt.datetime) -> None:
             for d in end_days
         )
         parts.append(f"SELECT unit_id FROM {run.kept('units')} WHERE {flips}")
-    run.create("abkit_changed", " UNION ".join(parts))
+    return " UNION ".join(parts) or None
 
 
-def _caps_moved(run: Steps, caps: dict[str, Any], end: dt.datetime) -> str | None:
+def _caps_moved(
+    run: Steps,
+    caps: dict[str, Any],
+    exposures: str,
+    new_aggregates: str,
+    end: dt.datetime,
+) -> str | None:
     """The first winsorizing cap that differs now from the kept one, or None."""
     if not run.context["caps"]:
         return None
     run.create(
         "abkit_all_aggregates",
         f"SELECT s.* EXCLUDE (exposed_at, variant, has_events) FROM {run.kept('units')}"
-        " AS s ANTI JOIN abkit_changed AS c ON s.unit_id = c.unit_id WHERE s.has_events"
-        " UNION ALL BY NAME SELECT * FROM abkit_new_aggregates",
+        f" AS s ANTI JOIN {CHANGED} AS c ON s.unit_id = c.unit_id WHERE s.has_events"
+        f" UNION ALL BY NAME SELECT * FROM {new_aggregates}",
     )
-    run.caps_row("abkit_caps_now", "abkit_exposures", "abkit_all_aggregates", end)
+    run.caps_row("abkit_caps_now", exposures, "abkit_all_aggregates", end)
     now = {
         str(k): v for k, v in run.frame("SELECT * FROM abkit_caps_now").iloc[0].items()
     }

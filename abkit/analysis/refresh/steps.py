@@ -85,6 +85,10 @@ class Steps:
         """`table` := the rows of `body` (a temporary table)."""
         self.run(f"CREATE OR REPLACE TEMP TABLE {table} AS {body}")
 
+    def view(self, name: str, body: str) -> None:
+        """`name` := a temporary view of `body` (nothing is copied)."""
+        self.run(f"CREATE OR REPLACE TEMP VIEW {name} AS {body}")
+
     def create_step(self, table: str, step: str, **extra: Any) -> None:
         """`table` := the rows of a refresh.sql step."""
         self.create(table, self.sql(step, **extra))
@@ -240,27 +244,22 @@ class Steps:
         self,
         changed: str,
         rows: str,
-        analysed: str,
         others: dict[str, Any],
         meta: dict[str, Any],
     ) -> None:
         """Write the changed units' rows and the buffer, then commit the rest and meta.
 
-        `changed`: every changed unit; `rows`: the kept rows of those still
-        analysed, the units of `analysed` (a table with unit_id); `others` holds
-        the new buffer and the tables to replace. The delta gets the changed
-        units' rows (and a `removed` row for the others); it is folded into a new
-        base when large. The new files go to the slots the kept metadata does not
-        name, so the old state stays whole until the commit.
+        `changed`: a relation of the units whose kept row changed (unit_id);
+        `rows`: their new kept rows, with a `removed` row for those no longer
+        analysed; `others` holds the new buffer and the tables to replace. The
+        delta gets those rows and the kept delta's rows of the other units; it is
+        folded into a new base when large. The new files go to the slots the kept metadata does
+        not name, so the old state stays whole until the commit.
         """
         assert self.state is not None
         assert self.parts is not None
         old = self.parts
-        gone = (
-            f"SELECT c.unit_id, true AS removed FROM {changed} AS c"
-            f" ANTI JOIN {analysed} AS r ON c.unit_id = r.unit_id"
-        )
-        delta = f"SELECT *, false AS removed FROM {rows} UNION ALL BY NAME {gone}"
+        delta = rows
         bound = int(self.scalar(f"SELECT COUNT(*) FROM {changed}"))
         if old["delta"] is not None:
             delta += (
