@@ -157,14 +157,43 @@ def overall_totals(rows: pd.DataFrame, segments: Sequence[str]) -> dict[str, Any
 
 def unit_count(rows: pd.DataFrame, variant: str, key: GroupKey = None) -> int:
     """Exposed units of one variant, overall or within one segment value."""
-    selected = rows[(rows["variant"] == variant) & rows["exposure_key"].isna()]
-    segment_columns = [c for c in rows.columns if c.startswith("segment__")]
-    for column in segment_columns:
-        wanted = key is not None and column == segment_column(key[0])
-        selected = selected[
-            (selected[column] == key[1]) if wanted and key else selected[column].isna()
-        ]
-    return int(selected["n_units"].sum())
+    return unit_counts(rows, [variant], [key])[key][0]
+
+
+def unit_counts(
+    rows: pd.DataFrame, variants: Sequence[str], keys: Sequence[GroupKey]
+) -> dict[GroupKey, list[int]]:
+    """`unit_count` of every variant (in order) for each key, in one pass.
+
+    Reads the key columns once as lists: filtering the wide moments frame copies
+    every column, once per segment column, variant and key.
+    """
+    segment_columns = [str(c) for c in rows.columns if str(c).startswith("segment__")]
+    columns = {
+        c: rows[c].tolist()
+        for c in ("variant", "exposure_key", "n_units", *segment_columns)
+    }
+    counts = {key: dict.fromkeys(variants, 0) for key in keys}
+    for i, variant in enumerate(columns["variant"]):
+        units = columns["n_units"][i]
+        if not pd.isna(columns["exposure_key"][i]) or pd.isna(units):
+            continue
+        values = {c: columns[c][i] for c in segment_columns}
+        for key, by_variant in counts.items():
+            if variant in by_variant and _in_group(values, key):
+                by_variant[variant] += int(units)
+    return {key: list(by_variant.values()) for key, by_variant in counts.items()}
+
+
+def _in_group(values: Mapping[str, Any], key: GroupKey) -> bool:
+    """A row's segment values are those of group `key` (the others NULL)."""
+    wanted = segment_column(key[0]) if key is not None else None
+    return all(
+        (not pd.isna(value) and value == key[1])
+        if key is not None and column == wanted
+        else pd.isna(value)
+        for column, value in values.items()
+    )
 
 
 def daily_exposure_counts(frame: pd.DataFrame) -> dict[dt.date, dict[str, int]]:
