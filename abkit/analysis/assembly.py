@@ -22,7 +22,7 @@ from abkit.aggregates.rows import (
     read_caps,
     read_daily,
     read_moments,
-    unit_count,
+    unit_counts,
 )
 from abkit.analysis import health
 from abkit.analysis.cluster_looks import (
@@ -67,7 +67,9 @@ def build_result(
     groups = read_moments(frames.moments, plans, experiment.segments)
     overall = groups.pop(None, {})
     _require_units(overall, experiment, frames.exposure_health)
-    units = {v: unit_count(frames.moments, v) for v in experiment.variants}
+    variants = list(experiment.variants)
+    counts = unit_counts(frames.moments, variants, [None])[None]
+    units = dict(zip(variants, counts, strict=True))
     weights = list(experiment.variants.values())
     srm = cluster_srm(experiment, frames.clusters) or srm_test(
         list(units.values()), weights, experiment.health.srm_threshold
@@ -271,12 +273,11 @@ def _segment_srm(
     keys = [k for k in groups if k is not None]
     threshold = health.segment_srm_threshold(len(keys), experiment.health.srm_threshold)
     weights = list(experiment.variants.values())
+    counts = unit_counts(rows, list(experiment.variants), keys)
     return tuple(
-        SegmentSrm(key[0], key[1], srm_test(
-            [unit_count(rows, v, key) for v in experiment.variants], weights, threshold
-        ))
+        SegmentSrm(key[0], key[1], srm_test(counts[key], weights, threshold))
         for key in keys
-    )  # fmt: skip
+    )
 
 
 def _window_start(experiment: Experiment, rows: Sequence[Row]) -> dt.datetime | None:
