@@ -12,7 +12,8 @@
               pre_since, pre_until: a calendar pre-period [since, until) as
               timestamp literals (None: the pre_period_days before exposure);
               a column's `since`/`until` likewise, and scan_since the earliest.
-              offsets: every day offset used above (their bounds are precomputed).
+              microseconds_between(start, end): the dialect's exact microseconds
+              from timestamp start to end, as a BIGINT.
               settled_before (optional, incremental refresh): a timestamp literal;
               each unit then gets one row per side of it (column `settled`: the
               events before it), so the settled part can be kept and summed later.
@@ -23,25 +24,31 @@
               COUNT(*), cheaper than a SUM of ones).
   Grain       unit (only units with at least one event in the scanned range).
 #}
-{#- Window bounds are computed once per unit (in `x` below), not once per event and
-    aggregate: on large logs that per-row date arithmetic dominated the scan. #}
-{% macro bound_name(days) -%}
-    {%- if days > 0 %}at_plus_{{ days }}{% elif days < 0 %}at_minus_{{ -days }}{% else %}exposed_at{% endif %}
+{#- Every window is a range of whole days relative to the unit's exposure, so each
+    event's offset from its unit's exposure is computed once, in microseconds (an
+    exact integer), and every FILTER compares it with constants: ts >= exposed_at +
+    k days exactly when the offset >= k * 86400000000. Comparing the timestamps with
+    per-unit bound columns instead carried one column per distinct day offset
+    through the join (eight for a 7-day window split by day since exposure), and
+    gathering them per event cost more than the aggregates themselves. Only the scan
+    range's two bounds are computed per unit (in `x`), for the WHERE. #}
+{% macro at(days) -%}
+    {%- if days > 0 %}x.exposed_at + INTERVAL {{ days }} DAY{% elif days < 0 %}x.exposed_at - INTERVAL {{ -days }} DAY{% else %}x.exposed_at{% endif %}
 {%- endmacro %}
-{% macro shifted(days) -%}x.{{ bound_name(days) }}{%- endmacro %}
+{% macro us(days) -%}{{ days * 86400000000 }}{%- endmacro %}
     SELECT
         e.unit_id,
         {%- if settled_before is defined and settled_before %}
         e.ts < {{ settled_before }} AS settled,
         {%- endif %}
-        COUNT(*) FILTER (WHERE e.ts >= x.exposed_at) AS events_after_exposure,
-        COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND e.ts >= f.first_exposure)
+        COUNT(*) FILTER (WHERE e.abkit_offset >= 0) AS events_after_exposure,
+        COUNT(*) FILTER (WHERE e.abkit_offset < 0 AND e.ts >= e.abkit_first_exposure)
             AS events_before_exposure,
-        COUNT(*) FILTER (WHERE e.ts < x.exposed_at AND {% if pre_since is not none %}e.ts >= {{ pre_since }} AND e.ts < {{ pre_until }}{% else %}e.ts >= {{ shifted(-pre_period_days) }}{% endif %})
+        COUNT(*) FILTER (WHERE e.abkit_offset < 0 AND {% if pre_since is not none %}e.ts >= {{ pre_since }} AND e.ts < {{ pre_until }}{% else %}e.abkit_offset >= {{ us(-pre_period_days) }}{% endif %})
             AS events_in_pre_period
         {%- for c in columns %},
-        {%- set condition %}e.event IN ({{ c.events | join(", ") }}) AND {% if c.since is not none %}e.ts >= {{ c.since }} AND e.ts < {{ c.until }}{% else %}e.ts >= {{ shifted(c.lower) }}{% endif %}
-            {%- if c.upper is not none %} AND e.ts < {{ shifted(c.upper) }}{% endif %}
+        {%- set condition %}e.event IN ({{ c.events | join(", ") }}) AND {% if c.since is not none %}e.ts >= {{ c.since }} AND e.ts < {{ c.until }}{% else %}e.abkit_offset >= {{ us(c.lower) }}{% endif %}
+            {%- if c.upper is not none %} AND e.abkit_offset < {{ us(c.upper) }}{% endif %}
             {%- if c.filter %} AND ({{ c.filter }}){% endif %}
         {%- endset %}
         {%- if c.aggregate == "any" %}
@@ -56,21 +63,28 @@
         SUM(CAST({{ c.value }} AS DOUBLE)) FILTER (WHERE {{ condition }}) AS "{{ c.column }}"
         {%- endif %}
         {%- endfor %}
-    FROM events AS e
-    INNER JOIN (
+    FROM (
         SELECT
-            unit_id,
-            exposed_at
-            {%- for days in offsets if days != 0 %},
-            exposed_at {{ "+" if days > 0 else "-" }} INTERVAL {{ days | abs }} DAY AS {{ bound_name(days) }}
-            {%- endfor %}
-        FROM exposures
-    ) AS x
-        ON e.unit_id = x.unit_id
-    CROSS JOIN (SELECT MIN(exposed_at) AS first_exposure FROM exposures) AS f
-    WHERE e.ts >= {% if scan_since is not none %}LEAST({{ shifted(scan_lower) }}, {{ scan_since }}){% else %}{{ shifted(scan_lower) }}{% endif %}
-    {%- if scan_upper is not none %}
-        AND e.ts < {{ shifted(scan_upper) }}
-    {%- endif %}
+            e.*,
+            f.first_exposure AS abkit_first_exposure,
+            {{ microseconds_between("x.exposed_at", "e.ts") }} AS abkit_offset
+        FROM events AS e
+        INNER JOIN (
+            SELECT
+                unit_id,
+                exposed_at,
+                {{ at(scan_lower) }} AS scan_from
+                {%- if scan_upper is not none %},
+                {{ at(scan_upper) }} AS scan_until
+                {%- endif %}
+            FROM exposures AS x
+        ) AS x
+            ON e.unit_id = x.unit_id
+        CROSS JOIN (SELECT MIN(exposed_at) AS first_exposure FROM exposures) AS f
+        WHERE e.ts >= {% if scan_since is not none %}LEAST(x.scan_from, {{ scan_since }}){% else %}x.scan_from{% endif %}
+        {%- if scan_upper is not none %}
+            AND e.ts < x.scan_until
+        {%- endif %}
+    ) AS e
     GROUP BY e.unit_id
     {%- if settled_before is defined and settled_before %}, e.ts < {{ settled_before }}{% endif %}

@@ -3,7 +3,8 @@
 The templates are written once in DuckDB SQL; sqlglot transpiles them. What sqlglot
 cannot translate faithfully is in one small mapping, `RULES`: the exact percentile
 aggregate behind the winsorizing caps, the day of the instant just before a
-timestamp (DuckDB subtracts a microsecond; Trino has no microsecond interval) and how
+timestamp (DuckDB subtracts a microsecond; Trino has no microsecond interval), the
+microseconds between two timestamps (Trino counts milliseconds at most) and how
 a file source is read. The renderer asks these rules, never the dialect's name.
 
 sqlglot is imported on the first transpile, so listing the dialects (the command
@@ -36,6 +37,10 @@ _MIDNIGHT_BEFORE = (
 
 
 _NAN_EQUALS_ITSELF = "{x} = CAST('NaN' AS DOUBLE)"
+_MICROSECONDS = "DATE_DIFF('microsecond', {start}, {end})"
+# Trino's date_diff stops at milliseconds; its TIMESTAMP holds milliseconds too, so
+# the product is exact there
+_MILLISECONDS_TIMES_1000 = "DATE_DIFF('millisecond', {start}, {end}) * 1000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +58,15 @@ class DialectRules:
         is_nan: the test that value `{x}` is NaN, in the DuckDB text sqlglot reads
             (`x = NaN` is false on DuckDB's Parquet reader; Postgres and Snowflake
             have no ISNAN but treat NaN as equal to itself).
+        microseconds: the exact microseconds from timestamp `{start}` to `{end}`
+            as an integer, in the DuckDB text sqlglot reads.
     """
 
     percentile: str | None
     day_before: str = _MICROSECOND_BEFORE
     file_readers: Mapping[str, str] = field(default_factory=dict)
     is_nan: str = "ISNAN({x})"
+    microseconds: str = _MICROSECONDS
 
 
 RULES: dict[Dialect, DialectRules] = {
@@ -74,7 +82,9 @@ RULES: dict[Dialect, DialectRules] = {
     # APPROX_QUANTILES only
     "bigquery": DialectRules(None),
     # Trino has approx_percentile only, and no MICROSECOND interval
-    "trino": DialectRules(None, day_before=_MIDNIGHT_BEFORE),
+    "trino": DialectRules(
+        None, day_before=_MIDNIGHT_BEFORE, microseconds=_MILLISECONDS_TIMES_1000
+    ),
 }
 
 
@@ -128,6 +138,11 @@ def is_nan(dialect: str, value: str) -> str:
 def day_before(dialect: str, timestamp: str) -> str:
     """SQL for the date of the instant just before `timestamp`."""
     return dialect_rules(dialect).day_before.format(ts=timestamp)
+
+
+def microseconds_between(dialect: str, start: str, end: str) -> str:
+    """SQL for the exact microseconds from timestamp `start` to `end` (an integer)."""
+    return dialect_rules(dialect).microseconds.format(start=start, end=end)
 
 
 def transpile(sql: str, dialect: Dialect, *, pretty: bool = True) -> str:

@@ -26,6 +26,7 @@ from abkit.sql.dialects import (
     Dialect,
     day_before,
     file_reader,
+    microseconds_between,
     percentile_function,
     transpile,
 )
@@ -151,6 +152,7 @@ def source_context(
         ),
         "units": _render_source(units, ("unit_id",), dialect) if units else None,
         "day_before": functools.partial(day_before, dialect),
+        "microseconds_between": functools.partial(microseconds_between, dialect),
         "segments": [
             {"column": quote_identifier(name), "alias": segment_column(name)}
             for name in experiment.segments
@@ -234,11 +236,6 @@ def analysis_context(
         "pre_until": _optional_timestamp(pre.end - shift if pre else None),
         "scan_since": min(
             (a["since"] for a in aggregates if a["since"] is not None), default=None
-        ),
-        "offsets": sorted(
-            {a["lower"] for a in aggregates}
-            | {a["upper"] for a in aggregates if a["upper"] is not None}
-            | {-experiment.pre_period_days}
         ),
         "scan_upper": None if None in uppers else max(uppers),
         "caps": [
