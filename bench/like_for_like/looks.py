@@ -443,13 +443,14 @@ def profile_abkit(directory: Path) -> list[tuple[str, float, float]]:
     """Wall and CPU seconds of each step of one abkit.analyze, in this process.
 
     Each query abkit runs (the column checks, the NaN check, then every query of
-    `analysis_queries`) is timed where it runs (`query_frame`), the result assembly
-    (`build_result`) around it; then the limit's query alone, for scale.
+    `analysis_queries`) is timed where it runs (`DuckDBEngine.query`), the result
+    assembly (`build_result`) around it; then the limit's query alone, for scale.
     """
     started = time.perf_counter(), time.process_time()  # CPU: every thread
-    from abkit.analysis import queries, run
+    from abkit.analysis import run
     from abkit.analysis.query_plan import analysis_queries
     from abkit.config import load_experiment
+    from abkit.engines.duckdb import DuckDBEngine
 
     steps = [("import abkit.analysis", *since(started))]
     exp = directory / "exp_looks.yaml"
@@ -469,8 +470,8 @@ def profile_abkit(directory: Path) -> list[tuple[str, float, float]]:
     def query_name(args: Any) -> str:
         return "query " + names.get(args[1], "check: " + " ".join(args[1].split())[:50])
 
-    queries.query_frame = timed(query_name, queries.query_frame)  # type: ignore[assignment]
-    run.build_result = timed(lambda _: "build_result (statistics)", run.build_result)  # type: ignore[assignment]
+    DuckDBEngine.query = timed(query_name, DuckDBEngine.query)  # type: ignore[method-assign]
+    run.build_result = timed(lambda _: "build_result (statistics)", run.build_result)  # type: ignore[attr-defined]
     timed(lambda _: "abkit.analyze, in all", run.analyze)(exp)
     import duckdb  # noqa: F401  (loaded already by abkit: not part of the limit's time)
 

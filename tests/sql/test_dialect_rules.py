@@ -163,3 +163,31 @@ def test_every_day_before_form_gives_the_date_of_the_instant_before(dialect):
         row = duckdb.connect().execute(f"SELECT {sql}").fetchone()
         assert row is not None
         assert str(row[0]) == day, (dialect, instant)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "trino"])
+def test_every_microseconds_form_is_exact_across_a_day(dialect):
+    import duckdb
+
+    from abkit.sql.dialects import microseconds_between
+
+    day = 86_400_000_000
+    start = "2026-10-05 12:00:00"
+    cases = {  # Trino's TIMESTAMP holds milliseconds: its cases are whole ms
+        "2026-10-06 12:00:00": day,
+        "2026-10-06 11:59:59.999": day - 1000,
+        "2026-10-05 12:00:00": 0,
+        "2026-10-05 11:59:59.999": -1000,
+        "2026-09-21 12:00:00": -14 * day,
+    }
+    if dialect == "duckdb":
+        cases |= {
+            "2026-10-06 11:59:59.999999": day - 1,
+            "2026-10-05 11:59:59.999999": -1,
+        }
+    for end, expected in cases.items():
+        sql = microseconds_between(
+            dialect, f"CAST('{start}' AS TIMESTAMP)", f"CAST('{end}' AS TIMESTAMP)"
+        )
+        row = duckdb.connect().execute(f"SELECT {sql}").fetchone()
+        assert row == (expected,), (dialect, end)

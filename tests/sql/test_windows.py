@@ -69,6 +69,35 @@ def test_windows_count_only_events_inside_them(tmp_path):
     assert result.metric("active_days").effect.control.mean == pytest.approx(1.0)
 
 
+def test_window_edges_are_exact_to_the_microsecond(tmp_path):
+    """An offset of exactly k days is day k: [exposure + k days, + k + 1 days)."""
+    micro = pd.Timedelta(microseconds=1)
+    assignments = [(1, "control", day(0)), (2, "treatment", day(0))]
+    events = [
+        (1, day(0) - micro, "like", 1.0),  # pre-period
+        (1, day(0), "like", 1.0),  # day 0, first instant
+        (1, day(1) - micro, "like", 1.0),  # day 0, last instant
+        (1, day(1), "like", 1.0),  # day 1, outside the 1-day window
+        (2, day(2) - micro, "like", 1.0),  # day 1, last instant
+        (2, day(2), "like", 1.0),  # day 2: in neither window
+        (2, day(-14), "like", 1.0),  # the pre-period's first instant
+        (2, day(-14) - micro, "like", 1.0),  # before the pre-period
+    ]
+    metrics = {
+        "likes_day0": {"kind": "mean", "events": ["like"], "window": {"end_day": 1}},
+        "likes_day1": {"kind": "mean", "events": ["like"],
+                       "window": {"start_day": 1, "end_day": 2}},
+    }  # fmt: skip
+    path = write_log(
+        tmp_path, assignments, events, metrics, {"control": 0.5, "treatment": 0.5}
+    )
+    result = abkit.analyze(path)
+    day0, day1 = result.metric("likes_day0").effect, result.metric("likes_day1").effect
+    assert (day0.control.mean, day0.treatment.mean) == (2.0, 0.0)
+    assert (day1.control.mean, day1.treatment.mean) == (1.0, 1.0)
+    assert (day0.control.n, day0.treatment.n) == (1, 1)
+
+
 def test_every_treatment_is_compared_with_the_control(tmp_path):
     variants = {"control": 0.5, "blue": 0.25, "green": 0.25}
     assignments, events = [], []
