@@ -20,6 +20,9 @@
               running sum of these rows exactly like moments.sql's daily rows. On
               the overall and segment rows each cluster is one partition of one row,
               so the same formulas give Y_c², D_c², ... directly.
+  Own pass    only for cluster-randomized designs: squares of cluster sums cannot
+              be derived from the per-unit moments, so the per-unit values are
+              reduced again at the cluster grain (unit_chain.sql rerun).
   Parameters  everything unit_chain.sql takes; cluster: {relation, unit_id,
               column}; cluster_metrics: list of {name, value (column), den (column
               or None)}; segments: list of {alias}.

@@ -6,6 +6,10 @@
               interaction events after the sender's exposure by the sender's and the
               partner's variant ('(not exposed)' when the partner is outside the
               experiment, or exposed later).
+  Own pass    a second scan of the events, of the interaction events only: each
+              needs its partner's variant, a join of the events on partner_id to
+              the exposures before any aggregation, the costliest shape for the
+              main scan (which aggregates by unit first), so it is not folded in.
   Parameters  as sources.sql; interaction_events (quoted literals); variants.
   Output      variant, partner_variant, n_events.
   Grain       variant x partner variant.

@@ -8,6 +8,10 @@
               one value per exposed unit (its windowed aggregate, as unit_values),
               deff = 1. Event level: every matching event's value inside the unit's
               window, clustered by unit (design effect, section 4.2).
+  Own pass    only when quantile metrics exist: order statistics are not sums, so
+              they need the per-unit (or per-event) values ranked per arm, which
+              the moments' GROUP BY does not keep; it reruns unit_chain.sql's
+              per-unit CTEs rather than hold those rows for a second statement.
   Parameters  everything unit_chain.sql takes; quantile_metrics: list of {name
               (quoted literal), column, p, level (unit | event), interval (outer |
               price_bonett), events (quoted literals), value, filter, start_day,
