@@ -34,18 +34,23 @@ Rows = list[Row]
 
 
 def table_rows(table: pa.Table) -> Rows:
-    """An engine's Arrow result as rows of Python values.
+    """An engine's Arrow result as rows of Python values (decimals as floats)."""
+    rows: Rows = decimals_as_floats(table).to_pylist()
+    return rows
+
+
+def decimals_as_floats(table: pa.Table) -> pa.Table:
+    """The table with its DECIMAL columns cast to float64.
 
     Exact sums come back as DECIMAL (HUGEINT) on some engines; the statistics take
-    floats, so those columns are cast to float64 first, as every reader expects.
+    floats, as every reader expects.
     """
     for index, field in enumerate(table.schema):
         if pa.types.is_decimal(field.type):
             table = table.set_column(
                 index, field.name, table[field.name].cast(pa.float64())
             )
-    rows: Rows = table.to_pylist()
-    return rows
+    return table
 
 
 def is_null(value: Any) -> bool:

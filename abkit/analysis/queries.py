@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from abkit.aggregates.rows import Row, Rows, as_date, is_null, table_rows
+from abkit.aggregates.rows import (
+    Row,
+    Rows,
+    as_date,
+    decimals_as_floats,
+    is_null,
+    table_rows,
+)
 from abkit.analysis.day_split import novelty_experiment
 from abkit.analysis.query_plan import analysis_queries
 from abkit.config import Experiment, Source
@@ -62,12 +69,7 @@ class EngineChoice:
 
 def arrow_frame(table: pa.Table) -> pd.DataFrame:
     """An engine's Arrow result as a pandas frame (Arrow imports pandas on first use)."""
-    # Exact sums come back as DECIMAL/HUGEINT on some engines; the statistics take floats.
-    decimals = [f.name for f in table.schema if pa.types.is_decimal(f.type)]
-    for name in decimals:
-        index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, table[name].cast(pa.float64()))
-    frame: pd.DataFrame = table.to_pandas(date_as_object=False)
+    frame: pd.DataFrame = decimals_as_floats(table).to_pandas(date_as_object=False)
     return frame
 
 
